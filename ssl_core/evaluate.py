@@ -1,0 +1,43 @@
+"""Accuracy, loss and confusion of a classifier over batches, without gradients."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ssl_core.train import autocast_for
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    accuracy: float
+    loss: float
+    confusion: torch.Tensor  # (K, K) counts, rows = truth, columns = prediction
+
+    @property
+    def n(self) -> int:
+        return int(self.confusion.sum())
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], num_classes: int) -> Evaluation:
+    was_training = model.training
+    model.eval()
+    confusion = None
+    loss_sum, n = 0.0, 0
+    for inputs, targets in batches:
+        with autocast_for(inputs.device):
+            logits = model(inputs).float()
+        loss_sum += F.cross_entropy(logits, targets, reduction="sum").item()
+        pairs = targets * num_classes + logits.argmax(1)
+        counts = torch.bincount(pairs, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+        confusion = counts if confusion is None else confusion + counts
+        n += len(targets)
+    model.train(was_training)
+    if confusion is None:
+        return Evaluation(float("nan"), float("nan"), torch.zeros(num_classes, num_classes, dtype=torch.int64))
+    confusion = confusion.cpu()
+    return Evaluation(float(confusion.diag().sum()) / n, loss_sum / n, confusion)

@@ -1,0 +1,130 @@
+"""Backbones that expose their blocks, and the linear heads put on top.
+
+Every backbone is a stack of four blocks. `features(x, block)` returns the
+pooled output of any block, which is what the linear probe reads (RotNet found
+the middle blocks transfer best, the last one worst); `forward(x)` returns the
+pooled output of the last block, what the task heads read.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Backbone(nn.Module):
+    def __init__(self, blocks: list[nn.Module], widths: list[int]) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(blocks)
+        self.widths = list(widths)
+
+    @property
+    def num_blocks(self) -> int:
+        return len(self.blocks)
+
+    @property
+    def num_features(self) -> int:
+        return self.widths[-1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            x = block(x)
+        return x.mean(dim=(-2, -1))
+
+    def features(self, x: torch.Tensor, block: int, grid: int = 2) -> torch.Tensor:
+        """Output of block `block` (1-based), average-pooled to a `grid` x `grid` map, flattened."""
+        if not 1 <= block <= self.num_blocks:
+            raise ValueError(f"block must be in 1..{self.num_blocks}")
+        for layer in self.blocks[:block]:
+            x = layer(x)
+        return F.adaptive_avg_pool2d(x, grid).flatten(1)
+
+    def feature_dim(self, block: int, grid: int = 2) -> int:
+        return self.widths[block - 1] * grid * grid
+
+
+def _conv(cin: int, cout: int) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+def small_cnn(in_channels: int, widths: tuple[int, ...] = (16, 32, 64, 128)) -> Backbone:
+    """Four conv-BN-ReLU blocks with 2x2 max-pooling between them: trains in seconds on a CPU."""
+    blocks, cin = [], in_channels
+    for i, width in enumerate(widths):
+        layers = _conv(cin, width)
+        if i < len(widths) - 1:
+            layers.append(nn.MaxPool2d(2, ceil_mode=True))
+        blocks.append(nn.Sequential(*layers))
+        cin = width
+    return Backbone(blocks, list(widths))
+
+
+def wide_cnn(in_channels: int) -> Backbone:
+    """Two convolutions per block: more capacity for larger images, slower."""
+    widths = (64, 128, 256, 256)
+    blocks, cin = [], in_channels
+    for i, width in enumerate(widths):
+        layers = _conv(cin, width) + _conv(width, width)
+        if i < len(widths) - 1:
+            layers.append(nn.MaxPool2d(2, ceil_mode=True))
+        blocks.append(nn.Sequential(*layers))
+        cin = width
+    return Backbone(blocks, list(widths))
+
+
+def resnet18(in_channels: int) -> Backbone:
+    """torchvision's ResNet-18 for small images: 3x3 stem at stride 1, no max-pool."""
+    from torchvision.models import resnet18 as tv_resnet18
+
+    net = tv_resnet18(weights=None)
+    stem = nn.Sequential(nn.Conv2d(in_channels, 64, 3, padding=1, bias=False), net.bn1, net.relu)
+    blocks = [nn.Sequential(stem, net.layer1), net.layer2, net.layer3, net.layer4]
+    return Backbone(blocks, [64, 128, 256, 512])
+
+
+BACKBONES: dict[str, Callable[[int], Backbone]] = {
+    "small_cnn": small_cnn,
+    "wide_cnn": wide_cnn,
+    "resnet18": resnet18,
+}
+
+
+def make_backbone(name: str, in_channels: int) -> Backbone:
+    if name not in BACKBONES:
+        raise KeyError(f"unknown backbone {name!r}; choose from {sorted(BACKBONES)}")
+    return BACKBONES[name](in_channels)
+
+
+class Classifier(nn.Module):
+    """A backbone with a linear head on its last block's pooled features."""
+
+    def __init__(self, backbone: Backbone, num_classes: int) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = nn.Linear(backbone.num_features, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(x))
+
+
+class ProbeClassifier(nn.Module):
+    """A frozen backbone read at one block, with a linear head: the linear probe."""
+
+    def __init__(self, backbone: Backbone, block: int, num_classes: int, grid: int = 2) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.block = block
+        self.grid = grid
+        self.head = nn.Linear(backbone.feature_dim(block, grid), num_classes)
+
+    def train(self, mode: bool = True) -> "ProbeClassifier":
+        super().train(mode)
+        self.backbone.eval()  # frozen means frozen batch-norm statistics too
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            features = self.backbone.features(x, self.block, self.grid)
+        return self.head(features)

@@ -1,0 +1,160 @@
+"""Jigsaw puzzles (Noroozi & Favaro, "Unsupervised Learning of Visual
+Representations by Solving Jigsaw Puzzles", ECCV 2016).
+
+The image is cut into a grid of tiles with a random gap and jitter, the tiles
+are shuffled by one permutation of a fixed set, and the network predicts which
+permutation it was. The set is chosen greedily for maximal average Hamming
+distance, so the classes differ in many tile positions. Tiles are normalised
+one by one and some images are turned grey, to deny colour and edge shortcuts.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from ssl_core.pretext.base import PretextSample, PretextTask, to_display
+
+
+def hamming_permutations(n_tiles: int, count: int, seed: int = 0) -> tuple[torch.Tensor, int]:
+    """`count` permutations of `n_tiles` with maximal average Hamming distance.
+
+    Greedy: each step adds the candidate with the fewest position matches
+    summed over the set so far. The running match count is updated with one
+    lookup row per tile position, never recomputing the full distance matrix.
+    Returns the set `(count, n_tiles)` and its minimum pairwise distance.
+    """
+    total = math.factorial(n_tiles)
+    if not 1 <= count <= total:
+        raise ValueError(f"a {n_tiles}-tile puzzle has {total} permutations; asked for {count}")
+    rng = np.random.default_rng(seed)
+    candidates = np.array(list(itertools.permutations(range(n_tiles))), dtype=np.int8)
+    candidates = candidates[rng.permutation(total)]  # seeded order breaks ties
+    # matches[pos * n + value] marks candidates that hold `value` at `pos`.
+    matches = np.zeros((n_tiles * n_tiles, total), dtype=np.int16)
+    for pos in range(n_tiles):
+        matches[pos * n_tiles + candidates[:, pos], np.arange(total)] = 1
+    score = np.zeros(total, dtype=np.int32)
+    chosen = np.empty(count, dtype=np.int64)
+    pick = 0
+    taken = np.iinfo(np.int32).max
+    offsets = np.arange(n_tiles) * n_tiles
+    for step in range(count):
+        chosen[step] = pick
+        score += matches[offsets + candidates[pick]].sum(axis=0, dtype=np.int32)
+        score[pick] = taken
+        pick = int(np.argmin(score))
+    perms = torch.from_numpy(candidates[chosen].astype(np.int64))
+    if count == 1:
+        return perms, 0
+    distance = (perms[:, None, :] != perms[None, :, :]).sum(-1)
+    distance.fill_diagonal_(n_tiles + 1)
+    return perms, int(distance.min())
+
+
+class JigsawHead(nn.Module):
+    """Context-free network: the shared backbone embeds each tile, an MLP reads them all."""
+
+    def __init__(self, backbone: nn.Module, n_tiles: int, num_classes: int, hidden: int = 256) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.n_tiles = n_tiles
+        self.head = nn.Sequential(
+            nn.Linear(backbone.num_features * n_tiles, hidden), nn.ReLU(inplace=True),
+            nn.Linear(hidden, num_classes))
+
+    def forward(self, tiles: torch.Tensor) -> torch.Tensor:
+        b = tiles.shape[0]
+        features = self.backbone(tiles.flatten(0, 1))
+        return self.head(features.reshape(b, -1))
+
+
+class JigsawTask(PretextTask):
+    name = "jigsaw"
+
+    def __init__(self, grid: int = 3, num_permutations: int = 100, seed: int = 0,
+                 gap: float = 0.15, grey_fraction: float = 0.3) -> None:
+        if grid not in (2, 3):
+            raise ValueError("grid must be 2 or 3")
+        self.grid = grid
+        self.n_tiles = grid * grid
+        self.permutations, self.min_distance = hamming_permutations(self.n_tiles, num_permutations, seed)
+        self.gap = gap
+        self.grey_fraction = grey_fraction
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.permutations)
+
+    def label_name(self, label: int) -> str:
+        return f"#{label}"
+
+    def tile_size(self, image_size: int) -> int:
+        cell = image_size // self.grid
+        return max(2, int(round(cell * (1 - self.gap))))
+
+    def cut_tiles(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """(B, C, S, S) -> (B, T, C, t, t): one jittered tile inside each grid cell."""
+        b, c, s, _ = images.shape
+        cell = s // self.grid
+        tile = self.tile_size(s)
+        slack = cell - tile + 1
+        device = images.device
+        offset = torch.randint(0, slack, (b, self.n_tiles, 2), generator=generator, device=device)
+        cells = torch.arange(self.n_tiles, device=device)
+        top = (cells // self.grid) * cell + offset[..., 0]  # (B, T)
+        left = (cells % self.grid) * cell + offset[..., 1]
+        span = torch.arange(tile, device=device)
+        rows = (top[..., None] + span)[..., :, None]  # (B, T, t, 1)
+        cols = (left[..., None] + span)[..., None, :]  # (B, T, 1, t)
+        batch = torch.arange(b, device=device)[:, None, None, None]
+        tiles = images.permute(0, 2, 3, 1)[batch, rows, cols]  # (B, T, t, t, C)
+        return tiles.permute(0, 1, 4, 2, 3)
+
+    def shuffle(self, tiles: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Position i of the result holds tile `permutations[label][i]`."""
+        order = self.permutations.to(tiles.device)[labels]  # (B, T)
+        return tiles[torch.arange(len(tiles), device=tiles.device)[:, None], order]
+
+    def make_batch(self, images: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        device = images.device
+        if images.shape[1] == 3 and self.grey_fraction > 0:
+            grey = torch.rand(len(images), generator=generator, device=device) < self.grey_fraction
+            images = torch.where(grey[:, None, None, None], images.mean(1, keepdim=True).expand_as(images), images)
+        labels = torch.randint(0, self.num_classes, (len(images),), generator=generator, device=device)
+        tiles = self.shuffle(self.cut_tiles(images, generator), labels)
+        mean = tiles.mean(dim=(2, 3, 4), keepdim=True)
+        std = tiles.std(dim=(2, 3, 4), keepdim=True).clamp_min(1e-3)
+        return (tiles - mean) / std, labels
+
+    def build_model(self, backbone: nn.Module) -> nn.Module:
+        return JigsawHead(backbone, self.n_tiles, self.num_classes)
+
+    def preview(self, images: torch.Tensor, generator: torch.Generator) -> list[PretextSample]:
+        samples = []
+        pixels = images.float() / 255
+        labels = torch.randint(0, self.num_classes, (len(images),), generator=generator)
+        shuffled = self.shuffle(self.cut_tiles(pixels, generator), labels)
+        for i, image in enumerate(pixels):
+            order = self.permutations[labels[i]].tolist()
+            samples.append(PretextSample(to_display(image), "original", i))
+            samples.append(PretextSample(to_display(self.assemble(shuffled[i])),
+                                         f"permutation #{int(labels[i])}: {order}", i))
+        return samples
+
+    def assemble(self, tiles: torch.Tensor, border: int = 1) -> torch.Tensor:
+        """(T, C, t, t) -> one picture with the tiles laid out on the grid, white gaps between."""
+        _, c, t, _ = tiles.shape
+        step = t + border
+        canvas = torch.ones(c, self.grid * step - border, self.grid * step - border)
+        for k, tile in enumerate(tiles):
+            r, q = divmod(k, self.grid)
+            canvas[:, r * step: r * step + t, q * step: q * step + t] = tile
+        return canvas
+
+    def describe(self) -> str:
+        return (f"jigsaw {self.grid}x{self.grid}: which of {self.num_classes} permutations "
+                f"(minimum Hamming distance {self.min_distance})")

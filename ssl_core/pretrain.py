@@ -1,0 +1,104 @@
+"""Pretext training: a function of its config, the data and the seed."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from ssl_core.augment import augment, normalise, resize_all
+from ssl_core.device import pick_device
+from ssl_core.evaluate import Evaluation, evaluate
+from ssl_core.models import Backbone, make_backbone
+from ssl_core.pretext import PretextTask, make_task
+from ssl_core.train import Callbacks, LoopConfig, fit
+
+EVAL_CAP = 2000  # images used for the per-epoch held-out check
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    task: str = "rotation"
+    angles: tuple[int, ...] = (0, 90, 180, 270)
+    jigsaw_grid: int = 2
+    jigsaw_permutations: int = 24
+    backbone: str = "small_cnn"
+    image_size: int = 16
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 2e-3
+    seed: int = 0
+    device: str = "auto"
+
+    def make_task(self) -> PretextTask:
+        if self.task == "rotation":
+            return make_task("rotation", angles=self.angles)
+        if self.task == "jigsaw":
+            return make_task("jigsaw", grid=self.jigsaw_grid, num_permutations=self.jigsaw_permutations,
+                             seed=self.seed)
+        return make_task(self.task)
+
+    def loop(self) -> LoopConfig:
+        return LoopConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(eq=False)
+class PretrainResult:
+    config: PretrainConfig
+    task: PretextTask
+    model: nn.Module  # the pretext network (backbone + task head)
+    in_channels: int
+    evaluation: Evaluation | None = None
+    stopped: bool = False
+    history: list[dict] = field(default_factory=list)
+
+    @property
+    def backbone(self) -> Backbone:
+        return self.model.backbone
+
+
+def device_images(images: torch.Tensor, size: int, device: torch.device) -> torch.Tensor:
+    """Resize once and keep the uint8 tensor on the training device."""
+    return resize_all(images, size).to(device)
+
+
+def pretext_batches(task: PretextTask, images: torch.Tensor, seed: int, batch_size: int = 256):
+    """Fixed pseudo-labelled batches for a reproducible held-out score."""
+    generator = torch.Generator(images.device).manual_seed(seed + 1)
+    for start in range(0, len(images), batch_size):
+        yield task.make_batch(normalise(images[start:start + batch_size]), generator)
+
+
+def pretrain(config: PretrainConfig, train_images: torch.Tensor, test_images: torch.Tensor,
+             callbacks: Callbacks | None = None, allow_flip: bool = True) -> PretrainResult:
+    """Train the pretext network on uint8 images `(N, C, H, W)`; the held-out images score it."""
+    callbacks = callbacks or Callbacks()
+    torch.manual_seed(config.seed)
+    device = pick_device(config.device)
+    task = config.make_task()
+    channels = train_images.shape[1]
+    model = task.build_model(make_backbone(config.backbone, channels)).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    train_x = device_images(train_images, config.image_size, device)
+    test_x = device_images(test_images[:EVAL_CAP], config.image_size, device)
+    generator = torch.Generator(device).manual_seed(config.seed)
+
+    def batch_fn(indices: torch.Tensor):
+        return task.make_batch(augment(train_x[indices.to(device)], generator, flip=allow_flip), generator)
+
+    def held_out() -> dict[str, float]:
+        if not len(test_x):
+            return {}
+        result = evaluate(model, pretext_batches(task, test_x, config.seed), task.num_classes)
+        return {"test_loss": result.loss, "test_accuracy": result.accuracy}
+
+    result = PretrainResult(config, task, model, channels)
+    result.stopped = fit(model, [{"params": model.parameters()}], batch_fn, len(train_x), config.loop(),
+                         device, callbacks, held_out, seed=config.seed)
+    if len(test_x):
+        result.evaluation = evaluate(model, pretext_batches(task, test_x, config.seed), task.num_classes)
+    return result

@@ -1,0 +1,144 @@
+"""The training loop shared by pretext and downstream training.
+
+It knows nothing of the UI: it reports through `Callbacks` (start, step, epoch,
+end) and asks them whether to stop. Losses stay on the device and are read
+back (`.item()`, a sync point) only every `log_every` steps.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 5e-4
+    warmup_fraction: float = 0.05
+    log_every: int = 10
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    step: int
+    total_steps: int
+    epoch: int
+    loss: float
+    images_per_s: float
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class EpochEvent:
+    epoch: int
+    epochs: int
+    step: int
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+class Callbacks:
+    """Hooks the loop calls; subclass and override what you need."""
+
+    def on_start(self, total_steps: int) -> None: ...
+
+    def on_step(self, event: StepEvent) -> None: ...
+
+    def on_epoch(self, event: EpochEvent) -> None: ...
+
+    def should_stop(self) -> bool:
+        return False
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+def autocast_for(device: torch.device):
+    """bf16 autocast on CUDA (where supported); plain fp32 elsewhere."""
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def batch_order(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """Shuffled index batches covering all n items; a lone leftover item joins the previous batch
+    (batch norm cannot train on a batch of one)."""
+    order = torch.randperm(n, generator=generator)
+    batches = list(order.split(batch_size))
+    if len(batches) > 1 and len(batches[-1]) == 1:
+        batches[-2] = torch.cat(batches[-2:])
+        batches.pop()
+    return batches
+
+
+def fit(model: nn.Module, param_groups: Iterable[dict], batch_fn: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+        n_train: int, config: LoopConfig, device: torch.device, callbacks: Callbacks,
+        evaluate_fn: Callable[[], dict[str, float]] | None = None, seed: int = 0) -> bool:
+    """Train `model` for `config.epochs`; returns True when stopped early by request."""
+    if n_train < 1:
+        raise ValueError("nothing to train on")
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.AdamW(list(param_groups), lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = len(batch_order(n_train, config.batch_size, torch.Generator().manual_seed(0)))
+    total = steps_per_epoch * config.epochs
+    warmup = max(1, int(total * config.warmup_fraction))
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    callbacks.on_start(total)
+    start = time.perf_counter()
+    step = 0
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.int64)
+        seen = 0
+        window_images, window_start = 0, time.perf_counter()
+        for indices in batch_order(n_train, config.batch_size, generator):
+            if callbacks.should_stop():
+                return True
+            inputs, targets = batch_fn(indices)
+            with autocast_for(device):
+                logits = model(inputs)
+                loss = F.cross_entropy(logits.float(), targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            loss_sum += loss.detach() * len(targets)
+            correct += (logits.detach().argmax(1) == targets).sum()
+            seen += len(targets)
+            window_images += len(targets)
+            if step % config.log_every == 0 or step == total:
+                value = loss.item()
+                if not math.isfinite(value):
+                    raise TrainingDiverged(
+                        f"the loss became {value} at step {step}: training diverged. "
+                        f"Try a lower learning rate (now {config.lr:g}).")
+                now = time.perf_counter()
+                callbacks.on_step(StepEvent(step, total, epoch, value,
+                                            window_images / max(now - window_start, 1e-9), now - start))
+                window_images, window_start = 0, now
+        train_loss = (loss_sum / seen).item()
+        if not math.isfinite(train_loss):
+            raise TrainingDiverged(f"the loss became {train_loss} in epoch {epoch}: training diverged. "
+                                   f"Try a lower learning rate (now {config.lr:g}).")
+        metrics = {"train_loss": train_loss, "train_accuracy": correct.item() / seen}
+        if evaluate_fn is not None:
+            metrics.update(evaluate_fn())
+        callbacks.on_epoch(EpochEvent(epoch, config.epochs, step, metrics))
+    return False

@@ -1,0 +1,170 @@
+"""The user's own images, from a zip archive or a local folder.
+
+Layout: one subfolder per class; images in a folder named `unlabeled` or at the
+top level carry no label and serve the pretext task only. Archives are read
+member by member with bounded reads (never `extractall`), so odd paths and zip
+bombs are skipped or refused with a reason instead of reaching the disk.
+"""
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import torch
+
+from ssl_core.datasets import UNLABELED, ImageDataset
+from ssl_core.images import IMAGE_SUFFIXES, MAX_FILE_BYTES, ImageError, decode_image, square_resize
+
+UNLABELED_DIR = "unlabeled"
+STORE_SIZE = 64  # images are kept at this square size: the largest training size offered
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    max_members: int = 20_000
+    max_member_bytes: int = MAX_FILE_BYTES
+    max_total_bytes: int = 1 << 30
+
+
+class DatasetError(ValueError):
+    """A set of images that cannot form a dataset; the message is for the user."""
+
+
+Entry = tuple[PurePosixPath, Callable[[], bytes]]  # relative path, reader
+ProgressFn = Callable[[int, int], None]
+
+
+def _safe_parts(name: str) -> PurePosixPath | None:
+    name = name.replace("\\", "/")
+    path = PurePosixPath(name)
+    if not name or name.startswith("/") or path.is_absolute() or ".." in path.parts or ":" in path.parts[0]:
+        return None
+    return path
+
+
+def _hidden(path: PurePosixPath) -> bool:
+    return any(part.startswith(".") or part == "__MACOSX" for part in path.parts)
+
+
+def zip_entries(data: bytes, limits: ArchiveLimits, skipped: list[tuple[str, str]]) -> list[Entry]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise DatasetError(f"not a readable zip archive ({exc})") from None
+    if len(infos) > limits.max_members:
+        raise DatasetError(f"zip has {len(infos):,} members; the limit is {limits.max_members:,}")
+    declared = sum(info.file_size for info in infos if not info.is_dir())
+    if declared > limits.max_total_bytes:
+        raise DatasetError(f"zip would unpack to {declared / 2**20:,.0f} MB; the limit is "
+                           f"{limits.max_total_bytes / 2**20:,.0f} MB")
+    budget = [limits.max_total_bytes]
+    entries: list[Entry] = []
+    for info in infos:
+        if info.is_dir():
+            continue
+        path = _safe_parts(info.filename)
+        if path is None:
+            skipped.append((info.filename, "unsafe path (absolute or '..')"))
+            continue
+        if _hidden(path):
+            continue
+        if info.file_size > limits.max_member_bytes:
+            skipped.append((info.filename, "file too large"))
+            continue
+
+        def read(info: zipfile.ZipInfo = info) -> bytes:
+            cap = min(limits.max_member_bytes, budget[0])
+            with archive.open(info) as handle:
+                blob = handle.read(cap + 1)  # declared sizes can lie
+            if len(blob) > cap:
+                raise ImageError("file unpacks beyond the size limit (zip bomb?)")
+            budget[0] -= len(blob)
+            return blob
+
+        entries.append((path, read))
+    return entries
+
+
+def folder_entries(root: Path) -> list[Entry]:
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DatasetError(f"folder not found: {root}")
+    entries: list[Entry] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for fname in sorted(filenames):
+            full = Path(dirpath) / fname
+            rel = PurePosixPath(full.relative_to(root).as_posix())
+            if _hidden(rel):
+                continue
+            entries.append((rel, lambda full=full: _read_capped(full)))
+    return entries
+
+
+def _read_capped(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        blob = handle.read(MAX_FILE_BYTES + 1)
+    if len(blob) > MAX_FILE_BYTES:
+        raise ImageError("file too large")
+    return blob
+
+
+def _strip_common_root(entries: list[Entry]) -> list[Entry]:
+    """A zip of a folder wraps everything in that folder's name: look through it."""
+    while (entries and all(len(p.parts) > 2 for p, _ in entries)
+           and len({p.parts[0] for p, _ in entries}) == 1):
+        entries = [(PurePosixPath(*p.parts[1:]), r) for p, r in entries]
+    return entries
+
+
+def build_dataset(name: str, entries: Iterable[Entry], skipped: list[tuple[str, str]],
+                  size: int = STORE_SIZE, progress: ProgressFn | None = None) -> ImageDataset:
+    entries = _strip_common_root(list(entries))
+    pictures: list[np.ndarray] = []
+    classes: list[str | None] = []
+    for done, (path, read) in enumerate(entries, 1):
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            skipped.append((str(path), "not an image file type"))
+            continue
+        try:
+            image = decode_image(read())
+        except ImageError as exc:
+            skipped.append((str(path), str(exc)))
+            continue
+        pictures.append(np.asarray(square_resize(image, size)))
+        top = path.parts[0] if len(path.parts) > 1 else None
+        classes.append(None if top is None or top.lower() == UNLABELED_DIR else top)
+        if progress:
+            progress(done, len(entries))
+    if not pictures:
+        raise DatasetError("no readable images found" + (f" ({len(skipped)} files skipped)" if skipped else ""))
+    class_names = tuple(sorted({c for c in classes if c is not None}))
+    index = {c: i for i, c in enumerate(class_names)}
+    labels = torch.tensor([UNLABELED if c is None else index[c] for c in classes], dtype=torch.int64)
+    images = torch.from_numpy(np.stack(pictures)).permute(0, 3, 1, 2).contiguous()
+    return ImageDataset(name, images, labels, class_names, allow_flip=True, skipped=tuple(skipped))
+
+
+def load_zip(data: bytes, name: str = "my images", size: int = STORE_SIZE,
+             limits: ArchiveLimits = ArchiveLimits(), progress: ProgressFn | None = None) -> ImageDataset:
+    skipped: list[tuple[str, str]] = []
+    return build_dataset(name, zip_entries(data, limits, skipped), skipped, size, progress)
+
+
+def load_folder(path: str | Path, size: int = STORE_SIZE, progress: ProgressFn | None = None) -> ImageDataset:
+    root = Path(path).expanduser()
+    return build_dataset(root.name or str(root), folder_entries(root), [], size, progress)
+
+
+def iter_class_samples(dataset: ImageDataset, per_class: int) -> Iterator[tuple[str, torch.Tensor]]:
+    """A few images of each class (and of the unlabeled pool), for sample grids."""
+    for index, cname in enumerate(dataset.class_names):
+        yield cname, dataset.images[dataset.labels == index][:per_class]
+    if dataset.n_unlabeled:
+        yield UNLABELED_DIR, dataset.images[dataset.labels == UNLABELED][:per_class]

@@ -51,6 +51,7 @@ class PretrainResult:
     task: PretextTask
     model: nn.Module  # the pretext network (backbone + task head)
     in_channels: int
+    dataset: str = ""  # name of the dataset it was trained on
     evaluation: Evaluation | None = None
     stopped: bool = False
     history: list[dict] = field(default_factory=list)

@@ -1,0 +1,35 @@
+"""SSL Playground: the frame around the pages (navigation, sidebar status)."""
+import streamlit as st
+
+from pages.common import current_dataset, device_label, get_job, init_state
+
+st.set_page_config(page_title="SSL Playground", page_icon="🧩", layout="wide")
+init_state()
+
+pages = [
+    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("pages/data.py", title="1. Data", icon="🗂️"),
+    st.Page("pages/pretext.py", title="2. Pretext", icon="🔄"),
+    st.Page("pages/train.py", title="3. Train", icon="🏋️"),
+    st.Page("pages/downstream.py", title="4. Downstream & photos", icon="🎯"),
+]
+page = st.navigation(pages)
+
+with st.sidebar:
+    dataset = current_dataset()
+    pretext = st.session_state.pretext
+    st.markdown(f"**Dataset:** {dataset.name} ({len(dataset):,} images)")
+    task = pretext["task"]
+    detail = (", ".join(f"{a}°" for a in pretext["angles"]) if task == "rotation"
+              else f"{pretext['grid']}×{pretext['grid']}, {pretext['permutations']} permutations")
+    st.markdown(f"**Pretext:** {task} ({detail})")
+    st.markdown(f"**Device:** {device_label()}")
+    for key, label in (("train_job", "Pretext training"), ("downstream_job", "Downstream")):
+        job = get_job(key)
+        if job:
+            snap = job.snapshot()
+            st.markdown(f"**{label}:** {snap.status} ({snap.progress:.0%})")
+    if not get_job("train_job"):
+        st.markdown("**Pretext training:** not started")
+
+page.run()

@@ -1,0 +1,117 @@
+"""Step 1: choose the dataset and how it is split."""
+import hashlib
+
+import streamlit as st
+
+from pages.common import current_dataset, current_split, remember_user_dataset, resolve, set_dataset
+from ssl_core.datasets import DOWNLOADABLE, dataset_folder, default_data_root, load_downloadable
+from ssl_core.downloads import DownloadError
+from ssl_core.plots import class_count_figure, display_scale, image_grid
+from ssl_core.splits import SplitConfig
+from ssl_core.user_images import DatasetError, iter_class_samples, load_folder, load_zip
+
+st.title("1. Data")
+source = st.radio("Source", ["Built-in (offline)", "Download (torchvision)", "Your images"], horizontal=True,
+                  key="data_source")
+
+if source == "Built-in (offline)":
+    st.caption("scikit-learn's 1,797 handwritten digits (8×8 pixels): real images that ship with the package, "
+               "no network needed.")
+    if st.button("Use the built-in digits", disabled=st.session_state.dataset_id == "builtin:digits"):
+        set_dataset("builtin:digits")
+        st.rerun()
+
+elif source == "Download (torchvision)":
+    titles = {"mnist": "MNIST (11 MB)", "fashion-mnist": "Fashion-MNIST (30 MB)", "cifar10": "CIFAR-10 (163 MB)"}
+    name = st.selectbox("Dataset", list(DOWNLOADABLE), format_func=titles.get)
+    st.caption(f"Downloaded once into `{default_data_root()}` (set `SSL_PLAYGROUND_DATA` to change), then cached.")
+    if st.button("Download and use", type="primary"):
+        bar = st.progress(0.0, text="connecting…")
+
+        def report(fname: str, done: int, total: int) -> None:
+            share = done / total if total else 0.0
+            bar.progress(min(share, 1.0), text=f"{fname}: {done / 2**20:.1f} of {total / 2**20:.1f} MB")
+
+        try:
+            with st.spinner("Loading…"):
+                load_downloadable(name, progress=report)
+            set_dataset(f"tv:{name}")
+            st.rerun()
+        except (DownloadError, OSError, ValueError) as exc:
+            bar.empty()
+            st.error(f"{exc}\n\nTo work offline, fill `{dataset_folder(name)}` by hand. "
+                     f"The previous dataset stays selected.")
+
+else:
+    st.markdown("One subfolder per class (`cats/`, `dogs/`…). Images in a folder named `unlabeled` or at the "
+                "top level serve the pretext task only. JPEG, PNG, WebP, BMP, GIF and TIFF are read.")
+    upload_tab, folder_tab = st.tabs(["Upload a .zip", "Local folder"])
+    with upload_tab:
+        upload = st.file_uploader("Zip archive of class folders", type=["zip"], key="zip_upload")
+        if upload is not None and st.button("Load the archive", type="primary"):
+            data = upload.getvalue()
+            dataset_id = f"upload:{hashlib.sha1(data).hexdigest()[:12]}"
+            if resolve(dataset_id) is None:
+                bar = st.progress(0.0, text="reading images…")
+                try:
+                    dataset = load_zip(data, name=upload.name.removesuffix(".zip"),
+                                       progress=lambda d, t: bar.progress(d / t, text=f"image {d} of {t}"))
+                    remember_user_dataset(dataset_id, dataset)
+                except DatasetError as exc:
+                    st.error(f"Could not use {upload.name}: {exc}. The previous dataset stays selected.")
+                    st.stop()
+                bar.empty()
+            set_dataset(dataset_id)
+            st.rerun()
+    with folder_tab:
+        path = st.text_input("Folder path on this machine", placeholder="/home/me/photos")
+        if path and st.button("Load the folder", type="primary"):
+            bar = st.progress(0.0, text="reading images…")
+            try:
+                dataset = load_folder(path, progress=lambda d, t: bar.progress(d / t, text=f"image {d} of {t}"))
+            except DatasetError as exc:
+                st.error(f"Could not use {path}: {exc}. The previous dataset stays selected.")
+                st.stop()
+            dataset_id = f"folder:{path}"
+            remember_user_dataset(dataset_id, dataset)
+            set_dataset(dataset_id)
+            st.rerun()
+
+dataset = current_dataset()
+st.divider()
+st.subheader(f"Current dataset: {dataset.name}")
+st.caption(f"{len(dataset):,} images, {dataset.num_classes} classes, {dataset.n_unlabeled:,} without label, "
+           f"{'grey' if dataset.channels == 1 else 'colour'}, stored at "
+           f"{dataset.images.shape[-1]}×{dataset.images.shape[-2]} px")
+if dataset.skipped:
+    with st.expander(f"{len(dataset.skipped)} files skipped", expanded=True):
+        st.dataframe([{"file": f, "reason": r} for f, r in dataset.skipped], hide_index=True)
+
+st.subheader("Split")
+config = st.session_state.split_config
+c1, c2, c3 = st.columns(3)
+test_fraction = c1.slider("Held-out test fraction", 0.05, 0.5, config.test_fraction, 0.05)
+labels_per_class = c2.number_input("Labeled images per class", 1, 5000, config.labels_per_class or 10)
+seed = c3.number_input("Split seed", 0, 10_000, config.seed)
+new_config = SplitConfig(test_fraction=test_fraction, labels_per_class=int(labels_per_class), seed=int(seed))
+if new_config != config:
+    st.session_state.split_config = new_config
+split = current_split()
+m1, m2, m3 = st.columns(3)
+m1.metric("Unlabeled pool (pretext)", f"{len(split.pool):,}")
+m2.metric("Labeled (downstream)", f"{len(split.labeled):,}")
+m3.metric("Held-out test", f"{len(split.test):,}")
+for warning in split.warnings:
+    st.warning(warning)
+if dataset.num_classes < 2:
+    st.info("This dataset has fewer than two labeled classes: the pretext task works, the downstream "
+            "comparison needs at least two classes.")
+
+left, right = st.columns([1, 2])
+if dataset.num_classes:
+    left.plotly_chart(class_count_figure(dataset.class_counts()), key="class_counts")
+with right:
+    st.markdown("**Samples per class**")
+    scale = display_scale(dataset.images.shape[-1], 40)
+    for cname, images in iter_class_samples(dataset, per_class=10):
+        st.image(image_grid(images, columns=10, scale=scale), caption=cname)

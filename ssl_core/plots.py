@@ -1,0 +1,108 @@
+"""Plotly figures and image grids the pages show (no Streamlit here)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+
+from ssl_core.pretext.base import to_display
+
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+
+
+def image_grid(images: torch.Tensor, columns: int = 8, scale: int = 1, pad: int = 1) -> np.ndarray:
+    """(N, C, H, W) uint8 -> one (rows*H, columns*W, 3) picture, upscaled by nearest neighbour."""
+    if not len(images):
+        return np.full((8, 8, 3), 255, np.uint8)
+    n, _, h, w = images.shape
+    columns = min(columns, n)
+    rows = -(-n // columns)
+    canvas = np.full((rows * (h + pad) - pad, columns * (w + pad) - pad, 3), 255, np.uint8)
+    for i, image in enumerate(images):
+        r, c = divmod(i, columns)
+        canvas[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = to_display(image)
+    return upscale(canvas, scale)
+
+
+def upscale(picture: np.ndarray, scale: int) -> np.ndarray:
+    return picture if scale <= 1 else picture.repeat(scale, 0).repeat(scale, 1)
+
+
+def display_scale(size: int, target: int = 96) -> int:
+    return max(1, target // max(size, 1))
+
+
+def _layout(fig: go.Figure, title: str, height: int, xaxis: str, yaxis: str) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin=dict(l=50, r=20, t=50, b=45),
+                      xaxis_title=xaxis, yaxis_title=yaxis, legend=dict(orientation="h", y=-0.25),
+                      template="plotly_white")
+    return fig
+
+
+def loss_figure(steps: Sequence[dict], epochs: Sequence[dict], height: int = 320) -> go.Figure:
+    """Training loss per logged step, held-out loss per epoch, one colour per run."""
+    fig = go.Figure()
+    for i, run in enumerate(dict.fromkeys(p["run"] for p in list(steps) + list(epochs))):
+        colour = PALETTE[i % len(PALETTE)]
+        xs = [p["step"] for p in steps if p["run"] == run]
+        fig.add_trace(go.Scatter(x=xs, y=[p["loss"] for p in steps if p["run"] == run], mode="lines",
+                                 name=f"{run}: train loss", line=dict(color=colour)))
+        held = [p for p in epochs if p["run"] == run and "test_loss" in p]
+        if held:
+            fig.add_trace(go.Scatter(x=[p["step"] for p in held], y=[p["test_loss"] for p in held],
+                                     mode="lines+markers", name=f"{run}: held-out loss",
+                                     line=dict(color=colour, dash="dash")))
+    return _layout(fig, "Loss", height, "step", "cross-entropy")
+
+
+def accuracy_figure(epochs: Sequence[dict], height: int = 320, chance: float | None = None) -> go.Figure:
+    """Train and held-out accuracy per epoch, one colour per run."""
+    fig = go.Figure()
+    for i, run in enumerate(dict.fromkeys(p["run"] for p in epochs)):
+        colour = PALETTE[i % len(PALETTE)]
+        points = [p for p in epochs if p["run"] == run]
+        fig.add_trace(go.Scatter(x=[p["epoch"] for p in points], y=[p["train_accuracy"] for p in points],
+                                 mode="lines+markers", name=f"{run}: train", line=dict(color=colour, dash="dot")))
+        held = [p for p in points if "test_accuracy" in p]
+        if held:
+            fig.add_trace(go.Scatter(x=[p["epoch"] for p in held], y=[p["test_accuracy"] for p in held],
+                                     mode="lines+markers", name=f"{run}: held-out", line=dict(color=colour)))
+    if chance is not None:
+        fig.add_hline(y=chance, line=dict(color="grey", dash="dot"), annotation_text="chance")
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    return _layout(fig, "Accuracy", height, "epoch", "accuracy")
+
+
+def confusion_figure(confusion: torch.Tensor, names: Sequence[str], title: str, height: int = 360) -> go.Figure:
+    counts = confusion.numpy()
+    totals = counts.sum(1, keepdims=True)
+    share = np.divide(counts, totals, out=np.zeros(counts.shape, dtype=float), where=totals > 0)
+    labels = [str(n) for n in names]
+    fig = go.Figure(go.Heatmap(z=share, x=labels, y=labels, colorscale="Blues", zmin=0, zmax=1,
+                               text=counts, texttemplate="%{text}" if len(labels) <= 12 else None,
+                               hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>",
+                               colorbar=dict(title="share", tickformat=".0%")))
+    fig.update_yaxes(autorange="reversed", title="true", type="category")
+    fig.update_xaxes(title="predicted", type="category")
+    fig.update_layout(title=title, height=height, margin=dict(l=60, r=20, t=50, b=50), template="plotly_white")
+    return fig
+
+
+def probability_figure(names: Sequence[str], series: dict[str, Sequence[float]], height: int = 300) -> go.Figure:
+    """Class probabilities of several models side by side."""
+    fig = go.Figure()
+    for i, (label, probs) in enumerate(series.items()):
+        fig.add_trace(go.Bar(x=[str(n) for n in names], y=list(probs), name=label,
+                             marker_color=PALETTE[i % len(PALETTE)]))
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    fig.update_xaxes(type="category")
+    return _layout(fig, "Class probabilities", height, "class", "probability")
+
+
+def class_count_figure(counts: dict[str, int], height: int = 260) -> go.Figure:
+    fig = go.Figure(go.Bar(x=list(counts), y=list(counts.values()), marker_color=PALETTE[0]))
+    fig.update_xaxes(type="category")
+    return _layout(fig, "Images per class", height, "class", "images")

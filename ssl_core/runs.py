@@ -1,0 +1,56 @@
+"""The work a page hands to a background job: pretext training, then the
+SSL-vs-scratch comparison. Each is a function of data, split and config."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from ssl_core.datasets import ImageDataset
+from ssl_core.downstream import MODE_TITLES, DownstreamConfig, DownstreamResult, train_downstream
+from ssl_core.jobs import Job
+from ssl_core.pretrain import PretrainConfig, PretrainResult, pretrain
+from ssl_core.splits import Split
+
+
+def check_pretext_data(dataset: ImageDataset, split: Split) -> None:
+    if len(split.pool) < 2:
+        raise ValueError(f"the pretext task needs at least 2 training images; this split has {len(split.pool)}")
+
+
+def pretext_work(dataset: ImageDataset, split: Split, config: PretrainConfig) -> Callable[[Job], PretrainResult]:
+    check_pretext_data(dataset, split)
+    pool, test = dataset.images[split.pool], dataset.images[split.test]
+
+    def work(job: Job) -> PretrainResult:
+        result = pretrain(config, pool, test, job.callbacks("pretext"), allow_flip=dataset.allow_flip)
+        result.dataset = dataset.name
+        return result
+
+    return work
+
+
+def check_downstream_data(dataset: ImageDataset, split: Split) -> None:
+    labeled_classes = set(dataset.labels[split.labeled].tolist())
+    if dataset.num_classes < 2 or len(labeled_classes) < 2:
+        raise ValueError("the downstream task needs labeled images of at least two classes; this dataset has "
+                         f"{len(labeled_classes)}. The pretext task works without labels.")
+    if len(split.test) == 0:
+        raise ValueError("the downstream comparison needs a held-out test set: raise the test fraction")
+
+
+def comparison_work(dataset: ImageDataset, split: Split, pretrained: PretrainResult, modes: Sequence[str],
+                    config: DownstreamConfig) -> Callable[[Job], dict[str, DownstreamResult]]:
+    """Train each mode in turn on the same labels; the job's chart shows them side by side."""
+    check_downstream_data(dataset, split)
+    labeled = (dataset.images[split.labeled], dataset.labels[split.labeled])
+    test = (dataset.images[split.test], dataset.labels[split.test])
+
+    def work(job: Job) -> dict[str, DownstreamResult]:
+        results: dict[str, DownstreamResult] = {}
+        for i, mode in enumerate(modes):
+            if job.stop_requested:
+                break
+            callbacks = job.callbacks(MODE_TITLES[mode], (i / len(modes), (i + 1) / len(modes)))
+            results[mode] = train_downstream(mode, pretrained, *labeled, *test, dataset.num_classes, config,
+                                             callbacks, allow_flip=dataset.allow_flip)
+        return results
+
+    return work

@@ -15,7 +15,9 @@ pages = [
 ]
 page = st.navigation(pages)
 
-with st.sidebar:
+
+
+def status_panel() -> None:
     dataset = current_dataset()
     pretext = st.session_state.pretext
     st.markdown(f"**Dataset:** {dataset.name} ({len(dataset):,} images)")
@@ -29,7 +31,12 @@ with st.sidebar:
         if job:
             snap = job.snapshot()
             st.markdown(f"**{label}:** {snap.status} ({snap.progress:.0%})")
-    if not get_job("train_job"):
-        st.markdown("**Pretext training:** not started")
+        elif key == "train_job":
+            st.markdown(f"**{label}:** not started")
+
+
+with st.sidebar:
+    busy = any(job and job.snapshot().active for job in (get_job("train_job"), get_job("downstream_job")))
+    st.fragment(status_panel, run_every=2.0 if busy else None)()
 
 page.run()

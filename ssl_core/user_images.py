@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -80,8 +81,11 @@ def zip_entries(data: bytes, limits: ArchiveLimits, skipped: list[tuple[str, str
 
         def read(info: zipfile.ZipInfo = info) -> bytes:
             cap = min(limits.max_member_bytes, budget[0])
-            with archive.open(info) as handle:
-                blob = handle.read(cap + 1)  # declared sizes can lie
+            try:
+                with archive.open(info) as handle:
+                    blob = handle.read(cap + 1)  # declared sizes can lie
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as exc:
+                raise ImageError(f"damaged archive member ({exc})") from None
             if len(blob) > cap:
                 raise ImageError("file unpacks beyond the size limit (zip bomb?)")
             budget[0] -= len(blob)

@@ -1,0 +1,41 @@
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))
+torch.set_num_threads(2)
+
+
+def shared(name: str) -> Path:
+    """A folder of ../shared/data, or skip the test saying why."""
+    path = SHARED_DATA / name
+    if not path.is_dir():
+        pytest.skip(f"real data not available: {path} is missing (CI provides ../shared beside the clone)")
+    return path
+
+
+def image_bytes(mode: str = "RGB", size=(20, 16), fmt: str = "PNG", color=None, **save) -> bytes:
+    rng = np.random.default_rng(0)
+    if color is None:
+        channels = {"RGB": 3, "RGBA": 4, "L": 1, "CMYK": 4}.get(mode, 3)
+        array = rng.integers(0, 256, (size[1], size[0], channels), dtype=np.uint8)
+        image = Image.fromarray(array.squeeze(-1) if channels == 1 else array, mode if mode != "CMYK" else None)
+        if mode == "CMYK":
+            image = Image.fromarray(array, "CMYK")
+    else:
+        image = Image.new(mode, size, color)
+    out = io.BytesIO()
+    image.save(out, fmt, **save)
+    return out.getvalue()
+
+
+@pytest.fixture
+def png_bytes() -> bytes:
+    return image_bytes()

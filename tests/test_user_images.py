@@ -1,0 +1,111 @@
+import io
+import zipfile
+
+import pytest
+
+from ssl_core.datasets import UNLABELED
+from ssl_core.user_images import ArchiveLimits, DatasetError, load_folder, load_zip
+from tests.conftest import image_bytes
+
+
+def make_zip(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def test_class_folders_unlabeled_and_skipped_files():
+    png = image_bytes()
+    data = make_zip({
+        "photos/cats/a.png": png, "photos/cats/b.png": png,
+        "photos/dogs/c.png": png,
+        "photos/unlabeled/d.png": png,
+        "photos/dogs/notes.txt": b"text",
+        "photos/dogs/fake.jpg": b"a text file renamed",
+        "photos/dogs/empty.png": b"",
+    })
+    dataset = load_zip(data, size=16)
+    assert dataset.class_names == ("cats", "dogs")
+    assert dataset.class_counts() == {"cats": 2, "dogs": 1}
+    assert dataset.n_unlabeled == 1
+    assert dataset.images.shape == (4, 3, 16, 16)
+    reasons = dict(dataset.skipped)
+    assert reasons["dogs/notes.txt"] == "not an image file type"
+    assert "not an image" in reasons["dogs/fake.jpg"]
+    assert "empty" in reasons["dogs/empty.png"]
+
+
+def test_top_level_images_are_unlabeled():
+    png = image_bytes()
+    dataset = load_zip(make_zip({"a.png": png, "b.png": png}), size=8)
+    assert dataset.num_classes == 0 and dataset.n_unlabeled == 2
+    assert (dataset.labels == UNLABELED).all()
+
+
+def test_unsafe_member_names_are_skipped():
+    png = image_bytes()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("cats/ok.png", png)
+        archive.writestr("../evil/x.png", png)
+        archive.writestr("/abs/y.png", png)
+        archive.writestr("cats/../../z.png", png)
+    dataset = load_zip(out.getvalue(), size=8)
+    assert len(dataset) == 1
+    unsafe = [name for name, reason in dataset.skipped if "unsafe path" in reason]
+    assert len(unsafe) == 3
+
+
+def test_zip_without_images_says_so():
+    with pytest.raises(DatasetError, match="no readable images"):
+        load_zip(make_zip({"readme.txt": b"hi"}))
+
+
+def test_not_a_zip():
+    with pytest.raises(DatasetError, match="not a readable zip"):
+        load_zip(b"this is no archive")
+
+
+def test_member_count_is_capped():
+    data = make_zip({f"c/{i}.png": b"x" for i in range(30)})
+    with pytest.raises(DatasetError, match="members"):
+        load_zip(data, limits=ArchiveLimits(max_members=10))
+
+
+def test_total_size_is_capped():
+    data = make_zip({"c/big.png": b"\0" * 200_000})
+    with pytest.raises(DatasetError, match="unpack"):
+        load_zip(data, limits=ArchiveLimits(max_total_bytes=100_000))
+
+
+def test_member_that_lies_about_its_size_is_stopped():
+    """A member whose header claims a small size but inflates to more is read only up to the cap."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("c/ok.png", image_bytes())
+        archive.writestr("c/bomb.png", b"\0" * 1_000_000)
+    raw = bytearray(out.getvalue())
+    # Patch the central directory's declared size of bomb.png down to 10 bytes.
+    with zipfile.ZipFile(io.BytesIO(bytes(raw))) as archive:
+        info = archive.getinfo("c/bomb.png")
+    central = raw.rfind(b"PK\x01\x02", 0, raw.rfind(b"c/bomb.png"))
+    raw[central + 24: central + 28] = (10).to_bytes(4, "little")
+    dataset = load_zip(bytes(raw), size=8, limits=ArchiveLimits(max_member_bytes=500_000))
+    assert info.file_size == 1_000_000
+    assert len(dataset) == 1
+    assert any("bomb.png" in name for name, _ in dataset.skipped)
+
+
+def test_single_class_folder(tmp_path):
+    (tmp_path / "only").mkdir()
+    for i in range(3):
+        (tmp_path / "only" / f"{i}.png").write_bytes(image_bytes())
+    dataset = load_folder(tmp_path, size=8)
+    assert dataset.class_names == ("only",) and len(dataset) == 3
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(DatasetError, match="not found"):
+        load_folder(tmp_path / "nope")

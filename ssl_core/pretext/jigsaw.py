@@ -9,7 +9,6 @@ one by one and some images are turned grey, to deny colour and edge shortcuts.
 """
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -19,34 +18,54 @@ from torch import nn
 from ssl_core.pretext.base import PretextSample, PretextTask, to_display
 
 
+def all_permutations(n: int) -> np.ndarray:
+    """Every permutation of range(n) as rows of int8, built by inserting one value at a time."""
+    perms = np.zeros((1, 0), dtype=np.int8)
+    for value in range(n):
+        m = len(perms)
+        grown = np.empty((m * (value + 1), value + 1), dtype=np.int8)
+        for pos in range(value + 1):
+            block = grown[pos * m:(pos + 1) * m]
+            block[:, :pos] = perms[:, :pos]
+            block[:, pos] = value
+            block[:, pos + 1:] = perms[:, pos:]
+        perms = grown
+    return perms
+
+
 def hamming_permutations(n_tiles: int, count: int, seed: int = 0) -> tuple[torch.Tensor, int]:
     """`count` permutations of `n_tiles` with maximal average Hamming distance.
 
-    Greedy: each step adds the candidate with the fewest position matches
-    summed over the set so far. The running match count is updated with one
-    lookup row per tile position, never recomputing the full distance matrix.
+    Greedy, as in Noroozi & Favaro: each step adds the candidate with the fewest
+    position matches summed over the set so far (the most distant on average);
+    among equals, the one whose closest member is farthest. The running counts
+    are updated with one precomputed row per tile position, never recomputing
+    the full distance matrix.
     Returns the set `(count, n_tiles)` and its minimum pairwise distance.
     """
     total = math.factorial(n_tiles)
     if not 1 <= count <= total:
         raise ValueError(f"a {n_tiles}-tile puzzle has {total} permutations; asked for {count}")
     rng = np.random.default_rng(seed)
-    candidates = np.array(list(itertools.permutations(range(n_tiles))), dtype=np.int8)
-    candidates = candidates[rng.permutation(total)]  # seeded order breaks ties
-    # matches[pos * n + value] marks candidates that hold `value` at `pos`.
-    matches = np.zeros((n_tiles * n_tiles, total), dtype=np.int16)
-    for pos in range(n_tiles):
-        matches[pos * n_tiles + candidates[:, pos], np.arange(total)] = 1
-    score = np.zeros(total, dtype=np.int32)
+    candidates = all_permutations(n_tiles)[rng.permutation(total)]  # seeded order breaks ties
+    # matches[pos * n + value, j] == 1 where candidate j holds `value` at `pos`.
+    values = np.arange(n_tiles, dtype=np.int8)[None, :, None]
+    matches = (candidates.T[:, None, :] == values).reshape(n_tiles * n_tiles, total).view(np.uint8)
+    summed = np.zeros(total, dtype=np.int32)  # matches with the whole set: lower = larger mean distance
+    worst = np.zeros(total, dtype=np.uint8)  # most matches with any member: ties go to the larger minimum
+    step_matches = np.empty(total, dtype=np.uint8)
     chosen = np.empty(count, dtype=np.int64)
-    pick = 0
-    taken = np.iinfo(np.int32).max
-    offsets = np.arange(n_tiles) * n_tiles
+    pick = int(rng.integers(total))
     for step in range(count):
         chosen[step] = pick
-        score += matches[offsets + candidates[pick]].sum(axis=0, dtype=np.int32)
-        score[pick] = taken
-        pick = int(np.argmin(score))
+        np.copyto(step_matches, matches[candidates[pick, 0]])
+        for pos in range(1, n_tiles):
+            np.add(step_matches, matches[pos * n_tiles + candidates[pick, pos]], out=step_matches)
+        np.add(summed, step_matches, out=summed, casting="unsafe")
+        np.maximum(worst, step_matches, out=worst)
+        key = summed * 16 + worst
+        key[chosen[:step + 1]] = np.iinfo(np.int32).max
+        pick = int(key.argmin())
     perms = torch.from_numpy(candidates[chosen].astype(np.int64))
     if count == 1:
         return perms, 0

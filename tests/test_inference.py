@@ -1,0 +1,40 @@
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ssl_core.images import ImageError
+from ssl_core.inference import predict, prepare_photo
+from ssl_core.models import Classifier, small_cnn
+from tests.conftest import image_bytes
+
+
+def test_photo_is_cropped_and_resized_as_the_model_sees_it():
+    photo = prepare_photo(image_bytes(size=(60, 30)), 16, 3)
+    assert photo.tensor.shape == (1, 3, 16, 16) and photo.tensor.dtype == torch.uint8
+    assert photo.view.shape == (16, 16, 3)
+
+
+def test_digit_photos_are_grey_and_inverted_to_light_ink():
+    image = Image.new("L", (40, 40), 250)
+    image.paste(10, (15, 5, 25, 35))  # dark stroke on white paper
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    photo = prepare_photo(out.getvalue(), 8, 1, digit_like=True)
+    grey = photo.tensor[0, 0]
+    assert photo.tensor.shape == (1, 1, 8, 8)
+    assert grey[4, 4] > 200 and grey[0, 0] < 20  # stroke bright, paper dark, like the training digits
+
+
+def test_bad_photo_raises_image_error():
+    with pytest.raises(ImageError):
+        prepare_photo(b"not an image", 16, 3)
+
+
+def test_predict_gives_probabilities():
+    model = Classifier(small_cnn(3), 5)
+    probs = predict(model, prepare_photo(image_bytes(), 16, 3).tensor)
+    assert probs.shape == (1, 5) and torch.allclose(probs.sum(), torch.tensor(1.0))
+    assert model.training  # mode restored

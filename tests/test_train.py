@@ -1,0 +1,88 @@
+import math
+
+import pytest
+import torch
+
+from ssl_core.datasets import load_digits
+from ssl_core.pretrain import PretrainConfig, pretrain
+from ssl_core.train import Callbacks, LoopConfig, TrainingDiverged, batch_order, fit
+
+
+class Recorder(Callbacks):
+    def __init__(self, stop_after: int | None = None) -> None:
+        self.steps, self.epochs, self.total = [], [], None
+        self.stop_after = stop_after
+
+    def on_start(self, total_steps):
+        self.total = total_steps
+
+    def on_step(self, event):
+        self.steps.append(event)
+
+    def on_epoch(self, event):
+        self.epochs.append(event)
+
+    def should_stop(self):
+        return self.stop_after is not None and len(self.steps) >= self.stop_after
+
+
+def test_short_rotation_run_on_real_digits_learns():
+    digits = load_digits()
+    recorder = Recorder()
+    result = pretrain(PretrainConfig(epochs=3, image_size=16), digits.images[:600], digits.images[600:900],
+                      recorder, allow_flip=False)
+    losses = [e.metrics["train_loss"] for e in recorder.epochs]
+    assert losses[-1] < losses[0] * 0.8
+    assert result.evaluation.accuracy > 0.5  # chance is 0.25
+    assert result.evaluation.confusion.shape == (4, 4) and result.evaluation.n == 300 * 4
+    assert recorder.steps[-1].step == recorder.total
+
+
+def test_runs_are_reproducible_from_config_and_seed():
+    digits = load_digits()
+    config = PretrainConfig(epochs=1, image_size=8, seed=7)
+    a = pretrain(config, digits.images[:200], digits.images[200:260], allow_flip=False)
+    b = pretrain(config, digits.images[:200], digits.images[200:260], allow_flip=False)
+    for pa, pb in zip(a.model.parameters(), b.model.parameters()):
+        assert torch.equal(pa, pb)
+
+
+def test_a_dataset_smaller_than_a_batch_still_trains():
+    digits = load_digits()
+    result = pretrain(PretrainConfig(epochs=2, batch_size=64, image_size=8), digits.images[:5], digits.images[5:8],
+                      allow_flip=False)
+    assert not math.isnan(result.evaluation.loss)
+
+
+def test_jigsaw_pretraining_runs():
+    digits = load_digits()
+    config = PretrainConfig(task="jigsaw", jigsaw_grid=2, jigsaw_permutations=24, epochs=1, image_size=16)
+    result = pretrain(config, digits.images[:100], digits.images[100:140], allow_flip=False)
+    assert result.evaluation.confusion.shape == (24, 24)
+
+
+def test_stop_request_ends_the_loop_and_says_so():
+    digits = load_digits()
+    recorder = Recorder(stop_after=2)
+    result = pretrain(PretrainConfig(epochs=50, image_size=8), digits.images[:400], digits.images[400:420],
+                      recorder, allow_flip=False)
+    assert result.stopped and len(recorder.steps) == 2 and result.evaluation is not None
+
+
+def test_diverging_loss_raises_with_a_learning_rate_hint():
+    model = torch.nn.Linear(4, 2)
+    x = torch.randn(32, 4)
+    y = torch.randint(0, 2, (32,))
+
+    def batch(indices):
+        return x[indices] * float("inf"), y[indices]
+
+    with pytest.raises(TrainingDiverged, match="lower learning rate"):
+        fit(model, [{"params": model.parameters()}], batch, 32, LoopConfig(epochs=1, batch_size=8, log_every=1),
+            torch.device("cpu"), Callbacks())
+
+
+def test_batch_order_never_leaves_a_batch_of_one():
+    batches = batch_order(65, 32, torch.Generator().manual_seed(0))
+    assert sorted(torch.cat(batches).tolist()) == list(range(65))
+    assert min(len(b) for b in batches) > 1

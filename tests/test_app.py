@@ -1,0 +1,238 @@
+"""Streamlit AppTest runs of every page, uploads included."""
+import io
+import json
+import time
+import zipfile
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT, image_bytes
+
+TIMEOUT = 120
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    st.cache_resource.clear()
+
+
+def app() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    return at.run()
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def button(at: AppTest, label: str):
+    matches = [b for b in at.button if label in b.label]
+    assert matches, f"no button {label!r} among {[b.label for b in at.button]}"
+    return matches[0]
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def wait_for_job(at: AppTest, key: str, timeout: float = 120) -> None:
+    from pages.common import registry
+
+    job = registry().get(at.session_state[key])
+    assert job is not None
+    assert job.join(timeout), "job did not finish"
+    at.run()
+
+
+def test_home_page_explains_and_links_the_steps():
+    at = app()
+    no_errors(at)
+    assert "pretext task" in markdown(at)
+    assert len(at.get("image")) >= 1
+    assert "Dataset:** digits" in markdown(at)
+
+
+def test_data_page_shows_the_offline_default_and_its_split():
+    at = app()
+    at.switch_page("pages/data.py").run()
+    no_errors(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {"Unlabeled pool (pretext)": "1,438", "Labeled (downstream)": "100", "Held-out test": "359"}
+    at.number_input[0].set_value(5).run()
+    assert {m.label: m.value for m in at.metric}["Labeled (downstream)"] == "50"
+    assert charts(at)  # class counts
+
+
+def zip_of(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def upload_zip(at: AppTest, data: bytes, name: str = "pets.zip") -> AppTest:
+    at.switch_page("pages/data.py").run()
+    at.radio(key="data_source").set_value("Your images").run()
+    at.file_uploader(key="zip_upload").set_value([(name, data, "application/zip")]).run()
+    button(at, "Load the archive").click().run()
+    return at
+
+
+def test_zip_upload_becomes_the_dataset_and_lists_skipped_files():
+    png = image_bytes(size=(32, 32))
+    data = zip_of({**{f"pets/cats/{i}.png": png for i in range(4)}, **{f"pets/dogs/{i}.png": png for i in range(4)},
+                   "pets/dogs/broken.jpg": b"text renamed"})
+    at = upload_zip(app(), data)
+    no_errors(at)
+    assert at.session_state.dataset_id.startswith("upload:")
+    assert any("pets" in h.value for h in at.subheader)
+    assert any("1 files skipped" in e.label for e in at.expander)
+
+
+def test_bad_zip_keeps_the_previous_dataset():
+    at = upload_zip(app(), zip_of({"notes.txt": b"no images here"}))
+    no_errors(at)
+    assert any("no readable images" in e.value for e in at.error)
+    assert at.session_state.dataset_id == "builtin:digits"
+
+
+def test_one_class_zip_explains_the_downstream_needs_two():
+    png = image_bytes(size=(32, 32))
+    at = upload_zip(app(), zip_of({f"only/{i}.png": png for i in range(6)}))
+    no_errors(at)
+    assert any("fewer than two labeled classes" in i.value for i in at.info)
+
+
+def test_download_without_network_says_so_and_keeps_the_dataset(monkeypatch, tmp_path):
+    import socket
+
+    from ssl_core import datasets
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    spec = datasets.DOWNLOADABLE["mnist"]()
+    dead = tuple((f"http://127.0.0.1:{port}/{name}", name, md5) for _, name, md5 in spec.files)
+    monkeypatch.setitem(datasets.DOWNLOADABLE, "mnist", lambda: datasets.Downloadable(
+        spec.title, spec.subdir, dead, spec.megabytes, spec.read))
+    monkeypatch.setenv(datasets.DATA_ENV, str(tmp_path))
+    at = app()
+    at.switch_page("pages/data.py").run()
+    at.radio(key="data_source").set_value("Download (torchvision)").run()
+    started = time.monotonic()
+    button(at, "Download and use").click().run()
+    assert time.monotonic() - started < 15
+    no_errors(at)
+    message = " ".join(e.value for e in at.error)
+    assert "No network" in message and str(tmp_path / "MNIST" / "raw") in message
+    assert at.session_state.dataset_id == "builtin:digits"
+
+
+def test_pretext_gallery_for_rotation_and_jigsaw():
+    at = app()
+    at.switch_page("pages/pretext.py").run()
+    no_errors(at)
+    assert len(at.get("image")) == 6 * 4
+    at.multiselect[0].set_value([90, 180]).run()
+    assert len(at.get("image")) == 6 * 2
+    assert at.session_state.pretext["angles"] == (90, 180)
+    at.radio[0].set_value("jigsaw").run()
+    no_errors(at)
+    assert any("minimum Hamming distance" in c.value for c in at.caption)
+    assert len(at.get("image")) == 6 * 2
+    at.radio[1].set_value(3).run()
+    no_errors(at)
+    assert at.session_state.pretext["grid"] == 3
+
+
+def start_training(at: AppTest, epochs: int = 2) -> AppTest:
+    at.switch_page("pages/train.py").run()
+    at.number_input[0].set_value(epochs).run()
+    button(at, "Start training").click().run()
+    return at
+
+
+def test_training_runs_in_the_background_and_shows_results():
+    at = start_training(app())
+    no_errors(at)
+    assert at.session_state.train_job
+    assert at.query_params["train"] in (at.session_state.train_job, [at.session_state.train_job])
+    wait_for_job(at, "train_job")
+    no_errors(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert float(metrics["Held-out pretext accuracy"].rstrip("%")) > 25
+    figures = charts(at)
+    assert any(trace["y"] for fig in figures for trace in fig["data"])  # curves have points
+
+
+def test_second_start_while_running_is_refused_and_stop_keeps_the_model():
+    at = start_training(app(), epochs=200)
+    assert button(at, "Start training").disabled
+    from pages.common import registry
+
+    job = registry().get(at.session_state.train_job)
+    time.sleep(1.0)
+    at.run()
+    button(at, "Stop").click().run()
+    assert job.join(5)
+    at.run()
+    no_errors(at)
+    assert job.snapshot().status == "stopped"
+    assert any("Stopped early" in i.value for i in at.info)
+
+
+def test_downstream_needs_a_pretrained_model_first():
+    at = app()
+    at.switch_page("pages/downstream.py").run()
+    no_errors(at)
+    assert any("First pretrain" in i.value for i in at.info)
+
+
+def test_downstream_comparison_and_photo_upload():
+    at = start_training(app())
+    wait_for_job(at, "train_job")
+    at.switch_page("pages/downstream.py").run()
+    at.number_input[0].set_value(3).run()
+    button(at, "Compare SSL").click().run()
+    wait_for_job(at, "downstream_job")
+    no_errors(at)
+    labels = [m.label for m in at.metric]
+    assert labels == ["SSL linear probe", "SSL fine-tuned", "from scratch"]
+    assert "from scratch" in markdown(at)  # the verdict
+    truncated = image_bytes(fmt="JPEG", size=(64, 64))
+    at.file_uploader(key="photo_upload").set_value([
+        ("digit.png", image_bytes(size=(40, 40)), "image/png"),
+        ("broken.jpg", truncated[: len(truncated) // 2], "image/jpeg"),
+        ("notes.jpg", b"just some text", "image/jpeg"),
+    ]).run()
+    no_errors(at)
+    errors = " ".join(e.value for e in at.error)
+    assert "broken.jpg" in errors and "notes.jpg" in errors
+    bars = [fig for fig in charts(at) if fig["data"] and fig["data"][0]["type"] == "bar"]
+    assert len(bars) == 1 and {t["name"] for t in bars[0]["data"]} == {"SSL fine-tuned", "from scratch"}
+    assert any("rotated by" in c.value for c in at.caption)
+
+
+def test_reload_reattaches_to_the_running_job():
+    at = start_training(app(), epochs=200)
+    job_id = at.session_state.train_job
+    reloaded = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    reloaded.query_params["train"] = job_id
+    reloaded.run()
+    reloaded.switch_page("pages/train.py").run()
+    no_errors(reloaded)
+    assert reloaded.session_state.train_job == job_id
+    button(reloaded, "Stop").click().run()
+    from pages.common import registry
+
+    assert registry().get(job_id).join(5)

@@ -35,7 +35,7 @@ def status_panel() -> None:
             st.markdown(f"**{label}:** not started")
 
 
-with st.sidebar:
+with st.sidebar:  # pages save their settings in widget callbacks, which run before this
     busy = any(job and job.snapshot().active for job in (get_job("train_job"), get_job("downstream_job")))
     st.fragment(status_panel, run_every=2.0 if busy else None)()
 

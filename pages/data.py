@@ -89,10 +89,13 @@ if dataset.skipped:
 
 st.subheader("Split")
 config = st.session_state.split_config
+for key, value in (("split_test", config.test_fraction), ("split_labels", config.labels_per_class or 10),
+                   ("split_seed", config.seed)):
+    st.session_state.setdefault(key, value)
 c1, c2, c3 = st.columns(3)
-test_fraction = c1.slider("Held-out test fraction", 0.05, 0.5, config.test_fraction, 0.05)
-labels_per_class = c2.number_input("Labeled images per class", 1, 5000, config.labels_per_class or 10)
-seed = c3.number_input("Split seed", 0, 10_000, config.seed)
+test_fraction = c1.slider("Held-out test fraction", 0.05, 0.5, step=0.05, key="split_test")
+labels_per_class = c2.number_input("Labeled images per class", 1, 5000, key="split_labels")
+seed = c3.number_input("Split seed", 0, 10_000, key="split_seed")
 new_config = SplitConfig(test_fraction=test_fraction, labels_per_class=int(labels_per_class), seed=int(seed))
 if new_config != config:
     st.session_state.split_config = new_config

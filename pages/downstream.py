@@ -68,7 +68,7 @@ def live_panel(was_active: bool) -> None:
     left, right = st.columns([5, 1])
     left.progress(snap.progress, text=snap.message)
     if snap.active:
-        right.button("■ Stop", on_click=job.stop, key="stop_downstream")
+        right.button("■ Stop comparison", on_click=job.stop, key="stop_downstream")
     if snap.status == FAILED:
         st.error(snap.message)
     st.plotly_chart(accuracy_figure(snap.epochs, chance=1 / dataset.num_classes), key="downstream_accuracy")

@@ -69,7 +69,7 @@ def live_panel(was_active: bool) -> None:
         details.append(f"{snap.images_per_s:,.0f} images/s")
     left.progress(snap.progress, text=" · ".join(details))
     if snap.active:
-        right.button("■ Stop", on_click=job.stop, key="stop_training")
+        right.button("■ Stop training", on_click=job.stop, key="stop_training")
     if snap.status == FAILED:
         st.error(snap.message)
     chance = 1 / snap.result.task.num_classes if snap.result else None
@@ -84,8 +84,8 @@ st.fragment(live_panel, run_every=1.0 if active else None)(active)
 snap = job.snapshot()
 result = snap.result
 if result is not None and result.evaluation is not None:
-    st.subheader("Result")
     task = result.task
+    st.subheader(f"Result: {task.describe()}")
     names = [task.label_name(k) for k in range(task.num_classes)]
     m1, m2, m3 = st.columns(3)
     m1.metric("Held-out pretext accuracy", f"{result.evaluation.accuracy:.1%}")

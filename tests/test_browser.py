@@ -1,0 +1,189 @@
+"""The whole journey in a real browser (Debian's chromium driven by Playwright).
+
+Screenshots of every step land in tests/artifacts/ (git-ignored) for a person to look at.
+"""
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, image_bytes, shared
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or shutil.which("streamlit", path=str(Path(sys.executable).parent)) is None,
+                                reason=f"browser tests need {CHROMIUM} and streamlit (the README test command installs both)")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = free_port()
+    env = {**os.environ, "SSL_PLAYGROUND_DATA": str(tmp_path_factory.mktemp("data"))}
+    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "streamlit"), "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("streamlit did not become healthy within 60 s")
+    yield url
+    process.terminate()
+    process.wait(10)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.set_default_timeout(60_000)
+        page.goto(server)
+        yield page
+        browser.close()
+
+
+def idle(page, timeout: float = 60_000) -> None:
+    page.wait_for_selector(IDLE, timeout=timeout)
+    page.wait_for_timeout(300)
+    page.wait_for_selector(IDLE, timeout=timeout)
+
+
+def healthy(page, step: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{step}.png"))
+    bottom = page.locator('[data-testid="stMainBlockContainer"] > div > div').last
+    if bottom.count():
+        bottom.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"{step}_end.png"))
+        page.mouse.wheel(0, -100_000)
+    errors = page.locator('[data-testid="stException"]')
+    assert errors.count() == 0, f"{step}: {errors.first.inner_text()}"
+
+
+def go(page, link: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=link).click()
+    idle(page)
+
+
+def chart_points(page) -> list[int]:
+    return page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+        .map(g => (g.data || []).reduce((n, t) => n + (t.x ? t.x.length : 0), 0))""")
+
+
+def test_journey(page, tmp_path):
+    idle(page)
+    healthy(page, "01_home")
+    assert page.get_by_text("One photo, two pretext tasks").is_visible()
+
+    go(page, "1. Data")
+    healthy(page, "02_data")
+    assert page.get_by_text("Current dataset: digits").is_visible()
+
+    go(page, "2. Pretext")
+    healthy(page, "03_pretext_rotation")
+    assert page.locator('[data-testid="stImage"]').count() == 24
+    page.get_by_text("Jigsaw", exact=True).click()
+    idle(page)
+    healthy(page, "04_pretext_jigsaw")
+    assert page.get_by_text("minimum Hamming distance").is_visible()
+    page.get_by_text("Rotation", exact=True).click()
+    idle(page)
+    assert page.get_by_text("rotation (0°, 90°, 180°, 270°)").is_visible(), "switching back to rotation was lost"
+
+    go(page, "3. Train")
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("60")
+    epochs.press("Enter")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_role("button", name="Stop training").wait_for()
+    seen = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(set(seen)) < 3:
+        seen.append(sum(chart_points(page)))
+        page.wait_for_timeout(700)
+    assert len(set(seen)) >= 3, f"the live chart did not change twice: {seen}"
+    healthy(page, "05_train_live")
+
+    go(page, "1. Data")
+    go(page, "3. Train")
+    assert page.get_by_role("button", name="Stop training").is_visible(), "the job did not survive a page switch"
+    assert "train=" in page.url
+    page.reload()
+    idle(page)
+    page.get_by_role("button", name="Stop training").wait_for(timeout=20_000)
+    healthy(page, "06_train_after_reload")
+    page.get_by_role("button", name="Stop training").click()
+    page.get_by_text("Stopped early").wait_for(timeout=20_000)
+    idle(page)
+    healthy(page, "07_train_stopped")
+    assert page.get_by_text("Held-out pretext accuracy").is_visible()
+
+    go(page, "4. Downstream & photos")
+    downstream_epochs = page.get_by_label("Epochs")
+    downstream_epochs.fill("5")
+    downstream_epochs.press("Enter")
+    page.get_by_role("button", name="Compare SSL with training from scratch").click()
+    page.get_by_text("Test accuracy", exact=True).wait_for(timeout=120_000)
+    idle(page)
+    healthy(page, "08_downstream_result")
+    assert page.get_by_text("SSL fine-tuned").first.is_visible()
+
+    flower = next((shared("flowers") / "sunflower").iterdir())
+    truncated = image_bytes(fmt="JPEG", size=(64, 64))
+    (tmp_path / "truncated.jpg").write_bytes(truncated[: len(truncated) // 2])
+    (tmp_path / "notes.jpg").write_text("a text file renamed .jpg")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        [str(flower), str(tmp_path / "truncated.jpg"), str(tmp_path / "notes.jpg")])
+    page.get_by_text("Class probabilities").first.wait_for()
+    idle(page)
+    healthy(page, "09_photos")
+    alerts = page.locator('[data-testid="stAlert"]').all_inner_texts()
+    assert any("truncated.jpg" in a for a in alerts) and any("notes.jpg" in a for a in alerts)
+    captions = page.locator('[data-testid="stCaptionContainer"]').all_inner_texts()
+    assert any("rotated by" in c for c in captions), captions
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for cls in ("cats", "dogs"):
+            for i in range(5):
+                zf.writestr(f"pets/{cls}/{i}.png", image_bytes(size=(40, 40)))
+    (tmp_path / "pets.zip").write_bytes(archive.getvalue())
+    go(page, "1. Data")
+    page.get_by_text("Your images", exact=True).click()
+    idle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(tmp_path / "pets.zip"))
+    idle(page)
+    page.get_by_role("button", name="Load the archive").click()
+    page.get_by_text("Current dataset: pets").wait_for()
+    idle(page)
+    healthy(page, "10_zip_dataset")

@@ -13,7 +13,8 @@ from ssl_core.splits import Split, SplitConfig, make_split
 
 DEFAULT_DATASET = "builtin:digits"
 USER_DATASETS_KEPT = 6
-PARAMS = {"dataset_id": "data", "train_job": "train", "downstream_job": "downstream"}
+PARAMS = {"dataset_id": "data", "train_job": "train", "downstream_job": "downstream", "budget_job": "budget",
+          "blocks_job": "blocks"}
 
 
 @st.cache_resource

@@ -30,10 +30,13 @@ class DownstreamConfig:
     lr: float = 3e-3  # head, and the whole network from scratch
     backbone_lr_scale: float = 0.3  # fine-tuning moves the pretrained backbone more gently
     block: int = 3  # which backbone block the linear probe reads
+    min_steps: int = 150  # tiny label sets still get a real optimiser budget
     seed: int = 0
 
-    def loop(self) -> LoopConfig:
-        return LoopConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, log_every=5)
+    def loop(self, n_train: int) -> LoopConfig:
+        steps_per_epoch = max(1, -(-n_train // self.batch_size))
+        epochs = max(self.epochs, -(-self.min_steps // steps_per_epoch))
+        return LoopConfig(epochs=epochs, batch_size=self.batch_size, lr=self.lr, log_every=5)
 
 
 @dataclass(eq=False)
@@ -93,6 +96,6 @@ def train_downstream(mode: str, pretrained: PretrainResult, train_images: torch.
         result = evaluate(model, test_batches(), num_classes)
         return {"test_loss": result.loss, "test_accuracy": result.accuracy}
 
-    stopped = fit(model, groups, batch_fn, len(train_x), config.loop(), device, callbacks or Callbacks(),
+    stopped = fit(model, groups, batch_fn, len(train_x), config.loop(len(train_x)), device, callbacks or Callbacks(),
                   held_out if len(test_x) else None, seed=config.seed)
     return DownstreamResult(mode, model, evaluate(model, test_batches(), num_classes), stopped)

@@ -121,6 +121,10 @@ class Job:
         with self._lock:
             self._progress = min(max(fraction, 0.0), 1.0)
 
+    def record(self, point: dict, progress: float | None = None, message: str | None = None) -> None:
+        """Add a free-form result point (shown with the epoch points)."""
+        self._record("epochs", point, progress, None, message)
+
     def callbacks(self, run: str, share: tuple[float, float] = (0.0, 1.0)) -> "JobCallbacks":
         """Callbacks for one training run inside this job, filling `share` of its progress bar."""
         return JobCallbacks(self, run, share)

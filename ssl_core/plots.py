@@ -106,3 +106,36 @@ def class_count_figure(counts: dict[str, int], height: int = 260) -> go.Figure:
     fig = go.Figure(go.Bar(x=list(counts), y=list(counts.values()), marker_color=PALETTE[0]))
     fig.update_xaxes(type="category")
     return _layout(fig, "Images per class", height, "class", "images")
+
+
+def budget_figure(points: Sequence[dict], height: int = 380) -> go.Figure:
+    """Test accuracy against labels per class, mean and spread over seeds, one line per mode."""
+    from statistics import fmean, pstdev
+
+    from ssl_core.downstream import MODE_TITLES
+
+    fig = go.Figure()
+    for i, mode in enumerate(m for m in MODE_TITLES if any(p["mode"] == m for p in points)):
+        budgets = sorted({p["budget"] for p in points if p["mode"] == mode})
+        means, spreads = [], []
+        for budget in budgets:
+            values = [p["accuracy"] for p in points if p["mode"] == mode and p["budget"] == budget]
+            means.append(fmean(values))
+            spreads.append(pstdev(values) if len(values) > 1 else 0.0)
+        fig.add_trace(go.Scatter(x=budgets, y=means, error_y=dict(type="data", array=spreads, visible=True),
+                                 mode="lines+markers", name=MODE_TITLES[mode], line=dict(color=PALETTE[i])))
+    key = points[0]["budget_key"] if points else "labels_per_class"
+    if key == "labels_per_class":
+        fig.update_xaxes(type="log")
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    title = "labels per class" if key == "labels_per_class" else "fraction of labels"
+    return _layout(fig, "Test accuracy vs labels", height, title, "test accuracy")
+
+
+def block_figure(scores: dict[int, float], height: int = 300) -> go.Figure:
+    best = max(scores, key=scores.get) if scores else None
+    colours = [PALETTE[2] if block == best else PALETTE[0] for block in scores]
+    fig = go.Figure(go.Bar(x=[f"block {b}" for b in scores], y=list(scores.values()), marker_color=colours,
+                           text=[f"{v:.1%}" for v in scores.values()], textposition="outside"))
+    fig.update_yaxes(range=[0, 1.08], tickformat=".0%")
+    return _layout(fig, "Linear probe accuracy per backbone block", height, "features read from", "test accuracy")

@@ -28,3 +28,42 @@ def comparison_verdict(accuracy: dict[str, float], n_labeled: int) -> str:
             lines.append(f"➖ With {n_labeled:,} labels, **{title}** and from scratch are on par "
                          f"({value:.1%} vs {base:.1%}).")
     return "\n\n".join(lines)
+
+
+def budget_verdict(report: dict) -> str:
+    """Where along the label budget self-supervision helps, and where it does not."""
+    helps, hurts, ties = [], [], []
+    for entry in report["results"]:
+        budget = (f"{entry['labels_per_class']}/class" if "labels_per_class" in entry
+                  else f"{entry['label_fraction']:.0%} of labels")
+        scratch = entry["scratch"]["mean"]
+        best_mode, best = max(((m, entry[m]["mean"]) for m in ("ssl_linear", "ssl_finetune") if entry.get(m)),
+                              key=lambda item: item[1])
+        gap = (best - scratch) * 100
+        name = "fine-tuned" if best_mode == "ssl_finetune" else "linear probe"
+        if gap > TIE * 100:
+            helps.append(f"{budget} (+{gap:.1f} points, {name})")
+        elif gap < -TIE * 100:
+            hurts.append(f"{budget} ({gap:.1f} points)")
+        else:
+            ties.append(budget)
+    lines = []
+    if helps:
+        lines.append("✅ Self-supervision helps at " + ", ".join(helps) + ".")
+    if hurts:
+        lines.append("❌ It does not beat training from scratch at " + ", ".join(hurts) + ".")
+    if ties:
+        lines.append("➖ On par at " + ", ".join(ties) + ".")
+    return "\n\n".join(lines)
+
+
+def block_verdict(scores: dict[int, float]) -> str:
+    if not scores:
+        return ""
+    best = max(scores, key=scores.get)
+    last = max(scores)
+    text = f"Block {best} transfers best ({scores[best]:.1%})"
+    if best != last:
+        text += (f"; the last block gives {scores[last]:.1%}: its features are the most specialised to the "
+                 f"pretext task, as RotNet found")
+    return text + "."

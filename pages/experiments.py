@@ -1,0 +1,128 @@
+"""Step 5: when does self-supervision pay off? Label budgets, and which layer transfers."""
+import streamlit as st
+
+from pages.common import current_dataset, current_split, get_job, registry, set_job
+from ssl_core.downstream import DownstreamConfig
+from ssl_core.experiment import ExperimentConfig, probe_blocks, run_experiment
+from ssl_core.jobs import FAILED, JobBusy
+from ssl_core.plots import block_figure, budget_figure
+from ssl_core.pretrain import PretrainConfig
+from ssl_core.verdict import block_verdict, budget_verdict
+
+st.title("5. When does self-supervision help?")
+dataset = current_dataset()
+split = current_split()
+if dataset.num_classes < 2:
+    st.info("These experiments need labeled images of at least two classes.")
+    st.stop()
+pretext = st.session_state.pretext
+train = st.session_state.get("train_settings", {})
+
+st.subheader("Label budget")
+st.markdown("For each number of labels per class: one pretraining per seed, then the SSL linear probe, SSL "
+            "fine-tuning and the same network from scratch, all on the same labels. Error bars: spread over seeds.")
+with st.form("budget_form"):
+    c1, c2, c3 = st.columns(3)
+    budgets = c1.multiselect("Labels per class", [1, 2, 5, 10, 20, 50, 100, 200], default=[1, 5, 20])
+    seeds = c2.number_input("Seeds", 1, 5, 1)
+    epochs = c3.number_input("Pretext epochs", 1, 200, train.get("epochs", PretrainConfig().epochs))
+    run_budget = st.form_submit_button("▶ Run the label-budget experiment", type="primary")
+
+if run_budget:
+    if not budgets:
+        st.error("Choose at least one label budget.")
+    else:
+        config = ExperimentConfig(
+            pretext=PretrainConfig(task=pretext["task"], angles=tuple(pretext["angles"]),
+                                   jigsaw_grid=pretext["grid"], jigsaw_permutations=pretext["permutations"],
+                                   backbone=train.get("backbone", "small_cnn"),
+                                   image_size=train.get("image_size", PretrainConfig().image_size),
+                                   epochs=int(epochs)),
+            labels_per_class=tuple(sorted(budgets)), seeds=tuple(range(int(seeds))),
+            test_fraction=st.session_state.split_config.test_fraction)
+        total = len(config.seeds) * len(config.labels_per_class) * len(config.modes())
+
+        def work(job):
+            def on_point(point):
+                job.record(point, progress=len(job.snapshot().epochs) / total,
+                           message=f"{len(job.snapshot().epochs)} of {total} runs done")
+
+            return run_experiment(dataset, config, on_point, lambda: job.stop_requested,
+                                  log=job.set_message)
+
+        try:
+            set_job("budget_job", registry().start("experiment", f"label budget on {dataset.name}", work,
+                                                   busy=st.session_state.get("budget_job")))
+            st.rerun()
+        except JobBusy as exc:
+            st.error(str(exc))
+
+
+def budget_panel(was_active: bool) -> None:
+    job = get_job("budget_job")
+    snap = job.snapshot()
+    if was_active and not snap.active:
+        st.rerun()
+    left, right = st.columns([5, 1])
+    left.progress(snap.progress, text=snap.message)
+    if snap.active:
+        right.button("■ Stop experiment", on_click=job.stop, key="stop_budget")
+    if snap.status == FAILED:
+        st.error(snap.message)
+    if snap.epochs:
+        st.plotly_chart(budget_figure(snap.epochs), key="budget_chart")
+    if snap.result:
+        st.markdown(budget_verdict(snap.result))
+
+
+budget_job = get_job("budget_job")
+if budget_job:
+    active = budget_job.snapshot().active
+    st.fragment(budget_panel, run_every=1.0 if active else None)(active)
+
+st.divider()
+st.subheader("Which layer transfers best?")
+train_job = get_job("train_job")
+pretrained = train_job.snapshot().result if train_job else None
+if pretrained is None or pretrained.dataset != dataset.name:
+    st.info("Pretrain on this dataset on the **Train** page first; this probes every block of that backbone.")
+    st.stop()
+st.markdown(f"A linear probe on each block of the pretrained backbone, with the {len(split.labeled):,} labeled "
+            "images of the current split (RotNet's Table 1 experiment, on your data).")
+if st.button("▶ Probe every block"):
+    labeled = (dataset.images[split.labeled], dataset.labels[split.labeled])
+    test = (dataset.images[split.test], dataset.labels[split.test])
+
+    def probe_work(job):
+        blocks = pretrained.backbone.num_blocks
+        return probe_blocks(pretrained, *labeled, *test, dataset.num_classes, DownstreamConfig(),
+                            allow_flip=dataset.allow_flip,
+                            on_block=lambda b, acc: job.record({"block": b, "accuracy": acc}, b / blocks,
+                                                               f"block {b} of {blocks}: {acc:.1%}"))
+
+    try:
+        set_job("blocks_job", registry().start("probe", "probe blocks", probe_work,
+                                               busy=st.session_state.get("blocks_job")))
+        st.rerun()
+    except JobBusy as exc:
+        st.error(str(exc))
+
+
+def blocks_panel(was_active: bool) -> None:
+    snap = get_job("blocks_job").snapshot()
+    if was_active and not snap.active:
+        st.rerun()
+    st.progress(snap.progress, text=snap.message)
+    if snap.status == FAILED:
+        st.error(snap.message)
+    scores = {p["block"]: p["accuracy"] for p in snap.epochs}
+    if scores:
+        st.plotly_chart(block_figure(scores), key="blocks_chart")
+    if snap.result:
+        st.markdown(block_verdict(snap.result))
+
+
+blocks_job = get_job("blocks_job")
+if blocks_job:
+    active = blocks_job.snapshot().active
+    st.fragment(blocks_panel, run_every=1.0 if active else None)(active)

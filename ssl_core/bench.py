@@ -1,0 +1,233 @@
+"""Benchmarks that print figures (never asserted by timed tests).
+
+    python -m ssl_core.bench label-efficiency [--quick] [--out FILE]
+    python -m ssl_core.bench speed [--quick] [--out FILE]
+
+`label-efficiency` reproduces the seeds' protocols on ../shared/data (MNIST test
+digits, flowers): SSL (linear probe, fine-tune) against scratch at several label
+budgets, rotation and jigsaw side by side, mean ± std over seeds.
+`speed` measures pretext-training throughput of the app's own trainer (job
+thread and callbacks included) against a bare PyTorch loop of the same model,
+batch and data, the talk preset end to end, and peak memory.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ssl_core.augment import augment
+from ssl_core.datasets import ImageDataset
+from ssl_core.device import pick_device
+from ssl_core.downstream import DownstreamConfig
+from ssl_core.experiment import ExperimentConfig, format_table, run_experiment
+from ssl_core.models import make_backbone
+from ssl_core.pretrain import PretrainConfig, device_images
+from ssl_core.sources import open_dataset
+from ssl_core.train import autocast_for, batch_order
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---- label efficiency ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Protocol:
+    title: str
+    folder: str
+    experiment: ExperimentConfig
+
+
+def protocols(quick: bool) -> list[Protocol]:
+    seeds = (0,) if quick else (0, 1, 2)
+    mnist_pretext = PretrainConfig(image_size=16 if quick else 28, epochs=3 if quick else 30, batch_size=128)
+    flowers_pretext = PretrainConfig(image_size=24 if quick else 64, epochs=3 if quick else 60,
+                                     backbone="small_cnn" if quick else "wide_cnn", batch_size=64)
+    jigsaw = dict(task="jigsaw", jigsaw_grid=2 if quick else 3, jigsaw_permutations=24 if quick else 100)
+    down = DownstreamConfig(epochs=10 if quick else 60, min_steps=60 if quick else 300)
+    mnist = ExperimentConfig(pretext=mnist_pretext, downstream=down, labels_per_class=(10, 100) if quick else (1, 10, 100),
+                             test_fraction=0.2, seeds=seeds, pool_limit=2000 if quick else None)
+    flowers = ExperimentConfig(pretext=flowers_pretext, downstream=down,
+                               label_fractions=(0.1, 1.0) if quick else (0.1, 0.5, 1.0),
+                               test_fraction=0.2, seeds=seeds, pool_limit=1500 if quick else None)
+    flowers_10 = replace(flowers, label_fractions=(), labels_per_class=(10,))
+    out = []
+    for task in ("rotation", "jigsaw"):
+        extra = {} if task == "rotation" else jigsaw
+        out.append(Protocol(f"MNIST digits, {task}", "mnist",
+                            replace(mnist, pretext=replace(mnist.pretext, **extra))))
+        out.append(Protocol(f"Flowers, {task}", "flowers",
+                            replace(flowers, pretext=replace(flowers.pretext, **extra))))
+        if not quick:
+            out.append(Protocol(f"Flowers 10/class, {task}", "flowers",
+                                replace(flowers_10, pretext=replace(flowers_10.pretext, **extra))))
+    return out
+
+
+def label_efficiency(quick: bool, data_root: Path, only: str | None = None) -> dict:
+    reports = {}
+    cache: dict[str, ImageDataset] = {}
+    for protocol in protocols(quick):
+        if only and only.lower() not in protocol.title.lower():
+            continue
+        folder = data_root / protocol.folder
+        if not folder.is_dir():
+            log(f"skipping {protocol.title}: {folder} is missing")
+            continue
+        if protocol.folder not in cache:
+            cache[protocol.folder] = open_dataset(str(folder), size=64)
+        log(f"== {protocol.title}")
+        report = run_experiment(cache[protocol.folder], protocol.experiment, log=log)
+        reports[protocol.title] = report
+        print(f"\n### {protocol.title}\npretext accuracy {report['pretext_accuracy']:.3f}, "
+              f"{report['n_unlabeled']} unlabeled, {report['n_test']} test, {report['seconds']:.0f} s\n")
+        print(format_table(report), flush=True)
+    return reports
+
+
+# ---- speed -----------------------------------------------------------------------------------
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bare_loop(images: torch.Tensor, config: PretrainConfig, device: torch.device, steps: int,
+              allow_flip: bool, compile_model: bool = False) -> float:
+    """The same model, batches and optimiser as the trainer, with nothing else around it: images/s."""
+    from ssl_core.pretext import RotationTask
+
+    task = RotationTask(config.angles)
+    model = task.build_model(make_backbone(config.backbone, images.shape[1])).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    step_fn = torch.compile(model) if compile_model else model
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=5e-4)
+    data = device_images(images, config.image_size, device)
+    generator = torch.Generator(device).manual_seed(0)
+    order = torch.Generator().manual_seed(0)
+    batches = []
+    while len(batches) < steps + 3:
+        batches += batch_order(len(data), config.batch_size, order)
+    done = 0
+    for i, indices in enumerate(batches[:steps + 3]):
+        if i == 3:  # warm-up excluded
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start, done = time.perf_counter(), 0
+        inputs, targets = task.make_batch(augment(data[indices.to(device)], generator, allow_flip), generator)
+        with autocast_for(device):
+            loss = F.cross_entropy(step_fn(inputs).float(), targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        done += len(targets)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return done / (time.perf_counter() - start)
+
+
+def trainer_speed(images: torch.Tensor, config: PretrainConfig, allow_flip: bool) -> tuple[float, float]:
+    """Images/s of the app's trainer in a job thread, from the job's own step reports; and wall time."""
+    from ssl_core.jobs import JobRegistry
+    from ssl_core.pretrain import pretrain
+
+    def work(job):
+        return pretrain(config, images, images[:256], job.callbacks("pretext"), allow_flip=allow_flip)
+
+    started = time.perf_counter()
+    job = JobRegistry().start("pretext", "bench", work)
+    job.join()
+    wall = time.perf_counter() - started
+    snap = job.snapshot()
+    if snap.status != "done":
+        raise RuntimeError(snap.message)
+    steps = snap.steps
+    # Throughput over the training steps (the same span the bare loop times), first epoch's warm-up excluded.
+    first = next(i for i, s in enumerate(steps) if s["epoch"] > 1) if any(s["epoch"] > 1 for s in steps) else 0
+    images_per_step = config.batch_size * len(config.angles)
+    if first == 0 or len(steps) - first < 2:
+        return snap.images_per_s or 0.0, wall
+    return _rate(snap, first, images_per_step, len(images)), wall
+
+
+def _rate(snap, first: int, images_per_step: int, n: int) -> float:
+    """Images per second from the job's own wall-clock step stamps."""
+    stamps = [s["seconds"] for s in snap.steps]
+    steps = [s["step"] for s in snap.steps]
+    return (steps[-1] - steps[first]) * images_per_step / max(stamps[-1] - stamps[first], 1e-9)
+
+
+def speed(quick: bool) -> dict:
+    from ssl_core.datasets import load_digits
+    from ssl_core.device import leave_core_for_server
+    from ssl_core.runs import talk_preset_seconds
+
+    threads = leave_core_for_server()
+    digits = load_digits()
+    rows = []
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    backbones = [("small_cnn", PretrainConfig().image_size)] + ([] if quick else [("resnet18", 32)])
+    for device in devices:
+        for backbone, size in backbones:
+            config = PretrainConfig(backbone=backbone, image_size=size, epochs=2 if quick else 3,
+                                    device=device.type, batch_size=64 if device.type == "cpu" else 512)
+            images = digits.images if device.type == "cpu" else digits.images.repeat(20, 1, 1, 1)
+            trainer, _ = trainer_speed(images, config, allow_flip=False)
+            steps = max(5, int(len(images) / config.batch_size))
+            bare = bare_loop(images, config, device, steps, allow_flip=False)
+            rows.append({"device": device.type, "backbone": backbone, "image_size": size, "precision":
+                         "bf16" if device.type == "cuda" else "fp32", "trainer": trainer, "bare": bare,
+                         "ratio": trainer / bare})
+            log(f"{device.type} {backbone}@{size}: trainer {trainer:,.0f} img/s, bare {bare:,.0f} img/s")
+    talk = talk_preset_seconds(digits)
+    report = {"threads": threads, "rows": rows, "talk_preset_seconds": talk, "peak_rss_mb": peak_rss_mb()}
+    if torch.cuda.is_available():
+        report["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    print("| device | backbone | size | precision | trainer img/s | bare img/s | trainer/bare |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(f"| {row['device']} | {row['backbone']} | {row['image_size']} | {row['precision']} | "
+              f"{row['trainer']:,.0f} | {row['bare']:,.0f} | {row['ratio']:.2f} |")
+    print(f"\ntorch threads: {threads}; talk preset end to end: {talk:.1f} s; peak RSS {report['peak_rss_mb']:.0f} MB")
+    print(f"lowest trainer/bare ratio: {min(r['ratio'] for r in rows):.2f}")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ssl_core.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("which", choices=["label-efficiency", "speed"])
+    parser.add_argument("--quick", action="store_true", help="fewer epochs, one seed, smaller images")
+    parser.add_argument("--data", type=Path, default=SHARED, help="folder holding mnist/ and flowers/")
+    parser.add_argument("--only", help="run only the protocols whose title contains this")
+    parser.add_argument("--out", type=Path, help="JSON file to write (default bench-results/<which>.json)")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    if args.which == "label-efficiency":
+        if not args.data.is_dir():
+            print(f"error: {args.data} is missing: the benchmark needs ../shared/data", file=sys.stderr)
+            return 1
+        report = {"quick": args.quick, "protocols": label_efficiency(args.quick, args.data, args.only)}
+    else:
+        report = {"quick": args.quick, **speed(args.quick)}
+    report["seconds"] = time.perf_counter() - started
+    out = args.out or Path("bench-results") / f"{args.which}{'-quick' if args.quick else ''}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(f"\ntotal {report['seconds']:.0f} s; JSON written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

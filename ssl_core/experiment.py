@@ -1,0 +1,246 @@
+"""Label-budget experiments: does self-supervision help, and at how many labels?
+
+One pretext pretraining per seed, then for each label budget the SSL transfer
+(linear probe and/or fine-tuning) and the same network from scratch on the same
+labels. Also the "which layer" probe (RotNet's Table 1 on your data).
+
+CLI: `python -m ssl_core.experiment --data digits --labels-per-class 1,10,100 --json`
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import torch
+
+from ssl_core.datasets import ImageDataset
+from ssl_core.downstream import DownstreamConfig, train_downstream
+from ssl_core.pretrain import PretrainConfig, PretrainResult, pretrain
+from ssl_core.splits import SplitConfig, labeled_subset, make_split
+from ssl_core.train import Callbacks, EpochEvent
+
+MODE_KEYS = {"linear": "ssl_linear", "finetune": "ssl_finetune", "scratch": "scratch"}
+TRANSFERS = {"linear": ("linear",), "finetune": ("finetune",), "both": ("linear", "finetune")}
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    pretext: PretrainConfig = field(default_factory=PretrainConfig)
+    downstream: DownstreamConfig = field(default_factory=DownstreamConfig)
+    labels_per_class: tuple[int, ...] = (1, 10, 100)
+    label_fractions: tuple[float, ...] = ()  # used instead when given
+    test_fraction: float = 0.2
+    transfer: str = "both"
+    seeds: tuple[int, ...] = (0,)
+    pool_limit: int | None = None  # cap the pretext pool (quick runs)
+
+    def budgets(self) -> list[tuple[str, float]]:
+        if self.label_fractions:
+            return [("label_fraction", f) for f in self.label_fractions]
+        return [("labels_per_class", n) for n in self.labels_per_class]
+
+    def modes(self) -> tuple[str, ...]:
+        if self.transfer not in TRANSFERS:
+            raise ValueError(f"transfer must be one of {sorted(TRANSFERS)}")
+        return TRANSFERS[self.transfer] + ("scratch",)
+
+
+Point = dict  # {"seed", "budget_key", "budget", "n_labeled", "mode", "accuracy"}
+
+
+def summary(values: Sequence[float]) -> dict[str, float]:
+    return {"mean": statistics.fmean(values), "std": statistics.pstdev(values) if len(values) > 1 else 0.0}
+
+
+class _StderrProgress(Callbacks):
+    def __init__(self, label: str, log: Callable[[str], None]) -> None:
+        self.label, self.log = label, log
+
+    def on_epoch(self, event: EpochEvent) -> None:
+        accuracy = event.metrics.get("test_accuracy")
+        extra = f", held-out accuracy {accuracy:.3f}" if accuracy is not None else ""
+        self.log(f"{self.label}: epoch {event.epoch}/{event.epochs}, loss {event.metrics['train_loss']:.3f}{extra}")
+
+
+def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Callable[[Point], None] | None = None,
+                   should_stop: Callable[[], bool] = lambda: False,
+                   log: Callable[[str], None] = lambda message: None) -> dict:
+    """Run every seed and budget; returns the JSON-ready summary described in the CLI help."""
+    if dataset.num_classes < 2:
+        raise ValueError("a label-budget experiment needs labeled images of at least two classes")
+    started = time.perf_counter()
+    split = make_split(dataset.labels, SplitConfig(test_fraction=config.test_fraction, seed=0), dataset.class_names)
+    pool = split.pool
+    if config.pool_limit:
+        pool = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(0))[:config.pool_limit]]
+    test_x, test_y = dataset.images[split.test], dataset.labels[split.test]
+    points: list[Point] = []
+    pretext_scores = []
+    modes = config.modes()
+    for seed in config.seeds:
+        log(f"seed {seed}: pretext training on {len(pool):,} images")
+        pretrained = pretrain(replace(config.pretext, seed=seed), dataset.images[pool], test_x,
+                              _StderrProgress(f"seed {seed} pretext", log), allow_flip=dataset.allow_flip)
+        pretext_scores.append(pretrained.evaluation.accuracy)
+        for key, budget in config.budgets():
+            per_class = int(budget) if key == "labels_per_class" else None
+            labeled, _ = labeled_subset(dataset.labels, split.pool, per_class, float(budget), seed)
+            for mode in modes:
+                if should_stop():
+                    return _summarise(points, pretext_scores, len(pool), len(split.test), started)
+                outcome = train_downstream(mode, pretrained, dataset.images[labeled], dataset.labels[labeled],
+                                           test_x, test_y, dataset.num_classes,
+                                           replace(config.downstream, seed=seed), allow_flip=dataset.allow_flip)
+                point = {"seed": seed, "budget_key": key, "budget": budget, "n_labeled": len(labeled),
+                         "mode": mode, "accuracy": outcome.evaluation.accuracy}
+                points.append(point)
+                log(f"seed {seed}, {key}={budget:g} ({len(labeled)} labels), {mode}: "
+                    f"test accuracy {outcome.evaluation.accuracy:.3f}")
+                if on_point:
+                    on_point(point)
+    return _summarise(points, pretext_scores, len(pool), len(split.test), started)
+
+
+def _summarise(points: list[Point], pretext_scores: list[float], n_unlabeled: int, n_test: int,
+               started: float) -> dict:
+    results = []
+    for key, budget in dict.fromkeys((p["budget_key"], p["budget"]) for p in points):
+        group = [p for p in points if p["budget_key"] == key and p["budget"] == budget]
+        entry = {key: budget, "n_labeled": round(statistics.fmean(p["n_labeled"] for p in group))}
+        for mode, name in MODE_KEYS.items():
+            values = [p["accuracy"] for p in group if p["mode"] == mode]
+            entry[name] = summary(values) if values else None
+        results.append(entry)
+    return {"pretext_accuracy": statistics.fmean(pretext_scores) if pretext_scores else None,
+            "n_unlabeled": n_unlabeled, "n_test": n_test, "seconds": time.perf_counter() - started,
+            "results": results}
+
+
+def probe_blocks(pretrained: PretrainResult, train_images: torch.Tensor, train_labels: torch.Tensor,
+                 test_images: torch.Tensor, test_labels: torch.Tensor, num_classes: int,
+                 config: DownstreamConfig = DownstreamConfig(), allow_flip: bool = True,
+                 on_block: Callable[[int, float], None] | None = None) -> dict[int, float]:
+    """Linear-probe test accuracy for every backbone block."""
+    scores = {}
+    for block in range(1, pretrained.backbone.num_blocks + 1):
+        outcome = train_downstream("linear", pretrained, train_images, train_labels, test_images, test_labels,
+                                   num_classes, replace(config, block=block), allow_flip=allow_flip)
+        scores[block] = outcome.evaluation.accuracy
+        if on_block:
+            on_block(block, scores[block])
+    return scores
+
+
+# ---- command line ------------------------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not the usage block
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
+def _numbers(kind: type) -> Callable[[str], tuple]:
+    def parse(text: str) -> tuple:
+        try:
+            values = tuple(kind(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {kind.__name__}s, got {text!r}") from None
+        if not values:
+            raise argparse.ArgumentTypeError("expected at least one value")
+        return values
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = PretrainConfig()
+    down = DownstreamConfig()
+    parser = _Parser(prog="python -m ssl_core.experiment", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default="digits", help="built-in name (digits, mnist, ...) or a folder")
+    parser.add_argument("--pretext", choices=["rotation", "jigsaw"], default=defaults.task)
+    parser.add_argument("--angles", type=_numbers(int), default=defaults.angles, help="rotation angles, e.g. 90,180")
+    parser.add_argument("--jigsaw-grid", type=int, choices=[2, 3], default=defaults.jigsaw_grid)
+    parser.add_argument("--jigsaw-permutations", type=int, default=defaults.jigsaw_permutations)
+    parser.add_argument("--backbone", default=defaults.backbone)
+    parser.add_argument("--image-size", type=int, default=defaults.image_size)
+    parser.add_argument("--pretext-epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--pretext-lr", type=float, default=defaults.lr)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--labels-per-class", type=_numbers(int), default=(1, 10, 100))
+    budget.add_argument("--label-fraction", type=_numbers(float), default=())
+    parser.add_argument("--test-fraction", type=float, default=0.2)
+    parser.add_argument("--transfer", choices=sorted(TRANSFERS), default="both")
+    parser.add_argument("--block", type=int, default=down.block, help="backbone block the linear probe reads")
+    parser.add_argument("--downstream-epochs", type=int, default=down.epochs)
+    parser.add_argument("--downstream-lr", type=float, default=down.lr)
+    parser.add_argument("--pool-limit", type=int, default=None, help="use at most this many pretext images")
+    parser.add_argument("--seeds", type=_numbers(int), default=(0,))
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
+    if not 0 < args.test_fraction < 1:
+        raise ValueError("--test-fraction must be between 0 and 1")
+    if any(f <= 0 or f > 1 for f in args.label_fraction):
+        raise ValueError("--label-fraction values must be in (0, 1]")
+    if any(n < 1 for n in args.labels_per_class):
+        raise ValueError("--labels-per-class values must be at least 1")
+    if min(args.pretext_epochs, args.downstream_epochs, args.batch_size, args.image_size) < 1:
+        raise ValueError("epochs, batch size and image size must be positive")
+    pretext = PretrainConfig(task=args.pretext, angles=args.angles, jigsaw_grid=args.jigsaw_grid,
+                             jigsaw_permutations=args.jigsaw_permutations, backbone=args.backbone,
+                             image_size=args.image_size, epochs=args.pretext_epochs, batch_size=args.batch_size,
+                             lr=args.pretext_lr, device=args.device)
+    pretext.make_task()  # validates the task settings
+    downstream = DownstreamConfig(epochs=args.downstream_epochs, lr=args.downstream_lr, block=args.block)
+    return ExperimentConfig(pretext=pretext, downstream=downstream, labels_per_class=args.labels_per_class,
+                            label_fractions=args.label_fraction, test_fraction=args.test_fraction,
+                            transfer=args.transfer, seeds=args.seeds, pool_limit=args.pool_limit)
+
+
+def format_table(report: dict) -> str:
+    def cell(value: dict | None) -> str:
+        return "—" if value is None else f"{value['mean'] * 100:.1f} ± {value['std'] * 100:.1f}"
+
+    lines = ["| labels | n labeled | SSL linear | SSL fine-tune | scratch |", "|---|---|---|---|---|"]
+    for entry in report["results"]:
+        budget = (f"{entry['labels_per_class']}/class" if "labels_per_class" in entry
+                  else f"{entry['label_fraction']:.0%}")
+        lines.append(f"| {budget} | {entry['n_labeled']} | {cell(entry['ssl_linear'])} | "
+                     f"{cell(entry['ssl_finetune'])} | {cell(entry['scratch'])} |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from ssl_core.device import pick_device
+    from ssl_core.sources import open_dataset
+
+    args = build_parser().parse_args(argv)
+    log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    try:
+        config = config_from_args(args)
+        pick_device(args.device)
+        dataset = open_dataset(args.data)
+        report = run_experiment(dataset, config, log=log)
+    except (ValueError, KeyError, OSError, RuntimeError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"pretext accuracy {report['pretext_accuracy']:.3f}, {report['n_unlabeled']} unlabeled, "
+              f"{report['n_test']} test, {report['seconds']:.0f} s")
+        print(format_table(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -16,7 +16,11 @@ split = current_split()
 train_job = get_job("train_job")
 pretrained = train_job.snapshot().result if train_job else None
 if pretrained is None:
-    st.info("First pretrain a backbone on the **Train** page; this page then transfers it to the real task.")
+    if train_job and train_job.snapshot().active:
+        st.info("Pretext training is still running (see the **Train** page). Come back when it has finished"
+                + ("; the comparison then starts by itself." if get_job("downstream_job") else "."))
+    else:
+        st.info("First pretrain a backbone on the **Train** page; this page then transfers it to the real task.")
     st.page_link("pages/train.py", label="Go to training", icon="🏋️")
     st.stop()
 if pretrained.dataset != dataset.name or pretrained.in_channels != dataset.channels:

@@ -1,12 +1,12 @@
 """Step 3: pretrain on the pretext task, with live curves, in a background job."""
 import streamlit as st
 
-from pages.common import current_dataset, current_split, get_job, registry, set_job
+from pages.common import current_dataset, current_split, get_job, registry, set_dataset, set_job
 from ssl_core.jobs import FAILED, JobBusy
 from ssl_core.models import BACKBONES
 from ssl_core.plots import accuracy_figure, confusion_figure, loss_figure
 from ssl_core.pretrain import PretrainConfig
-from ssl_core.runs import pretext_work
+from ssl_core.runs import TALK_DOWNSTREAM, TALK_MODES, TALK_PRETEXT, comparison_after, pretext_work
 
 SIZES = [8, 16, 24, 32, 48, 64]
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 1e-1, 1.0]
@@ -36,6 +36,24 @@ with st.form("train_settings_form"):
     lr = c5.select_slider("Learning rate", LEARNING_RATES, value=saved["lr"], format_func=lambda v: f"{v:g}")
     seed = c6.number_input("Seed", 0, 10_000, saved["seed"])
     start = st.form_submit_button("▶ Start training", type="primary", disabled=running)
+
+talk = st.button("🎤 Talk preset: pretext + SSL-vs-scratch in about a minute", disabled=running,
+                 help="Rotation pretraining on the built-in digits, then fine-tuning against training from "
+                      "scratch on the labeled subset; the Downstream page shows the result.")
+if talk:
+    set_dataset("builtin:digits")
+    st.session_state.pretext.update(task="rotation", angles=TALK_PRETEXT.angles)
+    dataset, split = current_dataset(), current_split()
+    try:
+        pretext_job = registry().start("pretext", "talk preset", pretext_work(dataset, split, TALK_PRETEXT),
+                                       busy=st.session_state.train_job)
+        set_job("train_job", pretext_job)
+        set_job("downstream_job", registry().start(
+            "downstream", "talk preset", comparison_after(pretext_job, dataset, split, TALK_MODES, TALK_DOWNSTREAM),
+            busy=st.session_state.downstream_job))
+        st.rerun()
+    except (JobBusy, ValueError) as exc:
+        st.error(str(exc))
 
 if start:
     saved.update(backbone=backbone, image_size=image_size, epochs=int(epochs), batch_size=batch_size, lr=lr,

@@ -178,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--block", type=int, default=down.block, help="backbone block the linear probe reads")
     parser.add_argument("--downstream-epochs", type=int, default=down.epochs)
     parser.add_argument("--downstream-lr", type=float, default=down.lr)
+    parser.add_argument("--downstream-min-steps", type=int, default=down.min_steps,
+                        help="optimiser steps at least, however few the labels")
     parser.add_argument("--pool-limit", type=int, default=None, help="use at most this many pretext images")
     parser.add_argument("--seeds", type=_numbers(int), default=(0,))
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
@@ -199,7 +201,8 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
                              image_size=args.image_size, epochs=args.pretext_epochs, batch_size=args.batch_size,
                              lr=args.pretext_lr, device=args.device)
     pretext.make_task()  # validates the task settings
-    downstream = DownstreamConfig(epochs=args.downstream_epochs, lr=args.downstream_lr, block=args.block)
+    downstream = DownstreamConfig(epochs=args.downstream_epochs, lr=args.downstream_lr, block=args.block,
+                                  min_steps=args.downstream_min_steps)
     return ExperimentConfig(pretext=pretext, downstream=downstream, labels_per_class=args.labels_per_class,
                             label_fractions=args.label_fraction, test_fraction=args.test_fraction,
                             transfer=args.transfer, seeds=args.seeds, pool_limit=args.pool_limit)

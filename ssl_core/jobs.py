@@ -165,7 +165,8 @@ class JobCallbacks(Callbacks):
         self.job.set_message(f"{self.run}: training…")
 
     def on_step(self, event: StepEvent) -> None:
-        self.job._record("steps", {"run": self.run, "step": event.step, "epoch": event.epoch, "loss": event.loss},
+        self.job._record("steps", {"run": self.run, "step": event.step, "epoch": event.epoch, "loss": event.loss,
+                                   "seconds": event.elapsed},
                          self.start + self.span * event.step / self.total, event.images_per_s,
                          f"{self.run}: epoch {event.epoch}, step {event.step}/{event.total_steps}")
 

@@ -54,3 +54,29 @@ def comparison_work(dataset: ImageDataset, split: Split, pretrained: PretrainRes
         return results
 
     return work
+
+
+# The talk preset: pretext training and the SSL-vs-scratch comparison on the built-in
+# digits, sized to show a result within a minute on a 2-core laptop.
+TALK_PRETEXT = PretrainConfig(task="rotation", image_size=16, epochs=6, batch_size=64, lr=3e-3)
+TALK_DOWNSTREAM = DownstreamConfig(epochs=30, min_steps=100)
+TALK_MODES = ("finetune", "scratch")
+
+
+def comparison_after(pretext_job: Job, dataset: ImageDataset, split: Split, modes: Sequence[str],
+                     config: DownstreamConfig) -> Callable[[Job], dict[str, DownstreamResult]]:
+    """The comparison, started as soon as `pretext_job` has finished (one click for both)."""
+    check_downstream_data(dataset, split)
+
+    def work(job: Job) -> dict[str, DownstreamResult]:
+        job.set_message("waiting for pretext training to finish…")
+        while pretext_job.alive:
+            if job.stop_requested:
+                return {}
+            pretext_job.join(0.2)
+        pretrained = pretext_job.snapshot().result
+        if pretrained is None:
+            raise RuntimeError("pretext training did not produce a model: " + pretext_job.snapshot().message)
+        return comparison_work(dataset, split, pretrained, modes, config)(job)
+
+    return work

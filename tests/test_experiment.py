@@ -1,0 +1,86 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ssl_core.datasets import load_digits
+from ssl_core.downstream import DownstreamConfig
+from ssl_core.experiment import ExperimentConfig, build_parser, config_from_args, main, probe_blocks, run_experiment
+from ssl_core.pretrain import PretrainConfig, pretrain
+from ssl_core.splits import SplitConfig, make_split
+from ssl_core.verdict import block_verdict, budget_verdict
+from tests.conftest import ROOT
+
+TINY = ["--pretext-epochs", "1", "--image-size", "8", "--downstream-epochs", "1", "--downstream-min-steps", "2"]
+
+
+def test_cli_json_has_the_documented_shape(capsys):
+    code = main(["--data", "digits", "--labels-per-class", "1,5", "--seeds", "0,1", "--json", *TINY])
+    assert code == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert set(report) == {"pretext_accuracy", "n_unlabeled", "n_test", "seconds", "results"}
+    assert report["n_unlabeled"] + report["n_test"] == 1797
+    assert [r["labels_per_class"] for r in report["results"]] == [1, 5]
+    assert [r["n_labeled"] for r in report["results"]] == [10, 50]
+    for entry in report["results"]:
+        for key in ("ssl_linear", "ssl_finetune", "scratch"):
+            assert 0 <= entry[key]["mean"] <= 1 and entry[key]["std"] >= 0
+    assert "seed 1" in captured.err  # progress goes to stderr
+
+
+def test_cli_label_fraction_and_single_transfer(capsys):
+    assert main(["--label-fraction", "0.1", "--transfer", "linear", "--json", *TINY]) == 0
+    entry = json.loads(capsys.readouterr().out)["results"][0]
+    assert entry["label_fraction"] == 0.1 and entry["ssl_finetune"] is None and entry["ssl_linear"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--data", "/no/such/folder"], "neither a dataset name"),
+    (["--seeds", "x"], "comma-separated"),
+    (["--test-fraction", "1.5"], "test-fraction"),
+    (["--pretext", "colour"], "invalid choice"),
+    (["--angles", "0,45"], "angles"),
+])
+def test_bad_arguments_exit_non_zero_with_one_line(args, message):
+    result = subprocess.run([sys.executable, "-m", "ssl_core.experiment", *args], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_label_budgets_are_nested_and_stop_is_honoured():
+    digits = load_digits()
+    config = ExperimentConfig(pretext=PretrainConfig(epochs=1, image_size=8),
+                              downstream=DownstreamConfig(epochs=1, min_steps=1), labels_per_class=(1, 2))
+    points = []
+    report = run_experiment(digits, config, on_point=points.append, should_stop=lambda: len(points) >= 2)
+    assert len(points) == 2 and len(report["results"]) == 1
+
+
+def test_probe_every_block():
+    digits = load_digits()
+    split = make_split(digits.labels, SplitConfig(labels_per_class=5))
+    pretrained = pretrain(PretrainConfig(epochs=1, image_size=8), digits.images[split.pool], digits.images[split.test])
+    scores = probe_blocks(pretrained, digits.images[split.labeled], digits.labels[split.labeled],
+                          digits.images[split.test], digits.labels[split.test], 10,
+                          DownstreamConfig(epochs=3, min_steps=10), allow_flip=False)
+    assert sorted(scores) == [1, 2, 3, 4] and all(0 <= v <= 1 for v in scores.values())
+    assert "transfers best" in block_verdict(scores)
+
+
+def test_budget_verdict_names_where_ssl_helps_and_where_not():
+    report = {"results": [
+        {"labels_per_class": 1, "ssl_linear": {"mean": 0.7}, "ssl_finetune": {"mean": 0.6}, "scratch": {"mean": 0.5}},
+        {"labels_per_class": 100, "ssl_linear": {"mean": 0.8}, "ssl_finetune": {"mean": 0.9}, "scratch": {"mean": 0.95}},
+    ]}
+    text = budget_verdict(report)
+    assert "helps at 1/class (+20.0 points, linear probe)" in text
+    assert "does not beat training from scratch at 100/class (-5.0 points)" in text
+
+
+def test_parser_defaults_build_a_valid_config():
+    config = config_from_args(build_parser().parse_args([]))
+    assert config.modes() == ("linear", "finetune", "scratch") and config.labels_per_class == (1, 10, 100)

@@ -72,11 +72,10 @@ picks = pool[torch.randperm(len(pool), generator=generator)[:6]]
 images = dataset.images[picks]
 samples = task.preview(images, generator)
 scale = display_scale(images.shape[-1], 112)
-per_row = task.num_classes if task_name == "rotation" else 2
-for group in range(len(images)):
-    row = [s for s in samples if s.group == group]
-    columns = st.columns(max(per_row, 4))
-    for column, sample in zip(columns, row):
-        picture = sample.image.repeat(scale, 0).repeat(scale, 1)
-        column.image(picture, caption=sample.caption, width=120 if task_name == "rotation" else 160)
+width = 120 if task_name == "rotation" else 160
+group = len(samples) // len(images)  # samples made from one image
+per_row = group * max(1, 4 // group)  # whole groups only: one image's rotations, or two jigsaw pairs
+for start in range(0, len(samples), per_row):
+    for column, sample in zip(st.columns(4), samples[start:start + per_row]):
+        column.image(sample.image.repeat(scale, 0).repeat(scale, 1), caption=sample.caption, width=width)
 st.page_link("pages/train.py", label="Next: train on this task →", icon="🏋️")

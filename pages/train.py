@@ -6,7 +6,7 @@ from ssl_core.jobs import FAILED, JobBusy
 from ssl_core.models import BACKBONES
 from ssl_core.plots import accuracy_figure, confusion_figure, loss_figure
 from ssl_core.pretrain import PretrainConfig
-from ssl_core.runs import TALK_DOWNSTREAM, TALK_MODES, TALK_PRETEXT, comparison_after, pretext_work
+from ssl_core.runs import TALK_DOWNSTREAM, TALK_MODES, TALK_PRETEXT, TALK_SPLIT, comparison_after, pretext_work
 
 SIZES = [8, 16, 24, 32, 48, 64]
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 1e-1, 1.0]
@@ -39,10 +39,11 @@ with st.form("train_settings_form"):
 
 talk = st.button("🎤 Talk preset: pretext + SSL-vs-scratch in about a minute", disabled=running,
                  help="Rotation pretraining on the built-in digits, then fine-tuning against training from "
-                      "scratch on the labeled subset; the Downstream page shows the result.")
+                      "scratch with 3 labels per class; the Downstream page shows the result.")
 if talk:
     set_dataset("builtin:digits")
     st.session_state.pretext.update(task="rotation", angles=TALK_PRETEXT.angles)
+    st.session_state.split_config = TALK_SPLIT
     dataset, split = current_dataset(), current_split()
     try:
         pretext_job = registry().start("pretext", "talk preset", pretext_work(dataset, split, TALK_PRETEXT),

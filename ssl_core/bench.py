@@ -13,6 +13,7 @@ batch and data, the talk preset end to end, and peak memory.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import resource
 import sys
@@ -105,7 +106,7 @@ def peak_rss_mb() -> float:
 
 
 def bare_loop(images: torch.Tensor, config: PretrainConfig, device: torch.device, steps: int,
-              allow_flip: bool, compile_model: bool = False) -> float:
+              allow_flip: bool) -> float:
     """The same model, batches and optimiser as the trainer, with nothing else around it: images/s."""
     from ssl_core.pretext import RotationTask
 
@@ -113,7 +114,7 @@ def bare_loop(images: torch.Tensor, config: PretrainConfig, device: torch.device
     model = task.build_model(make_backbone(config.backbone, images.shape[1])).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    step_fn = torch.compile(model) if compile_model else model
+    step_fn = torch.compile(model) if config.compile else model
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=5e-4)
     data = device_images(images, config.image_size, device)
     generator = torch.Generator(device).manual_seed(0)
@@ -128,7 +129,7 @@ def bare_loop(images: torch.Tensor, config: PretrainConfig, device: torch.device
                 torch.cuda.synchronize()
             start, done = time.perf_counter(), 0
         inputs, targets = task.make_batch(augment(data[indices.to(device)], generator, allow_flip), generator)
-        with autocast_for(device):
+        with autocast_for(device, config.mixed_precision):
             loss = F.cross_entropy(step_fn(inputs).float(), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -165,10 +166,10 @@ def trainer_speed(images: torch.Tensor, config: PretrainConfig, allow_flip: bool
 def talk_preset_seconds(dataset: ImageDataset) -> tuple[float, dict[str, float]]:
     """The talk preset end to end, through the same jobs the pages start."""
     from ssl_core.jobs import JobRegistry
-    from ssl_core.runs import TALK_DOWNSTREAM, TALK_MODES, TALK_PRETEXT, comparison_after, pretext_work
-    from ssl_core.splits import SplitConfig, make_split
+    from ssl_core.runs import TALK_DOWNSTREAM, TALK_MODES, TALK_PRETEXT, TALK_SPLIT, comparison_after, pretext_work
+    from ssl_core.splits import make_split
 
-    split = make_split(dataset.labels, SplitConfig(), dataset.class_names)
+    split = make_split(dataset.labels, TALK_SPLIT, dataset.class_names)
     registry = JobRegistry()
     started = time.perf_counter()
     pretext = registry.start("pretext", "talk", pretext_work(dataset, split, TALK_PRETEXT))
@@ -191,20 +192,25 @@ def speed(quick: bool) -> dict:
     rows = []
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     backbones = [("small_cnn", PretrainConfig().image_size)] + ([] if quick else [("resnet18", 32)])
+    variants = {"cpu": [("fp32", False, False)],
+                "cuda": [("fp32", False, False), ("bf16+channels_last", True, False),
+                         ("bf16+channels_last+compile", True, True)]}
     for device in devices:
-        for backbone, size in backbones:
+        for (backbone, size), (precision, mixed, compile_model) in itertools.product(backbones, variants[device.type]):
+            size = 64 if device.type == "cuda" and backbone == "small_cnn" else size
             config = PretrainConfig(backbone=backbone, image_size=size, epochs=2 if quick else 3,
-                                    device=device.type, batch_size=64 if device.type == "cpu" else 512)
+                                    device=device.type, batch_size=64 if device.type == "cpu" else 512,
+                                    mixed_precision=mixed, compile=compile_model)
             images = digits.images if device.type == "cpu" else digits.images.repeat(20, 1, 1, 1)
             steps = max(5, int(len(images) / config.batch_size))
             trainer, bare = 0.0, 0.0
             for _ in range(ROUNDS):  # interleaved rounds, best of each: robust to a noisy machine
                 trainer = max(trainer, trainer_speed(images, config, allow_flip=False))
                 bare = max(bare, bare_loop(images, config, device, steps, allow_flip=False))
-            rows.append({"device": device.type, "backbone": backbone, "image_size": size, "precision":
-                         "bf16" if device.type == "cuda" else "fp32", "trainer": trainer, "bare": bare,
+            rows.append({"device": device.type, "backbone": backbone, "image_size": size, "precision": precision,
+                         "trainer": trainer, "bare": bare,
                          "ratio": trainer / bare})
-            log(f"{device.type} {backbone}@{size}: trainer {trainer:,.0f} img/s, bare {bare:,.0f} img/s")
+            log(f"{device.type} {backbone}@{size} {precision}: trainer {trainer:,.0f} img/s, bare {bare:,.0f} img/s")
     talk, talk_accuracy = talk_preset_seconds(digits)
     report = {"threads": threads, "rows": rows, "talk_preset_seconds": talk, "talk_preset_accuracy": talk_accuracy,
               "peak_rss_mb": peak_rss_mb()}
@@ -242,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or Path("bench-results") / f"{args.which}{'-quick' if args.quick else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
-    print(f"\ntotal {report['seconds']:.0f} s; JSON written to {out}")
+    log(f"total {report['seconds']:.0f} s; JSON written to {out}")
     return 0
 
 

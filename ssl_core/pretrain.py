@@ -1,6 +1,7 @@
 """Pretext training: a function of its config, the data and the seed."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -30,6 +31,8 @@ class PretrainConfig:
     lr: float = 2e-3
     seed: int = 0
     device: str = "auto"
+    compile: bool = False  # torch.compile the training step (CUDA); falls back to eager when it fails
+    mixed_precision: bool = True  # bf16 autocast on CUDA
 
     def make_task(self) -> PretextTask:
         if self.task == "rotation":
@@ -40,7 +43,8 @@ class PretrainConfig:
         return make_task(self.task)
 
     def loop(self) -> LoopConfig:
-        return LoopConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr)
+        return LoopConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                          mixed_precision=self.mixed_precision)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -67,6 +71,34 @@ def device_images(images: torch.Tensor, size: int, device: torch.device) -> torc
     return resize_all(images, size).to(device)
 
 
+def compiled(model: nn.Module) -> nn.Module:
+    """`torch.compile(model)`, or the model itself where compilation is unavailable or fails."""
+    try:
+        fast = torch.compile(model)
+    except Exception as exc:  # no compiler toolchain, unsupported platform…
+        warnings.warn(f"torch.compile unavailable ({exc}); training without it")
+        return model
+    return _FallbackOnError(fast, model)
+
+
+class _FallbackOnError(nn.Module):
+    """Runs the compiled module; on its first failure, switches to the eager one for good."""
+
+    def __init__(self, fast: nn.Module, eager: nn.Module) -> None:
+        super().__init__()
+        self.eager = eager
+        self._fast = [fast]  # kept out of the module tree: same parameters
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._fast:
+            try:
+                return self._fast[0](x)
+            except Exception as exc:
+                warnings.warn(f"torch.compile failed ({type(exc).__name__}); training without it")
+                self._fast.clear()
+        return self.eager(x)
+
+
 def pretext_batches(task: PretextTask, images: torch.Tensor, seed: int, batch_size: int = 256):
     """Fixed pseudo-labelled batches for a reproducible held-out score."""
     generator = torch.Generator(images.device).manual_seed(seed + 1)
@@ -88,6 +120,7 @@ def pretrain(config: PretrainConfig, train_images: torch.Tensor, test_images: to
     train_x = device_images(train_images, config.image_size, device)
     test_x = device_images(test_images[:EVAL_CAP], config.image_size, device)
     generator = torch.Generator(device).manual_seed(config.seed)
+    forward = compiled(model) if config.compile else model
 
     def batch_fn(indices: torch.Tensor):
         return task.make_batch(augment(train_x[indices.to(device)], generator, flip=allow_flip), generator)
@@ -99,7 +132,7 @@ def pretrain(config: PretrainConfig, train_images: torch.Tensor, test_images: to
         return {"test_loss": result.loss, "test_accuracy": result.accuracy}
 
     result = PretrainResult(config, task, model, channels)
-    result.stopped = fit(model, [{"params": model.parameters()}], batch_fn, len(train_x), config.loop(),
+    result.stopped = fit(forward, [{"params": model.parameters()}], batch_fn, len(train_x), config.loop(),
                          device, callbacks, held_out, seed=config.seed)
     if len(test_x):
         result.evaluation = evaluate(model, pretext_batches(task, test_x, config.seed), task.num_classes)

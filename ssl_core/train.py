@@ -25,6 +25,7 @@ class LoopConfig:
     weight_decay: float = 5e-4
     warmup_fraction: float = 0.05
     log_every: int = 10
+    mixed_precision: bool = True  # bf16 autocast on CUDA; no effect elsewhere
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,9 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
 
 
-def autocast_for(device: torch.device):
+def autocast_for(device: torch.device, enabled: bool = True):
     """bf16 autocast on CUDA (where supported); plain fp32 elsewhere."""
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+    if enabled and device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return nullcontext()
 
@@ -111,7 +112,7 @@ def fit(model: nn.Module, param_groups: Iterable[dict], batch_fn: Callable[[torc
             if callbacks.should_stop():
                 return True
             inputs, targets = batch_fn(indices)
-            with autocast_for(device):
+            with autocast_for(device, config.mixed_precision):
                 logits = model(inputs)
                 loss = F.cross_entropy(logits.float(), targets)
             optimizer.zero_grad(set_to_none=True)

@@ -236,3 +236,39 @@ def test_reload_reattaches_to_the_running_job():
     from pages.common import registry
 
     assert registry().get(job_id).join(5)
+
+
+def test_talk_preset_runs_pretext_then_comparison():
+    at = app()
+    at.switch_page("pages/train.py").run()
+    button(at, "Talk preset").click().run()
+    no_errors(at)
+    assert at.session_state.train_job and at.session_state.downstream_job
+    wait_for_job(at, "train_job")
+    wait_for_job(at, "downstream_job")
+    at.switch_page("pages/downstream.py").run()
+    no_errors(at)
+    assert [m.label for m in at.metric] == ["SSL fine-tuned", "from scratch"]
+
+
+def test_experiments_page_label_budget_and_which_layer():
+    at = app()
+    at.switch_page("pages/experiments.py").run()
+    no_errors(at)
+    at.multiselect[0].set_value([1, 2]).run()
+    at.number_input[1].set_value(1).run()  # pretext epochs
+    button(at, "Run the label-budget experiment").click().run()
+    wait_for_job(at, "budget_job", timeout=300)
+    no_errors(at)
+    figures = charts(at)
+    assert any(t.get("error_y") for fig in figures for t in fig["data"])
+    assert "at 1/class" in markdown(at)
+    assert any("Pretrain on this dataset" in i.value for i in at.info)
+
+    at = start_training(at, epochs=1)
+    wait_for_job(at, "train_job")
+    at.switch_page("pages/experiments.py").run()
+    button(at, "Probe every block").click().run()
+    wait_for_job(at, "blocks_job", timeout=300)
+    no_errors(at)
+    assert "transfers best" in markdown(at)

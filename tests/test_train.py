@@ -86,3 +86,32 @@ def test_batch_order_never_leaves_a_batch_of_one():
     batches = batch_order(65, 32, torch.Generator().manual_seed(0))
     assert sorted(torch.cat(batches).tolist()) == list(range(65))
     assert min(len(b) for b in batches) > 1
+
+
+def test_compile_falls_back_to_eager_when_it_fails(monkeypatch):
+    """The CUDA fast path's torch.compile must never break training where it cannot run."""
+    from ssl_core import pretrain as pretrain_module
+
+    class Broken(torch.nn.Module):
+        def forward(self, x):
+            raise RuntimeError("no compiler here")
+
+    monkeypatch.setattr(torch, "compile", lambda model: Broken())
+    digits = load_digits()
+    with pytest.warns(UserWarning, match="torch.compile failed"):
+        result = pretrain_module.pretrain(PretrainConfig(epochs=1, image_size=8, compile=True), digits.images[:100],
+                                          digits.images[100:120], allow_flip=False)
+    assert result.evaluation.accuracy > 0
+
+
+def test_compile_unavailable_warns_and_trains(monkeypatch):
+    from ssl_core import pretrain as pretrain_module
+
+    def unavailable(model):
+        raise RuntimeError("unsupported platform")
+
+    monkeypatch.setattr(torch, "compile", unavailable)
+    digits = load_digits()
+    with pytest.warns(UserWarning, match="unavailable"):
+        pretrain_module.pretrain(PretrainConfig(epochs=1, image_size=8, compile=True), digits.images[:50],
+                                 digits.images[50:60], allow_flip=False)

@@ -1,0 +1,39 @@
+"""The benchmarks' quick modes run end to end (figures printed, JSON written); loose accuracy bounds only."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, shared
+
+
+def run_bench(*args: str, tmp_path, timeout: int = 900) -> tuple[str, dict]:
+    out = tmp_path / "report.json"
+    result = subprocess.run([sys.executable, "-m", "ssl_core.bench", *args, "--out", str(out)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout, json.loads(out.read_text())
+
+
+def test_label_efficiency_quick_beats_chance_clearly(tmp_path):
+    shared("mnist"), shared("flowers")
+    stdout, report = run_bench("label-efficiency", "--quick", tmp_path=tmp_path)
+    assert "| labels | n labeled | SSL linear | SSL fine-tune | scratch |" in stdout
+    titles = set(report["protocols"])
+    assert {"MNIST digits, rotation", "MNIST digits, jigsaw", "Flowers, rotation", "Flowers, jigsaw"} <= titles
+    mnist = report["protocols"]["MNIST digits, rotation"]
+    assert mnist["n_test"] == 2000
+    at_100 = next(r for r in mnist["results"] if r["labels_per_class"] == 100)
+    assert at_100["n_labeled"] == 1000
+    assert at_100["ssl_linear"]["mean"] > 0.5 and at_100["ssl_finetune"]["mean"] > 0.5  # chance 0.1
+    flowers = report["protocols"]["Flowers, rotation"]
+    assert all(r["ssl_finetune"]["mean"] > 0.3 for r in flowers["results"])  # chance 0.2
+
+
+def test_speed_quick_prints_the_ratio_line(tmp_path):
+    stdout, report = run_bench("speed", "--quick", tmp_path=tmp_path)
+    assert stdout.strip().splitlines()[-1].startswith("lowest trainer/bare ratio: ")
+    row = report["rows"][0]
+    assert row["trainer"] > 0 and row["bare"] > 0 and report["talk_preset_seconds"] > 0
+    assert set(report["talk_preset_accuracy"]) == {"finetune", "scratch"}

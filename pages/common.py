@@ -3,12 +3,13 @@ and the query parameters that let a reload find its jobs again."""
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 
 import streamlit as st
 
 from ssl_core.datasets import BUILTIN, ImageDataset, load_downloadable
 from ssl_core.device import describe, leave_core_for_server, pick_device
-from ssl_core.jobs import Job, JobRegistry
+from ssl_core.jobs import FAILED, Job, JobRegistry, Snapshot
 from ssl_core.splits import Split, SplitConfig, make_split
 
 DEFAULT_DATASET = "builtin:digits"
@@ -105,3 +106,33 @@ def get_job(key: str) -> Job | None:
 def device_label() -> str:
     registry()  # sets the thread count first
     return describe(pick_device("auto"))
+
+
+def live_job(key: str, stop_label: str, body: Callable[[Snapshot], None]) -> Snapshot | None:
+    """Poll the session's job `key` once a second while it runs: progress, a stop
+    button and any failure, then `body(snapshot)` (its charts). When the job ends the
+    whole page reruns once, so the results show and the polling stops."""
+    job = get_job(key)
+    if job is None:
+        return None
+
+    def panel(was_active: bool) -> None:
+        snap = job.snapshot()
+        if was_active and not snap.active:
+            st.rerun()
+        details = [snap.message]
+        if snap.eta is not None:
+            details.append(f"about {snap.eta:.0f} s left")
+        if snap.images_per_s:
+            details.append(f"{snap.images_per_s:,.0f} images/s")
+        left, right = st.columns([5, 1])
+        left.progress(snap.progress, text=" · ".join(details))
+        if snap.active:
+            right.button(stop_label, on_click=job.stop, key=f"stop_{key}")
+        if snap.status == FAILED:
+            st.error(snap.message)
+        body(snap)
+
+    active = job.snapshot().active
+    st.fragment(panel, run_every=1.0 if active else None)(active)
+    return job.snapshot()

@@ -1,11 +1,11 @@
 """Step 4: transfer to the labeled task against a from-scratch baseline, then classify photos."""
 import streamlit as st
 
-from pages.common import current_dataset, current_split, get_job, registry, set_job
+from pages.common import current_dataset, current_split, get_job, live_job, registry, set_job
 from ssl_core.downstream import MODE_TITLES, DownstreamConfig
 from ssl_core.images import ImageError
 from ssl_core.inference import predict, prepare_photo
-from ssl_core.jobs import FAILED, JobBusy
+from ssl_core.jobs import JobBusy
 from ssl_core.plots import accuracy_figure, confusion_figure, probability_figure
 from ssl_core.runs import check_downstream_data, comparison_work
 from ssl_core.verdict import comparison_verdict
@@ -65,24 +65,9 @@ if start:
         st.error(str(exc))
 
 
-def live_panel(was_active: bool) -> None:
-    snap = job.snapshot()
-    if was_active and not snap.active:
-        st.rerun()
-    left, right = st.columns([5, 1])
-    left.progress(snap.progress, text=snap.message)
-    if snap.active:
-        right.button("■ Stop comparison", on_click=job.stop, key="stop_downstream")
-    if snap.status == FAILED:
-        st.error(snap.message)
-    st.plotly_chart(accuracy_figure(snap.epochs, chance=1 / dataset.num_classes), key="downstream_accuracy")
-
-
-results = {}
-if job is not None:
-    active = job.snapshot().active
-    st.fragment(live_panel, run_every=1.0 if active else None)(active)
-    results = job.snapshot().result or {}
+snap = live_job("downstream_job", "■ Stop comparison", lambda snap: st.plotly_chart(
+    accuracy_figure(snap.epochs, chance=1 / dataset.num_classes), key="downstream_accuracy"))
+results = (snap.result or {}) if snap else {}
 
 if results:
     st.subheader("Test accuracy")

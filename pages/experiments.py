@@ -1,10 +1,10 @@
 """Step 5: when does self-supervision pay off? Label budgets, and which layer transfers."""
 import streamlit as st
 
-from pages.common import current_dataset, current_split, get_job, registry, set_job
+from pages.common import current_dataset, current_split, get_job, live_job, registry, set_job
 from ssl_core.downstream import DownstreamConfig
 from ssl_core.experiment import ExperimentConfig, probe_blocks, run_experiment
-from ssl_core.jobs import FAILED, JobBusy
+from ssl_core.jobs import JobBusy
 from ssl_core.plots import block_figure, budget_figure
 from ssl_core.pretrain import PretrainConfig
 from ssl_core.verdict import block_verdict, budget_verdict
@@ -58,27 +58,14 @@ if run_budget:
             st.error(str(exc))
 
 
-def budget_panel(was_active: bool) -> None:
-    job = get_job("budget_job")
-    snap = job.snapshot()
-    if was_active and not snap.active:
-        st.rerun()
-    left, right = st.columns([5, 1])
-    left.progress(snap.progress, text=snap.message)
-    if snap.active:
-        right.button("■ Stop experiment", on_click=job.stop, key="stop_budget")
-    if snap.status == FAILED:
-        st.error(snap.message)
+def budget_body(snap) -> None:
     if snap.epochs:
         st.plotly_chart(budget_figure(snap.epochs), key="budget_chart")
     if snap.result:
         st.markdown(budget_verdict(snap.result))
 
 
-budget_job = get_job("budget_job")
-if budget_job:
-    active = budget_job.snapshot().active
-    st.fragment(budget_panel, run_every=1.0 if active else None)(active)
+live_job("budget_job", "■ Stop experiment", budget_body)
 
 st.divider()
 st.subheader("Which layer transfers best?")
@@ -108,13 +95,7 @@ if st.button("▶ Probe every block"):
         st.error(str(exc))
 
 
-def blocks_panel(was_active: bool) -> None:
-    snap = get_job("blocks_job").snapshot()
-    if was_active and not snap.active:
-        st.rerun()
-    st.progress(snap.progress, text=snap.message)
-    if snap.status == FAILED:
-        st.error(snap.message)
+def blocks_body(snap) -> None:
     scores = {p["block"]: p["accuracy"] for p in snap.epochs}
     if scores:
         st.plotly_chart(block_figure(scores), key="blocks_chart")
@@ -122,7 +103,4 @@ def blocks_panel(was_active: bool) -> None:
         st.markdown(block_verdict(snap.result))
 
 
-blocks_job = get_job("blocks_job")
-if blocks_job:
-    active = blocks_job.snapshot().active
-    st.fragment(blocks_panel, run_every=1.0 if active else None)(active)
+live_job("blocks_job", "■ Stop probing", blocks_body)

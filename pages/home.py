@@ -3,7 +3,6 @@ import streamlit as st
 import torch
 from sklearn.datasets import load_sample_image
 
-from ssl_core.plots import image_grid
 from ssl_core.pretext import JigsawTask, RotationTask
 
 

@@ -1,8 +1,8 @@
 """Step 3: pretrain on the pretext task, with live curves, in a background job."""
 import streamlit as st
 
-from pages.common import current_dataset, current_split, get_job, registry, set_dataset, set_job
-from ssl_core.jobs import FAILED, JobBusy
+from pages.common import current_dataset, current_split, get_job, live_job, registry, set_dataset, set_job
+from ssl_core.jobs import JobBusy
 from ssl_core.models import BACKBONES
 from ssl_core.plots import accuracy_figure, confusion_figure, loss_figure
 from ssl_core.pretrain import PretrainConfig
@@ -76,31 +76,14 @@ if job is None:
     st.stop()
 
 
-def live_panel(was_active: bool) -> None:
-    snap = job.snapshot()
-    if was_active and not snap.active:
-        st.rerun()  # the job ended: redraw the page once, with results and no more polling
-    left, right = st.columns([5, 1])
-    details = [snap.message]
-    if snap.eta is not None:
-        details.append(f"about {snap.eta:.0f} s left")
-    if snap.images_per_s:
-        details.append(f"{snap.images_per_s:,.0f} images/s")
-    left.progress(snap.progress, text=" · ".join(details))
-    if snap.active:
-        right.button("■ Stop training", on_click=job.stop, key="stop_training")
-    if snap.status == FAILED:
-        st.error(snap.message)
+def curves(snap) -> None:
     chance = 1 / snap.result.task.num_classes if snap.result else None
     c1, c2 = st.columns(2)
     c1.plotly_chart(loss_figure(snap.steps, snap.epochs), key="train_loss_chart")
     c2.plotly_chart(accuracy_figure(snap.epochs, chance=chance), key="train_accuracy_chart")
 
 
-active = job.snapshot().active
-st.fragment(live_panel, run_every=1.0 if active else None)(active)
-
-snap = job.snapshot()
+snap = live_job("train_job", "■ Stop training", curves)
 result = snap.result
 if result is not None and result.evaluation is not None:
     task = result.task

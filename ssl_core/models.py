@@ -49,29 +49,25 @@ def _conv(cin: int, cout: int) -> list[nn.Module]:
     return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
 
-def small_cnn(in_channels: int, widths: tuple[int, ...] = (16, 32, 64, 128)) -> Backbone:
-    """Four conv-BN-ReLU blocks with 2x2 max-pooling between them: trains in seconds on a CPU."""
+def _conv_stack(in_channels: int, widths: tuple[int, ...], convs_per_block: int) -> Backbone:
     blocks, cin = [], in_channels
     for i, width in enumerate(widths):
-        layers = _conv(cin, width)
+        layers = [layer for k in range(convs_per_block) for layer in _conv(cin if k == 0 else width, width)]
         if i < len(widths) - 1:
             layers.append(nn.MaxPool2d(2, ceil_mode=True))
         blocks.append(nn.Sequential(*layers))
         cin = width
     return Backbone(blocks, list(widths))
+
+
+def small_cnn(in_channels: int, widths: tuple[int, ...] = (16, 32, 64, 128)) -> Backbone:
+    """Four conv-BN-ReLU blocks with 2x2 max-pooling between them: trains in seconds on a CPU."""
+    return _conv_stack(in_channels, widths, convs_per_block=1)
 
 
 def wide_cnn(in_channels: int) -> Backbone:
-    """Two convolutions per block: more capacity for larger images, slower."""
-    widths = (64, 128, 256, 256)
-    blocks, cin = [], in_channels
-    for i, width in enumerate(widths):
-        layers = _conv(cin, width) + _conv(width, width)
-        if i < len(widths) - 1:
-            layers.append(nn.MaxPool2d(2, ceil_mode=True))
-        blocks.append(nn.Sequential(*layers))
-        cin = width
-    return Backbone(blocks, list(widths))
+    """Two convolutions per block and more channels: more capacity for larger images, slower."""
+    return _conv_stack(in_channels, (64, 128, 256, 256), convs_per_block=2)
 
 
 def resnet18(in_channels: int) -> Backbone:

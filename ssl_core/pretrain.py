@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -45,9 +45,6 @@ class PretrainConfig:
     def loop(self) -> LoopConfig:
         return LoopConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                           mixed_precision=self.mixed_precision)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(eq=False)

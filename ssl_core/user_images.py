@@ -141,6 +141,9 @@ def build_dataset(name: str, entries: Iterable[Entry], skipped: list[tuple[str, 
         except ImageError as exc:
             skipped.append((str(path), str(exc)))
             continue
+        except OSError as exc:  # unreadable file: permissions, vanished, I/O error
+            skipped.append((str(path), f"cannot read ({exc.strerror or exc})"))
+            continue
         pictures.append(np.asarray(square_resize(image, size)))
         top = path.parts[0] if len(path.parts) > 1 else None
         classes.append(None if top is None or top.lower() == UNLABELED_DIR else top)

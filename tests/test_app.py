@@ -1,14 +1,13 @@
 """Streamlit AppTest runs of every page, uploads included."""
-import io
 import json
 import time
-import zipfile
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, image_bytes
+from tests.test_user_images import make_zip
 
 TIMEOUT = 120
 
@@ -72,14 +71,6 @@ def test_data_page_shows_the_offline_default_and_its_split():
     assert charts(at)  # class counts
 
 
-def zip_of(members: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return out.getvalue()
-
-
 def upload_zip(at: AppTest, data: bytes, name: str = "pets.zip") -> AppTest:
     at.switch_page("pages/data.py").run()
     at.radio(key="data_source").set_value("Your images").run()
@@ -90,7 +81,7 @@ def upload_zip(at: AppTest, data: bytes, name: str = "pets.zip") -> AppTest:
 
 def test_zip_upload_becomes_the_dataset_and_lists_skipped_files():
     png = image_bytes(size=(32, 32))
-    data = zip_of({**{f"pets/cats/{i}.png": png for i in range(4)}, **{f"pets/dogs/{i}.png": png for i in range(4)},
+    data = make_zip({**{f"pets/cats/{i}.png": png for i in range(4)}, **{f"pets/dogs/{i}.png": png for i in range(4)},
                    "pets/dogs/broken.jpg": b"text renamed"})
     at = upload_zip(app(), data)
     no_errors(at)
@@ -100,7 +91,7 @@ def test_zip_upload_becomes_the_dataset_and_lists_skipped_files():
 
 
 def test_bad_zip_keeps_the_previous_dataset():
-    at = upload_zip(app(), zip_of({"notes.txt": b"no images here"}))
+    at = upload_zip(app(), make_zip({"notes.txt": b"no images here"}))
     no_errors(at)
     assert any("no readable images" in e.value for e in at.error)
     assert at.session_state.dataset_id == "builtin:digits"
@@ -108,7 +99,7 @@ def test_bad_zip_keeps_the_previous_dataset():
 
 def test_one_class_zip_explains_the_downstream_needs_two():
     png = image_bytes(size=(32, 32))
-    at = upload_zip(app(), zip_of({f"only/{i}.png": png for i in range(6)}))
+    at = upload_zip(app(), make_zip({f"only/{i}.png": png for i in range(6)}))
     no_errors(at)
     assert any("fewer than two labeled classes" in i.value for i in at.info)
 
@@ -272,3 +263,33 @@ def test_experiments_page_label_budget_and_which_layer():
     wait_for_job(at, "blocks_job", timeout=300)
     no_errors(at)
     assert "transfers best" in markdown(at)
+
+
+def test_flowers_folder_journey():
+    from tests.conftest import shared
+
+    flowers = shared("flowers")
+    at = app()
+    at.switch_page("pages/data.py").run()
+    at.radio(key="data_source").set_value("Your images").run()
+    at.text_input[0].set_value(str(flowers)).run()
+    button(at, "Load the folder").click().run()
+    no_errors(at)
+    assert at.session_state.dataset_id == f"folder:{flowers}"
+    assert {m.label: m.value for m in at.metric}["Labeled (downstream)"] == "50"
+    at.switch_page("pages/pretext.py").run()
+    no_errors(at)
+    assert len(at.get("image")) == 24
+    at = start_training(at, epochs=1)
+    wait_for_job(at, "train_job")
+    no_errors(at)
+    at.switch_page("pages/downstream.py").run()
+    at.number_input[0].set_value(2).run()
+    button(at, "Compare SSL").click().run()
+    wait_for_job(at, "downstream_job")
+    no_errors(at)
+    photo = next((flowers / "tulip").iterdir())
+    at.file_uploader(key="photo_upload").set_value([(photo.name, photo.read_bytes(), "image/jpeg")]).run()
+    no_errors(at)
+    bars = [fig for fig in charts(at) if fig["data"] and fig["data"][0]["type"] == "bar"]
+    assert bars and bars[0]["data"][0]["x"] == ["daisy", "dandelion", "rose", "sunflower", "tulip"]

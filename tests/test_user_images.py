@@ -109,3 +109,22 @@ def test_single_class_folder(tmp_path):
 def test_missing_folder(tmp_path):
     with pytest.raises(DatasetError, match="not found"):
         load_folder(tmp_path / "nope")
+
+
+def test_unreadable_file_is_skipped_with_reason(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "ok.png").write_bytes(image_bytes())
+    (tmp_path / "a" / "locked.png").write_bytes(image_bytes())
+    real_open = Path.open
+
+    def guarded(self, *args, **kwargs):
+        if self.name == "locked.png":
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", guarded)
+    dataset = load_folder(tmp_path, size=8)
+    assert len(dataset) == 1
+    assert dict(dataset.skipped)["a/locked.png"] == "cannot read (Permission denied)"

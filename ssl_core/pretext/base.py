@@ -20,7 +20,6 @@ class PretextSample:
 
     image: np.ndarray
     caption: str
-    group: int  # index of the source image, so the gallery can line them up
 
 
 class PretextTask(ABC):

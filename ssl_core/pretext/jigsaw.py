@@ -159,9 +159,9 @@ class JigsawTask(PretextTask):
         shuffled = self.shuffle(self.cut_tiles(pixels, generator), labels)
         for i, image in enumerate(pixels):
             order = self.permutations[labels[i]].tolist()
-            samples.append(PretextSample(to_display(image), "original", i))
+            samples.append(PretextSample(to_display(image), "original"))
             samples.append(PretextSample(to_display(self.assemble(shuffled[i])),
-                                         f"permutation #{int(labels[i])}: {order}", i))
+                                         f"permutation #{int(labels[i])}: {order}"))
         return samples
 
     def assemble(self, tiles: torch.Tensor, border: int = 1) -> torch.Tensor:

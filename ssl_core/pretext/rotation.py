@@ -44,8 +44,8 @@ class RotationTask(PretextTask):
         return Classifier(backbone, self.num_classes)
 
     def preview(self, images: torch.Tensor, generator: torch.Generator) -> list[PretextSample]:
-        return [PretextSample(to_display(self.rotate(image, k)), f"label {k}: {self.label_name(k)}", i)
-                for i, image in enumerate(images) for k in range(self.num_classes)]
+        return [PretextSample(to_display(self.rotate(image, k)), f"label {k}: {self.label_name(k)}")
+                for image in images for k in range(self.num_classes)]
 
     def describe(self) -> str:
         return f"rotation: predict which of {', '.join(self.label_name(k) for k in range(self.num_classes))}"

@@ -58,7 +58,7 @@ def protocols(quick: bool) -> list[Protocol]:
     flowers_pretext = PretrainConfig(image_size=24 if quick else 64, epochs=3 if quick else 60,
                                      backbone="small_cnn" if quick else "wide_cnn", batch_size=64)
     jigsaw = dict(task="jigsaw", jigsaw_grid=2 if quick else 3, jigsaw_permutations=24 if quick else 100)
-    down = DownstreamConfig(epochs=10 if quick else 60, min_steps=60 if quick else 300)
+    down = DownstreamConfig(epochs=3 if quick else 60, min_steps=60 if quick else 300)
     mnist = ExperimentConfig(pretext=mnist_pretext, downstream=down, labels_per_class=(10, 100) if quick else (1, 10, 100),
                              test_fraction=0.2, seeds=seeds, pool_limit=2000 if quick else None)
     flowers = ExperimentConfig(pretext=flowers_pretext, downstream=down,

@@ -28,8 +28,9 @@ class DownstreamConfig:
     epochs: int = 40
     batch_size: int = 32
     lr: float = 3e-3  # head, and the whole network from scratch
-    backbone_lr_scale: float = 0.3  # fine-tuning moves the pretrained backbone more gently
+    backbone_lr_scale: float = 1.0  # backbone rate relative to the head (tuned on MNIST and digits)
     block: int = 3  # which backbone block the linear probe reads
+    probe_grid: int = 2  # the probe reads that block average-pooled to grid x grid cells
     min_steps: int = 150  # tiny label sets still get a real optimiser budget
     seed: int = 0
 
@@ -53,7 +54,7 @@ def build_classifier(mode: str, pretrained: PretrainResult, num_classes: int, co
     if mode == "linear":
         backbone = copy.deepcopy(pretrained.backbone)
         backbone.requires_grad_(False)
-        model = ProbeClassifier(backbone, min(config.block, backbone.num_blocks), num_classes)
+        model = ProbeClassifier(backbone, min(config.block, backbone.num_blocks), num_classes, config.probe_grid)
         return model, [{"params": model.head.parameters()}]
     if mode == "finetune":
         model = Classifier(copy.deepcopy(pretrained.backbone), num_classes)

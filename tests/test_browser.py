@@ -53,7 +53,7 @@ def server(tmp_path_factory):
     else:
         process.kill()
         pytest.fail("streamlit did not become healthy within 60 s")
-    yield url
+    yield url, process.pid
     process.terminate()
     process.wait(10)
     log.close()
@@ -68,7 +68,7 @@ def page(server):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
         page.set_default_timeout(60_000)
-        page.goto(server)
+        page.goto(server[0])
         yield page
         browser.close()
 
@@ -100,7 +100,14 @@ def chart_points(page) -> list[int]:
         .map(g => (g.data || []).reduce((n, t) => n + (t.x ? t.x.length : 0), 0))""")
 
 
-def test_journey(page, tmp_path):
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def test_journey(page, server, tmp_path):
     idle(page)
     healthy(page, "01_home")
     assert page.get_by_text("One photo, two pretext tasks").is_visible()
@@ -187,3 +194,8 @@ def test_journey(page, tmp_path):
     page.get_by_text("Current dataset: pets").wait_for()
     idle(page)
     healthy(page, "10_zip_dataset")
+
+    peak = peak_rss_mb(server[1])
+    (ARTIFACTS / "server_peak_rss_mb.txt").write_text(f"{peak:.0f}\n")
+    print(f"server peak RSS over the journey: {peak:.0f} MB")
+    assert peak <= 1536, f"the default journey's server peaked at {peak:.0f} MB (target 1.5 GB)"

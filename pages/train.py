@@ -39,7 +39,7 @@ with st.form("train_settings_form"):
 
 talk = st.button("🎤 Talk preset: pretext + SSL-vs-scratch in about a minute", disabled=running,
                  help="Rotation pretraining on the built-in digits, then fine-tuning against training from "
-                      "scratch with 3 labels per class; the Downstream page shows the result.")
+                      "scratch with 2 labels per class; the Downstream page shows the result.")
 if talk:
     set_dataset("builtin:digits")
     st.session_state.pretext.update(task="rotation", angles=TALK_PRETEXT.angles)

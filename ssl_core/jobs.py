@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 from ssl_core.train import Callbacks, EpochEvent, StepEvent, TrainingDiverged
 
 MAX_POINTS = 400  # history kept per job: long runs are thinned, charts stay light
@@ -73,6 +75,9 @@ class Job:
         return self
 
     def _run(self) -> None:
+        # OpenMP keeps its thread count per OS thread: a new thread would use every core,
+        # ignoring the process-wide setting that leaves one to the web server.
+        torch.set_num_threads(torch.get_num_threads())
         try:
             result = self._work(self)
             with self._lock:

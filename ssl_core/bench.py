@@ -119,12 +119,13 @@ def bare_loop(images: torch.Tensor, config: PretrainConfig, device: torch.device
     data = device_images(images, config.image_size, device)
     generator = torch.Generator(device).manual_seed(0)
     order = torch.Generator().manual_seed(0)
+    warmup = steps  # one epoch, as the trainer's figure also leaves out its first epoch
     batches = []
-    while len(batches) < steps + 3:
+    while len(batches) < warmup + steps:
         batches += batch_order(len(data), config.batch_size, order)
     done = 0
-    for i, indices in enumerate(batches[:steps + 3]):
-        if i == 3:  # warm-up excluded
+    for i, indices in enumerate(batches[:warmup + steps]):
+        if i == warmup:
             if device.type == "cuda":
                 torch.cuda.synchronize()
             start, done = time.perf_counter(), 0

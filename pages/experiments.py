@@ -26,7 +26,8 @@ with st.form("budget_form"):
     budgets = c1.multiselect("Labels per class", [1, 2, 5, 10, 20, 50, 100, 200], default=[1, 5, 20])
     seeds = c2.number_input("Seeds", 1, 5, 1)
     epochs = c3.number_input("Pretext epochs", 1, 200, train.get("epochs", PretrainConfig().epochs))
-    run_budget = st.form_submit_button("▶ Run the label-budget experiment", type="primary")
+    busy = bool(get_job("budget_job") and get_job("budget_job").snapshot().active)
+    run_budget = st.form_submit_button("▶ Run the label-budget experiment", type="primary", disabled=busy)
 
 if run_budget:
     if not budgets:

@@ -202,7 +202,7 @@ class JobRegistry:
             self._reap()
             previous = self._jobs.get(busy) if busy else None
             if previous is not None and previous.alive:
-                raise JobBusy(f"a {previous.kind} job is already running ({previous.title}); stop it first")
+                raise JobBusy(f"'{previous.title}' is already running; stop it first")
             if sum(job.alive for job in self._jobs.values()) >= self.max_running:
                 raise JobBusy("the server is busy with other training jobs; try again in a moment")
             job = Job(kind, title, work)

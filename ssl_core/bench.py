@@ -1,7 +1,8 @@
 """Benchmarks that print figures (never asserted by timed tests).
 
-    python -m ssl_core.bench label-efficiency [--quick] [--out FILE]
-    python -m ssl_core.bench speed [--quick] [--out FILE]
+    python -m ssl_core.bench label-efficiency [--quick] [--only TITLE ...] [--seeds 0,1,2] [--out FILE]
+    python -m ssl_core.bench speed [--quick] [--device all|cpu|cuda] [--out FILE]
+    python -m ssl_core.bench merge REPORT.json ... [--out FILE]
 
 `label-efficiency` reproduces the seeds' protocols on ../shared/data (MNIST test
 digits, flowers): SSL (linear probe, fine-tune) against scratch at several label
@@ -9,6 +10,8 @@ budgets, rotation and jigsaw side by side, mean ± std over seeds.
 `speed` measures pretext-training throughput of the app's own trainer (job
 thread and callbacks included) against a bare PyTorch loop of the same model,
 batch and data, the talk preset end to end, and peak memory.
+`merge` pools label-efficiency reports of the same protocols run apart (one
+process per seed, say, to share a GPU) into one mean ± std table.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import resource
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,11 +33,11 @@ from ssl_core.augment import augment
 from ssl_core.datasets import ImageDataset
 from ssl_core.device import pick_device
 from ssl_core.downstream import DownstreamConfig
-from ssl_core.experiment import ExperimentConfig, format_table, run_experiment
+from ssl_core.experiment import ExperimentConfig, format_table, merge_reports, run_experiment
 from ssl_core.models import make_backbone
 from ssl_core.pretrain import PretrainConfig, device_images
 from ssl_core.sources import open_dataset
-from ssl_core.train import autocast_for, batch_order
+from ssl_core.train import autocast_for, batch_order, make_optimizer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 ROUNDS = 3
@@ -59,11 +63,14 @@ def protocols(quick: bool) -> list[Protocol]:
                                      backbone="small_cnn" if quick else "wide_cnn", batch_size=64)
     jigsaw = dict(task="jigsaw", jigsaw_grid=2 if quick else 3, jigsaw_permutations=24 if quick else 100)
     down = DownstreamConfig(epochs=3 if quick else 60, min_steps=60 if quick else 300)
+    scratch_lrs = () if quick else (1e-3, 3e-3)  # the baseline gets the better of two rates
     mnist = ExperimentConfig(pretext=mnist_pretext, downstream=down, labels_per_class=(10, 100) if quick else (1, 10, 100),
-                             test_fraction=0.2, seeds=seeds, pool_limit=2000 if quick else None)
+                             test_fraction=0.2, seeds=seeds, pool_limit=2000 if quick else None,
+                             scratch_lrs=scratch_lrs)
     flowers = ExperimentConfig(pretext=flowers_pretext, downstream=down,
                                label_fractions=(0.1, 1.0) if quick else (0.1, 0.5, 1.0),
-                               test_fraction=0.2, seeds=seeds, pool_limit=1500 if quick else None)
+                               test_fraction=0.2, seeds=seeds, pool_limit=1500 if quick else None,
+                               scratch_lrs=scratch_lrs)
     flowers_10 = replace(flowers, label_fractions=(), labels_per_class=(10,))
     out = []
     for task in ("rotation", "jigsaw"):
@@ -78,11 +85,16 @@ def protocols(quick: bool) -> list[Protocol]:
     return out
 
 
-def label_efficiency(quick: bool, data_root: Path, only: str | None = None) -> dict:
+def label_efficiency(quick: bool, data_root: Path, only: list[str] | None = None,
+                     seeds: tuple[int, ...] | None = None,
+                     on_report: Callable[[dict], None] = lambda reports: None) -> dict:
+    """Every protocol whose title contains one of the `only` texts (all when None). `on_report` gets
+    the reports so far after each downstream result, so a run cut short keeps what it measured."""
     reports = {}
     cache: dict[str, ImageDataset] = {}
+    wanted = [word.lower() for word in only or []]
     for protocol in protocols(quick):
-        if only and only.lower() not in protocol.title.lower():
+        if wanted and not any(word in protocol.title.lower() for word in wanted):
             continue
         folder = data_root / protocol.folder
         if not folder.is_dir():
@@ -91,12 +103,34 @@ def label_efficiency(quick: bool, data_root: Path, only: str | None = None) -> d
         if protocol.folder not in cache:
             cache[protocol.folder] = open_dataset(str(folder), size=64)
         log(f"== {protocol.title}")
-        report = run_experiment(cache[protocol.folder], protocol.experiment, log=log)
-        reports[protocol.title] = report
-        print(f"\n### {protocol.title}\npretext accuracy {report['pretext_accuracy']:.3f}, "
-              f"{report['n_unlabeled']} unlabeled, {report['n_test']} test, {report['seconds']:.0f} s\n")
-        print(format_table(report), flush=True)
+        experiment = replace(protocol.experiment, seeds=seeds) if seeds else protocol.experiment
+        reports[protocol.title] = run_experiment(
+            cache[protocol.folder], experiment, log=log,
+            on_partial=lambda partial, title=protocol.title: on_report({**reports, title: partial}))
+        print_report(protocol.title, reports[protocol.title])
+        on_report(reports)
     return reports
+
+
+def print_report(title: str, report: dict) -> None:
+    print(f"\n### {title}\npretext accuracy {report['pretext_accuracy']:.3f} "
+          f"({len(report['pretext_accuracies'])} seeds), {report['n_unlabeled']} unlabeled, "
+          f"{report['n_test']} test, {report['seconds']:.0f} s\n")
+    print(format_table(report), flush=True)
+
+
+def merge_files(paths: list[Path]) -> dict:
+    """Reports of the same protocols on different seeds, run as separate processes, into one."""
+    by_title: dict[str, list[dict]] = {}
+    for path in paths:
+        for title, report in json.loads(path.read_text())["protocols"].items():
+            by_title.setdefault(title, []).append(report)
+    order = [p.title for p in protocols(quick=False)]
+    merged = {title: merge_reports(by_title[title])
+              for title in sorted(by_title, key=lambda t: order.index(t) if t in order else len(order))}
+    for title, report in merged.items():
+        print_report(title, report)
+    return merged
 
 
 # ---- speed -----------------------------------------------------------------------------------
@@ -115,7 +149,7 @@ def bare_loop(images: torch.Tensor, config: PretrainConfig, device: torch.device
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     step_fn = torch.compile(model) if config.compile else model
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=5e-4)
+    optimizer = make_optimizer([{"params": model.parameters()}], config.lr, config.loop().weight_decay, device)
     data = device_images(images, config.image_size, device)
     generator = torch.Generator(device).manual_seed(0)
     order = torch.Generator().manual_seed(0)
@@ -186,14 +220,16 @@ def talk_preset_seconds(dataset: ImageDataset) -> tuple[float, dict[str, float]]
     return seconds, {mode: result.evaluation.accuracy for mode, result in snap.result.items()}
 
 
-def speed(quick: bool) -> dict:
+def speed(quick: bool, device_names: tuple[str, ...] = ("cpu", "cuda")) -> dict:
     from ssl_core.datasets import load_digits
     from ssl_core.device import leave_core_for_server
 
     threads = leave_core_for_server()
     digits = load_digits()
     rows = []
-    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    devices = [torch.device(name) for name in device_names if name != "cuda" or torch.cuda.is_available()]
+    if not devices:
+        raise ValueError(f"none of {', '.join(device_names)} is available here")
     backbones = [("small_cnn", PretrainConfig().image_size)] + ([] if quick else [("resnet18", 16)])
     variants = {"cpu": [("fp32", False, False)],
                 "cuda": [("fp32", False, False), ("bf16+channels_last", True, False),
@@ -237,25 +273,47 @@ def speed(quick: bool) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ssl_core.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("which", choices=["label-efficiency", "speed"])
+    parser.add_argument("which", choices=["label-efficiency", "speed", "merge"])
+    parser.add_argument("reports", nargs="*", type=Path,
+                        help="merge: label-efficiency JSON files of the same protocols on different seeds")
     parser.add_argument("--quick", action="store_true", help="fewer epochs, one seed, smaller images")
     parser.add_argument("--data", type=Path, default=SHARED, help="folder holding mnist/ and flowers/")
-    parser.add_argument("--only", help="run only the protocols whose title contains this")
+    parser.add_argument("--only", action="append",
+                        help="run only the protocols whose title contains this (repeat for several)")
+    parser.add_argument("--seeds", help="label-efficiency: these seeds (comma-separated) instead of the protocol's")
+    parser.add_argument("--device", choices=["all", "cpu", "cuda"], default="all",
+                        help="speed: which devices to measure (cuda is skipped where absent)")
     parser.add_argument("--out", type=Path, help="JSON file to write (default bench-results/<which>.json)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    out = args.out or Path("bench-results") / f"{args.which}{'-quick' if args.quick else ''}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(report: dict) -> None:
+        out.write_text(json.dumps({"quick": args.quick, **report, "seconds": time.perf_counter() - started},
+                                  indent=2))
+
     if args.which == "label-efficiency":
         if not args.data.is_dir():
             print(f"error: {args.data} is missing: the benchmark needs ../shared/data", file=sys.stderr)
             return 1
-        report = {"quick": args.quick, "protocols": label_efficiency(args.quick, args.data, args.only)}
+        seeds = tuple(int(v) for v in args.seeds.split(",")) if args.seeds else None
+        write({"protocols": label_efficiency(args.quick, args.data, args.only, seeds,
+                                             on_report=lambda reports: write({"protocols": reports}))})
+    elif args.which == "merge":
+        try:
+            write({"protocols": merge_files(args.reports)})
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"error: cannot merge: {exc}", file=sys.stderr)
+            return 1
     else:
-        report = {"quick": args.quick, **speed(args.quick)}
-    report["seconds"] = time.perf_counter() - started
-    out = args.out or Path("bench-results") / f"{args.which}{'-quick' if args.quick else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
-    log(f"total {report['seconds']:.0f} s; JSON written to {out}")
+        devices = ("cpu", "cuda") if args.device == "all" else (args.device,)
+        try:
+            write(speed(args.quick, devices))
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    log(f"total {time.perf_counter() - started:.0f} s; JSON written to {out}")
     return 0
 
 

@@ -70,6 +70,12 @@ def autocast_for(device: torch.device, enabled: bool = True):
     return nullcontext()
 
 
+def make_optimizer(param_groups: Iterable[dict], lr: float, weight_decay: float,
+                   device: torch.device) -> torch.optim.Optimizer:
+    """AdamW; the fused CUDA kernel on a GPU (one launch per step instead of several per tensor)."""
+    return torch.optim.AdamW(list(param_groups), lr=lr, weight_decay=weight_decay, fused=device.type == "cuda")
+
+
 def batch_order(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
     """Shuffled index batches covering all n items; a lone leftover item joins the previous batch
     (batch norm cannot train on a batch of one)."""
@@ -88,7 +94,7 @@ def fit(model: nn.Module, param_groups: Iterable[dict], batch_fn: Callable[[torc
     if n_train < 1:
         raise ValueError("nothing to train on")
     generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.AdamW(list(param_groups), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = make_optimizer(param_groups, config.lr, config.weight_decay, device)
     steps_per_epoch = len(batch_order(n_train, config.batch_size, torch.Generator().manual_seed(0)))
     total = steps_per_epoch * config.epochs
     warmup = max(1, int(total * config.warmup_fraction))

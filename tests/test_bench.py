@@ -37,3 +37,38 @@ def test_speed_quick_prints_the_ratio_line(tmp_path):
     row = report["rows"][0]
     assert row["trainer"] > 0 and row["bare"] > 0 and report["talk_preset_seconds"] > 0
     assert set(report["talk_preset_accuracy"]) == {"finetune", "scratch"}
+
+
+def test_merge_pools_per_seed_runs_into_one_table(tmp_path):
+    from dataclasses import replace
+
+    from ssl_core.datasets import load_digits
+    from ssl_core.downstream import DownstreamConfig
+    from ssl_core.experiment import ExperimentConfig, run_experiment
+    from ssl_core.pretrain import PretrainConfig
+
+    config = ExperimentConfig(pretext=PretrainConfig(epochs=1, image_size=8),
+                              downstream=DownstreamConfig(epochs=1, min_steps=2), labels_per_class=(2,))
+    files = []
+    for seed in (0, 1):
+        report = run_experiment(load_digits(), replace(config, seeds=(seed,)))
+        files.append(tmp_path / f"seed{seed}.json")
+        files[-1].write_text(json.dumps({"protocols": {"MNIST digits, rotation": report}}))
+    stdout, merged = run_bench("merge", *map(str, files), tmp_path=tmp_path)
+    protocol = merged["protocols"]["MNIST digits, rotation"]
+    assert len(protocol["pretext_accuracies"]) == 2 and len(protocol["points"]) == 6
+    assert "(2 seeds)" in stdout and "| 2/class | 20 |" in stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["merge", "/no/such/report.json"], "cannot merge"),
+    (["speed", "--device", "cuda"], "none of cuda is available"),
+])
+def test_bad_bench_requests_exit_non_zero_with_a_message(args, message, tmp_path):
+    import torch
+
+    if "cuda" in args and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = subprocess.run([sys.executable, "-m", "ssl_core.bench", *args, "--out", str(tmp_path / "r.json")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and message in result.stderr, result.stderr

@@ -1,4 +1,6 @@
 import json
+import statistics
+from dataclasses import replace
 import subprocess
 import sys
 
@@ -6,7 +8,9 @@ import pytest
 
 from ssl_core.datasets import load_digits
 from ssl_core.downstream import DownstreamConfig
-from ssl_core.experiment import ExperimentConfig, build_parser, config_from_args, main, probe_blocks, run_experiment
+from ssl_core import experiment
+from ssl_core.experiment import (ExperimentConfig, build_parser, config_from_args, main, merge_reports, probe_blocks,
+                                 run_experiment)
 from ssl_core.pretrain import PretrainConfig, pretrain
 from ssl_core.splits import SplitConfig, make_split
 from ssl_core.verdict import block_verdict, budget_verdict
@@ -20,7 +24,9 @@ def test_cli_json_has_the_documented_shape(capsys):
     assert code == 0
     captured = capsys.readouterr()
     report = json.loads(captured.out)
-    assert set(report) == {"pretext_accuracy", "n_unlabeled", "n_test", "seconds", "results"}
+    assert set(report) == {"pretext_accuracy", "pretext_accuracies", "n_unlabeled", "n_test", "seconds", "results",
+                           "points"}
+    assert len(report["pretext_accuracies"]) == 2 and len(report["points"]) == 2 * 2 * 3
     assert report["n_unlabeled"] + report["n_test"] == 1797
     assert [r["labels_per_class"] for r in report["results"]] == [1, 5]
     assert [r["n_labeled"] for r in report["results"]] == [10, 50]
@@ -42,6 +48,7 @@ def test_cli_label_fraction_and_single_transfer(capsys):
     (["--test-fraction", "1.5"], "test-fraction"),
     (["--pretext", "colour"], "invalid choice"),
     (["--angles", "0,45"], "angles"),
+    (["--scratch-lrs", "0.001,-1"], "scratch-lrs"),
 ])
 def test_bad_arguments_exit_non_zero_with_one_line(args, message):
     result = subprocess.run([sys.executable, "-m", "ssl_core.experiment", *args], cwd=ROOT,
@@ -84,3 +91,42 @@ def test_budget_verdict_names_where_ssl_helps_and_where_not():
 def test_parser_defaults_build_a_valid_config():
     config = config_from_args(build_parser().parse_args([]))
     assert config.modes() == ("linear", "finetune", "scratch") and config.labels_per_class == (1, 10, 100)
+
+
+TINY_CONFIG = ExperimentConfig(pretext=PretrainConfig(epochs=1, image_size=8),
+                               downstream=DownstreamConfig(epochs=1, min_steps=2), labels_per_class=(1, 3))
+
+
+def test_scratch_reports_the_best_of_its_learning_rates(monkeypatch):
+    tried = []
+
+    def fake_train(mode, pretrained, *args, **kwargs):
+        config = args[-1]
+        tried.append((mode, config.lr))
+        accuracy = {0.001: 0.4, 0.003: 0.7, 0.01: 0.5}[config.lr] if mode == "scratch" else 0.6
+
+        class Outcome:
+            evaluation = type("E", (), {"accuracy": accuracy})
+        return Outcome()
+
+    monkeypatch.setattr(experiment, "train_downstream", fake_train)
+    config = ExperimentConfig(pretext=TINY_CONFIG.pretext, labels_per_class=(2,), scratch_lrs=(0.001, 0.003, 0.01))
+    report = run_experiment(load_digits(), config)
+    assert [lr for mode, lr in tried if mode == "scratch"] == [0.001, 0.003, 0.01]
+    assert {lr for mode, lr in tried if mode != "scratch"} == {config.downstream.lr}  # SSL keeps its own rate
+    assert report["results"][0]["scratch"]["mean"] == 0.7
+
+
+def test_merging_single_seed_reports_equals_a_multi_seed_summary():
+    digits = load_digits()
+    apart = [run_experiment(digits, replace(TINY_CONFIG, seeds=(seed,))) for seed in (0, 1)]
+    merged = merge_reports(apart)
+    assert merged["pretext_accuracies"] == [r["pretext_accuracy"] for r in apart]
+    assert merged["seconds"] == pytest.approx(sum(r["seconds"] for r in apart))
+    for i, entry in enumerate(merged["results"]):
+        for key in ("ssl_linear", "ssl_finetune", "scratch"):
+            values = [r["results"][i][key]["mean"] for r in apart]
+            assert entry[key]["mean"] == pytest.approx(statistics.fmean(values))
+            assert entry[key]["std"] == pytest.approx(statistics.pstdev(values))
+    with pytest.raises(ValueError, match="different protocols"):
+        merge_reports([apart[0], {**apart[1], "n_test": apart[1]["n_test"] + 1}])

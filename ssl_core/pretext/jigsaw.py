@@ -135,7 +135,9 @@ class JigsawTask(PretextTask):
 
     def shuffle(self, tiles: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Position i of the result holds tile `permutations[label][i]`."""
-        order = self.permutations.to(tiles.device)[labels]  # (B, T)
+        if self.permutations.device != tiles.device:  # moved once, not on every batch
+            self.permutations = self.permutations.to(tiles.device)
+        order = self.permutations[labels]  # (B, T)
         return tiles[torch.arange(len(tiles), device=tiles.device)[:, None], order]
 
     def make_batch(self, images: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

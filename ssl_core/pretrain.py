@@ -14,7 +14,9 @@ from ssl_core.models import Backbone, make_backbone
 from ssl_core.pretext import PretextTask, make_task
 from ssl_core.train import Callbacks, LoopConfig, fit
 
-EPOCH_EVAL_CAP = 512  # held-out images scored after each epoch: cheap next to the epoch itself
+EPOCH_EVAL_CAP = 512  # held-out images scored after each epoch, at most…
+EPOCH_EVAL_SHARE = 8  # …and at most 1/8 of the epoch's images: scoring stays a few % of the epoch's work
+EPOCH_EVAL_MIN = 32  # …but enough for a readable curve
 EVAL_CAP = 2000  # held-out images scored at the end
 
 
@@ -122,10 +124,12 @@ def pretrain(config: PretrainConfig, train_images: torch.Tensor, test_images: to
     def batch_fn(indices: torch.Tensor):
         return task.make_batch(augment(train_x[indices.to(device)], generator, flip=allow_flip), generator)
 
+    epoch_eval_size = min(EPOCH_EVAL_CAP, max(EPOCH_EVAL_MIN, len(train_x) // EPOCH_EVAL_SHARE))
+
     def held_out() -> dict[str, float]:
         if not len(test_x):
             return {}
-        result = evaluate(model, pretext_batches(task, test_x[:EPOCH_EVAL_CAP], config.seed), task.num_classes)
+        result = evaluate(model, pretext_batches(task, test_x[:epoch_eval_size], config.seed), task.num_classes)
         return {"test_loss": result.loss, "test_accuracy": result.accuracy}
 
     result = PretrainResult(config, task, model, channels)

@@ -115,3 +115,22 @@ def test_compile_unavailable_warns_and_trains(monkeypatch):
     with pytest.warns(UserWarning, match="unavailable"):
         pretrain_module.pretrain(PretrainConfig(epochs=1, image_size=8, compile=True), digits.images[:50],
                                  digits.images[50:60], allow_flip=False)
+
+
+def test_per_epoch_scoring_is_a_small_share_of_the_epoch_and_the_end_scores_everything(monkeypatch):
+    from ssl_core import pretrain as pretrain_module
+
+    scored = []
+    real_evaluate = pretrain_module.evaluate
+
+    def counting_evaluate(model, batches, num_classes):
+        batches = list(batches)
+        scored.append(sum(len(targets) for _, targets in batches))
+        return real_evaluate(model, batches, num_classes)
+
+    monkeypatch.setattr(pretrain_module, "evaluate", counting_evaluate)
+    digits = load_digits()
+    result = pretrain(PretrainConfig(epochs=2, image_size=8), digits.images[:400], digits.images[400:700],
+                      allow_flip=False)
+    assert scored == [400 // 8 * 4, 400 // 8 * 4, 300 * 4]  # two epochs on 1/8 of 400 images, then all 300
+    assert result.evaluation.n == 300 * 4

@@ -36,9 +36,11 @@ def budget_verdict(report: dict) -> str:
     for entry in report["results"]:
         budget = (f"{entry['labels_per_class']}/class" if "labels_per_class" in entry
                   else f"{entry['label_fraction']:.0%} of labels")
+        ssl = [(m, entry[m]["mean"]) for m in ("ssl_linear", "ssl_finetune") if entry.get(m)]
+        if not entry.get("scratch") or not ssl:  # a run stopped before both sides were measured
+            continue
         scratch = entry["scratch"]["mean"]
-        best_mode, best = max(((m, entry[m]["mean"]) for m in ("ssl_linear", "ssl_finetune") if entry.get(m)),
-                              key=lambda item: item[1])
+        best_mode, best = max(ssl, key=lambda item: item[1])
         gap = (best - scratch) * 100
         name = "fine-tuned" if best_mode == "ssl_finetune" else "linear probe"
         if gap > TIE * 100:

@@ -265,6 +265,20 @@ def test_experiments_page_label_budget_and_which_layer():
     assert "transfers best" in markdown(at)
 
 
+def test_experiments_page_shows_the_measured_reference_results():
+    at = app()
+    at.switch_page("pages/experiments.py").run()
+    no_errors(at)
+    protocols = at.selectbox(key="reference_protocol")
+    assert "MNIST digits, rotation" in protocols.options and "Flowers, rotation" in protocols.options
+    assert "Self-supervision helps at 1/class" in markdown(at)
+    protocols.set_value("Flowers, rotation").run()
+    no_errors(at)
+    assert "helps at 10% of labels" in markdown(at)
+    reference = next(fig for fig in charts(at) if fig["layout"]["xaxis"]["title"]["text"] == "fraction of labels")
+    assert {trace["name"] for trace in reference["data"]} == {"SSL linear probe", "SSL fine-tuned", "from scratch"}
+
+
 def test_flowers_folder_journey():
     from tests.conftest import shared
 

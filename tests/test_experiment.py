@@ -86,6 +86,9 @@ def test_budget_verdict_names_where_ssl_helps_and_where_not():
     text = budget_verdict(report)
     assert "helps at 1/class (+20.0 points, linear probe)" in text
     assert "does not beat training from scratch at 100/class (-5.0 points)" in text
+    report["results"].append({"labels_per_class": 500, "ssl_linear": {"mean": 0.9}, "ssl_finetune": None,
+                              "scratch": None})  # a run stopped before scratch was measured
+    assert budget_verdict(report) == text
 
 
 def test_parser_defaults_build_a_valid_config():

@@ -125,8 +125,11 @@ def budget_figure(points: Sequence[dict], height: int = 380) -> go.Figure:
         fig.add_trace(go.Scatter(x=budgets, y=means, error_y=dict(type="data", array=spreads, visible=True),
                                  mode="lines+markers", name=MODE_TITLES[mode], line=dict(color=PALETTE[i])))
     key = points[0]["budget_key"] if points else "labels_per_class"
+    ticks = sorted({p["budget"] for p in points})  # only the budgets measured, not log-axis minor ticks
     if key == "labels_per_class":
-        fig.update_xaxes(type="log")
+        fig.update_xaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
+    else:
+        fig.update_xaxes(tickvals=ticks, tickformat=".0%")
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
     title = "labels per class" if key == "labels_per_class" else "fraction of labels"
     return _layout(fig, "Test accuracy vs labels", height, title, "test accuracy")

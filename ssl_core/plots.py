@@ -72,6 +72,8 @@ def accuracy_figure(epochs: Sequence[dict], height: int = 320, chance: float | N
     if chance is not None:
         fig.add_hline(y=chance, line=dict(color="grey", dash="dot"), annotation_text="chance")
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    last = max((p["epoch"] for p in epochs), default=1)
+    fig.update_xaxes(tick0=1, dtick=max(1, round(last / 8)))  # whole epochs only, never 0.5
     return _layout(fig, "Accuracy", height, "epoch", "accuracy")
 
 

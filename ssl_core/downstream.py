@@ -50,7 +50,9 @@ class DownstreamResult:
 
 
 def build_classifier(mode: str, pretrained: PretrainResult, num_classes: int, config: DownstreamConfig):
-    """The network and its parameter groups for one mode."""
+    """The network and its parameter groups for one mode. The new head (and the scratch network) start
+    from the config's seed, whatever ran before: a result must not depend on the order of the modes."""
+    torch.manual_seed(config.seed)
     if mode == "linear":
         backbone = copy.deepcopy(pretrained.backbone)
         backbone.requires_grad_(False)
@@ -61,7 +63,6 @@ def build_classifier(mode: str, pretrained: PretrainResult, num_classes: int, co
         return model, [{"params": model.head.parameters()},
                        {"params": model.backbone.parameters(), "lr": config.lr * config.backbone_lr_scale}]
     if mode == "scratch":
-        torch.manual_seed(config.seed)
         model = Classifier(make_backbone(pretrained.config.backbone, pretrained.in_channels), num_classes)
         return model, [{"params": model.parameters()}]
     raise KeyError(f"unknown mode {mode!r}; choose from {MODES}")

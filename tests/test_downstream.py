@@ -23,7 +23,7 @@ def run(mode, setup, **config):
     digits, split, pretrained = setup
     return train_downstream(mode, pretrained, digits.images[split.labeled], digits.labels[split.labeled],
                             digits.images[split.test], digits.labels[split.test], 10,
-                            DownstreamConfig(epochs=15, **config), allow_flip=False)
+                            DownstreamConfig(**{"epochs": 15, **config}), allow_flip=False)
 
 
 def test_linear_probe_learns_and_leaves_the_pretrained_backbone_untouched(setup):
@@ -40,6 +40,15 @@ def test_finetune_changes_a_copy_of_the_backbone(setup):
     assert result.evaluation.accuracy > 0.5
     assert all(torch.equal(a, b) for a, b in zip(before, setup[2].backbone.parameters()))
     assert not all(torch.equal(a, b) for a, b in zip(before, result.model.backbone.parameters()))
+
+
+@pytest.mark.parametrize("mode", ["linear", "finetune", "scratch"])
+def test_a_mode_gives_the_same_model_whatever_ran_before(setup, mode):
+    first = run(mode, setup, epochs=1, min_steps=3)
+    torch.rand(1000)  # another mode's head, or anything else, drawing from the global generator
+    second = run(mode, setup, epochs=1, min_steps=3)
+    assert all(torch.equal(a, b) for a, b in zip(first.model.state_dict().values(),
+                                                  second.model.state_dict().values()))
 
 
 def test_scratch_baseline_has_the_same_architecture(setup):

@@ -20,7 +20,6 @@ import itertools
 import json
 import resource
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -31,7 +30,6 @@ import torch.nn.functional as F
 
 from ssl_core.augment import augment
 from ssl_core.datasets import ImageDataset
-from ssl_core.device import pick_device
 from ssl_core.downstream import DownstreamConfig
 from ssl_core.experiment import ExperimentConfig, format_table, merge_reports, run_experiment
 from ssl_core.models import make_backbone
@@ -113,7 +111,8 @@ def label_efficiency(quick: bool, data_root: Path, only: list[str] | None = None
 
 
 def print_report(title: str, report: dict) -> None:
-    print(f"\n### {title}\npretext accuracy {report['pretext_accuracy']:.3f} "
+    pretext = "—" if report["pretext_accuracy"] is None else f"{report['pretext_accuracy']:.3f}"
+    print(f"\n### {title}\npretext accuracy {pretext} "
           f"({len(report['pretext_accuracies'])} seeds), {report['n_unlabeled']} unlabeled, "
           f"{report['n_test']} test, {report['seconds']:.0f} s\n")
     print(format_table(report), flush=True)

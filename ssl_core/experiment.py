@@ -87,6 +87,10 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
     points: list[Point] = []
     pretext_scores = []
     modes = config.modes()
+
+    def so_far() -> dict:
+        return _summarise(points, pretext_scores, len(pool), len(split.test), time.perf_counter() - started)
+
     for seed in config.seeds:
         log(f"seed {seed}: pretext training on {len(pool):,} images")
         pretrained = pretrain(replace(config.pretext, seed=seed), dataset.images[pool], test_x,
@@ -96,16 +100,16 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
             per_class = int(budget) if key == "labels_per_class" else None
             labeled, _ = labeled_subset(dataset.labels, split.pool, per_class, float(budget), seed)
             for mode in modes:
-                accuracy = None
-                for lr in (config.scratch_lrs if mode == "scratch" and config.scratch_lrs
-                           else (config.downstream.lr,)):
+                accuracy = 0.0
+                lrs = config.scratch_lrs if mode == "scratch" and config.scratch_lrs else (config.downstream.lr,)
+                for lr in lrs:
                     if should_stop():
-                        return _summarise(points, pretext_scores, len(pool), len(split.test), started)
+                        return so_far()
                     outcome = train_downstream(mode, pretrained, dataset.images[labeled], dataset.labels[labeled],
                                                test_x, test_y, dataset.num_classes,
                                                replace(config.downstream, seed=seed, lr=lr),
                                                allow_flip=dataset.allow_flip)
-                    accuracy = max(accuracy or 0.0, outcome.evaluation.accuracy)
+                    accuracy = max(accuracy, outcome.evaluation.accuracy)
                 point = {"seed": seed, "budget_key": key, "budget": budget, "n_labeled": len(labeled),
                          "mode": mode, "accuracy": accuracy}
                 points.append(point)
@@ -114,12 +118,12 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
                 if on_point:
                     on_point(point)
                 if on_partial:
-                    on_partial(_summarise(points, pretext_scores, len(pool), len(split.test), started))
-    return _summarise(points, pretext_scores, len(pool), len(split.test), started)
+                    on_partial(so_far())
+    return so_far()
 
 
 def _summarise(points: list[Point], pretext_scores: list[float], n_unlabeled: int, n_test: int,
-               started: float) -> dict:
+               seconds: float) -> dict:
     results = []
     for key, budget in dict.fromkeys((p["budget_key"], p["budget"]) for p in points):
         group = [p for p in points if p["budget_key"] == key and p["budget"] == budget]
@@ -130,7 +134,7 @@ def _summarise(points: list[Point], pretext_scores: list[float], n_unlabeled: in
         results.append(entry)
     return {"pretext_accuracy": statistics.fmean(pretext_scores) if pretext_scores else None,
             "pretext_accuracies": pretext_scores, "n_unlabeled": n_unlabeled, "n_test": n_test,
-            "seconds": time.perf_counter() - started, "results": results, "points": points}
+            "seconds": seconds, "results": results, "points": points}
 
 
 def merge_reports(reports: Sequence[dict]) -> dict:
@@ -141,10 +145,8 @@ def merge_reports(reports: Sequence[dict]) -> dict:
     if len({(r["n_unlabeled"], r["n_test"]) for r in reports}) > 1:
         raise ValueError("these reports come from different protocols")
     points = [p for r in reports for p in r["points"]]
-    merged = _summarise(points, [a for r in reports for a in r["pretext_accuracies"]], reports[0]["n_unlabeled"],
-                        reports[0]["n_test"], time.perf_counter())
-    merged["seconds"] = sum(r["seconds"] for r in reports)
-    return merged
+    return _summarise(points, [a for r in reports for a in r["pretext_accuracies"]], reports[0]["n_unlabeled"],
+                      reports[0]["n_test"], sum(r["seconds"] for r in reports))
 
 
 def probe_blocks(pretrained: PretrainResult, train_images: torch.Tensor, train_labels: torch.Tensor,

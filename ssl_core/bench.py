@@ -3,13 +3,16 @@
     python -m ssl_core.bench label-efficiency [--quick] [--only TITLE ...] [--seeds 0,1,2] [--out FILE]
     python -m ssl_core.bench speed [--quick] [--device all|cpu|cuda] [--out FILE]
     python -m ssl_core.bench merge REPORT.json ... [--out FILE]
+    python -m ssl_core.bench talk [--seeds 0,1,2] [--out FILE]
 
 `label-efficiency` reproduces the seeds' protocols on ../shared/data (MNIST test
 digits, flowers): SSL (linear probe, fine-tune) against scratch at several label
 budgets, rotation and jigsaw side by side, mean ± std over seeds.
 `speed` measures pretext-training throughput of the app's own trainer (job
 thread and callbacks included) against a bare PyTorch loop of the same model,
-batch and data, the talk preset end to end, and peak memory.
+batch and data, and peak memory.
+`talk` runs the talk preset headless (pretext, then SSL against scratch) once per
+seed and prints, last, `talk preset: <s> s, ssl <acc>, scratch <acc>, difference <d> [<lo>, <hi>]`.
 `merge` pools label-efficiency reports of the same protocols run apart (one
 process per seed, say, to share a GPU) into one mean ± std table.
 """
@@ -29,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from ssl_core.augment import augment
+from ssl_core.comparison import Comparison
 from ssl_core.datasets import ImageDataset
 from ssl_core.downstream import DownstreamConfig
 from ssl_core.experiment import ExperimentConfig, format_table, merge_reports, run_experiment
@@ -199,16 +203,17 @@ def trainer_speed(images: torch.Tensor, config: PretrainConfig, allow_flip: bool
     return (steps[-1]["step"] - steps[0]["step"]) * images_per_step / (steps[-1]["seconds"] - steps[0]["seconds"])
 
 
-def talk_preset_seconds(dataset: ImageDataset) -> tuple[float, dict[str, float]]:
-    """The talk preset end to end, through the same jobs the pages start."""
+def talk_preset(dataset: ImageDataset, seed: int = 0) -> tuple[float, Comparison]:
+    """The talk preset end to end, through the same jobs the page starts; `seed` varies the
+    pretext run and the labeled images."""
     from ssl_core.jobs import JobRegistry
     from ssl_core.runs import TALK_DOWNSTREAM, TALK_MODES, TALK_PRETEXT, TALK_SPLIT, comparison_after, pretext_work
     from ssl_core.splits import make_split
 
-    split = make_split(dataset.labels, TALK_SPLIT, dataset.class_names)
+    split = make_split(dataset.labels, replace(TALK_SPLIT, seed=seed), dataset.class_names)
     registry = JobRegistry()
     started = time.perf_counter()
-    pretext = registry.start("pretext", "talk", pretext_work(dataset, split, TALK_PRETEXT))
+    pretext = registry.start("pretext", "talk", pretext_work(dataset, split, replace(TALK_PRETEXT, seed=seed)))
     downstream = registry.start("downstream", "talk", comparison_after(pretext, dataset, split, TALK_MODES,
                                                                         TALK_DOWNSTREAM))
     downstream.join()
@@ -216,7 +221,42 @@ def talk_preset_seconds(dataset: ImageDataset) -> tuple[float, dict[str, float]]
     snap = downstream.snapshot()
     if snap.status != "done":
         raise RuntimeError(snap.message)
-    return seconds, {mode: result.evaluation.accuracy for mode, result in snap.result.items()}
+    return seconds, snap.result
+
+
+def talk_line(seconds: float, comparison: Comparison) -> str:
+    mode = max(comparison.verdicts, key=lambda m: comparison.verdicts[m].difference.mean)
+    d = comparison.verdicts[mode].difference
+    return (f"talk preset: {seconds:.1f} s, ssl {comparison.mean(mode):.3f}, scratch {comparison.mean('scratch'):.3f}, "
+            f"difference {d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
+
+
+def talk(seeds: tuple[int, ...]) -> dict:
+    """The talk preset once per seed; the last line pools the seeds (paired over images and seeds)."""
+    from ssl_core.device import leave_core_for_server
+    from ssl_core.runs import TALK_DATASET
+
+    threads = leave_core_for_server()
+    dataset = open_dataset(TALK_DATASET)
+    runs = []
+    for seed in seeds:
+        seconds, comparison = talk_preset(dataset, seed)
+        runs.append((seconds, comparison))
+        print(f"seed {seed}: {talk_line(seconds, comparison)}", flush=True)
+        print(f"  {comparison.headline().text}", flush=True)
+    first = runs[0][1]
+    pooled = Comparison({mode: [run for _, c in runs for run in c.runs[mode]] for mode in first.runs},
+                        first.n_labeled, first.n_test, first.chance, first.labels_per_class, len(runs))
+    pooled.judge()
+    mean_seconds = sum(s for s, _ in runs) / len(runs)
+    report = {"threads": threads, "seeds": list(seeds), "seconds": [s for s, _ in runs],
+              "runs": [{mode: c.accuracies(mode)[0] for mode in c.runs} for _, c in runs],
+              "differences": [c.headline().difference.to_json() for _, c in runs],
+              "pooled": pooled.headline().difference.to_json(), "verdict": pooled.headline().text}
+    if len(runs) > 1:
+        print(f"all {len(runs)} seeds: {pooled.headline().text}")
+    print(talk_line(mean_seconds, pooled))
+    return report
 
 
 def speed(quick: bool, device_names: tuple[str, ...] = ("cpu", "cuda")) -> dict:
@@ -253,9 +293,7 @@ def speed(quick: bool, device_names: tuple[str, ...] = ("cpu", "cuda")) -> dict:
                          "trainer": trainer, "bare": bare,
                          "ratio": trainer / bare})
             log(f"{device.type} {backbone}@{size} {precision}: trainer {trainer:,.0f} img/s, bare {bare:,.0f} img/s")
-    talk, talk_accuracy = talk_preset_seconds(digits)
-    report = {"threads": threads, "rows": rows, "talk_preset_seconds": talk, "talk_preset_accuracy": talk_accuracy,
-              "peak_rss_mb": peak_rss_mb()}
+    report = {"threads": threads, "rows": rows, "peak_rss_mb": peak_rss_mb()}
     if torch.cuda.is_available():
         report["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
     print("| device | backbone | size | precision | trainer img/s | bare img/s | trainer/bare |")
@@ -263,23 +301,22 @@ def speed(quick: bool, device_names: tuple[str, ...] = ("cpu", "cuda")) -> dict:
     for row in rows:
         print(f"| {row['device']} | {row['backbone']} | {row['image_size']} | {row['precision']} | "
               f"{row['trainer']:,.0f} | {row['bare']:,.0f} | {row['ratio']:.2f} |")
-    shown = ", ".join(f"{mode} {acc:.1%}" for mode, acc in talk_accuracy.items())
-    print(f"\ntorch threads: {threads}; talk preset end to end: {talk:.1f} s ({shown}); "
-          f"peak RSS {report['peak_rss_mb']:.0f} MB")
+    print(f"\ntorch threads: {threads}; peak RSS {report['peak_rss_mb']:.0f} MB")
     print(f"lowest trainer/bare ratio: {min(r['ratio'] for r in rows):.2f}")
     return report
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ssl_core.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("which", choices=["label-efficiency", "speed", "merge"])
+    parser.add_argument("which", choices=["label-efficiency", "speed", "merge", "talk"])
     parser.add_argument("reports", nargs="*", type=Path,
                         help="merge: label-efficiency JSON files of the same protocols on different seeds")
     parser.add_argument("--quick", action="store_true", help="fewer epochs, one seed, smaller images")
     parser.add_argument("--data", type=Path, default=SHARED, help="folder holding mnist/ and flowers/")
     parser.add_argument("--only", action="append",
                         help="run only the protocols whose title contains this (repeat for several)")
-    parser.add_argument("--seeds", help="label-efficiency: these seeds (comma-separated) instead of the protocol's")
+    parser.add_argument("--seeds", help="label-efficiency: these seeds (comma-separated) instead of the protocol's; "
+                                         "talk: one run per seed (default 0)")
     parser.add_argument("--device", choices=["all", "cpu", "cuda"], default="all",
                         help="speed: which devices to measure (cuda is skipped where absent)")
     parser.add_argument("--out", type=Path, help="JSON file to write (default bench-results/<which>.json)")
@@ -299,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
         seeds = tuple(int(v) for v in args.seeds.split(",")) if args.seeds else None
         write({"protocols": label_efficiency(args.quick, args.data, args.only, seeds,
                                              on_report=lambda reports: write({"protocols": reports}))})
+    elif args.which == "talk":
+        write(talk(tuple(int(v) for v in args.seeds.split(",")) if args.seeds else (0,)))
     elif args.which == "merge":
         try:
             write({"protocols": merge_files(args.reports)})

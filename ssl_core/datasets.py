@@ -22,6 +22,9 @@ from ssl_core.downloads import DownloadError, ProgressFn, download_file
 
 UNLABELED = -1
 DATA_ENV = "SSL_PLAYGROUND_DATA"
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "data"
+DIGIT_NAMES = tuple(str(d) for d in range(10))
+DIGITS_DOMAIN = "handwritten digits (0-9)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,6 +35,7 @@ class ImageDataset:
     class_names: tuple[str, ...]
     allow_flip: bool = True  # digits must not be mirrored
     skipped: tuple[tuple[str, str], ...] = field(default=())  # (file, reason)
+    domain: str = ""  # what every image shows, when the dataset is of one kind ("handwritten digits (0-9)")
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.ndim != 4:
@@ -68,15 +72,20 @@ def default_data_root() -> Path:
     return Path(base) / "ssl-playground"
 
 
+def load_mnist_10k() -> ImageDataset:
+    """The 10,000 MNIST test digits at 28 px, shipped in `assets/data` (the offline default)."""
+    return load_idx_folder(ASSETS / "mnist-10k", "mnist-10k", DIGIT_NAMES, allow_flip=False, domain=DIGITS_DOMAIN)
+
+
 def load_digits() -> ImageDataset:
-    """scikit-learn's 1,797 handwritten 8x8 digits: real images, shipped with the package."""
+    """scikit-learn's 1,797 handwritten 8x8 digits: real images, shipped with the package (the quick option)."""
     from sklearn.datasets import load_digits as sk_digits
 
     bunch = sk_digits()
     pixels = np.asarray(bunch.images, dtype=np.float32) * (255.0 / 16.0)
     images = torch.from_numpy(pixels.round().astype(np.uint8)).unsqueeze(1)
     labels = torch.as_tensor(bunch.target, dtype=torch.int64)
-    return ImageDataset("digits", images, labels, tuple(str(d) for d in range(10)), allow_flip=False)
+    return ImageDataset("digits", images, labels, DIGIT_NAMES, allow_flip=False, domain=DIGITS_DOMAIN)
 
 
 # ---- torchvision's downloadable datasets -------------------------------------------------
@@ -102,7 +111,8 @@ def _find(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def load_idx_folder(folder: Path, name: str, class_names: tuple[str, ...], allow_flip: bool) -> ImageDataset:
+def load_idx_folder(folder: Path, name: str, class_names: tuple[str, ...], allow_flip: bool,
+                    domain: str = "") -> ImageDataset:
     """Read every images/labels idx pair (train and/or t10k, gzipped or not) in a folder."""
     folder = Path(folder)
     images, labels = [], []
@@ -116,7 +126,7 @@ def load_idx_folder(folder: Path, name: str, class_names: tuple[str, ...], allow
         raise FileNotFoundError(f"no idx image files in {folder}")
     x = torch.from_numpy(np.concatenate(images)).unsqueeze(1)
     y = torch.from_numpy(np.concatenate(labels).astype(np.int64))
-    return ImageDataset(name, x, y, class_names, allow_flip=allow_flip)
+    return ImageDataset(name, x, y, class_names, allow_flip=allow_flip, domain=domain)
 
 
 def _load_cifar10(folder: Path) -> ImageDataset:
@@ -132,7 +142,8 @@ def _load_cifar10(folder: Path) -> ImageDataset:
     if not xs:
         raise FileNotFoundError(f"no CIFAR-10 batches in {folder}")
     names = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-    return ImageDataset("cifar10", torch.from_numpy(np.concatenate(xs)), torch.from_numpy(np.concatenate(ys)), names)
+    return ImageDataset("cifar10", torch.from_numpy(np.concatenate(xs)), torch.from_numpy(np.concatenate(ys)), names,
+                        domain="small photos of 10 kinds of object (CIFAR-10)")
 
 
 @dataclass(frozen=True)
@@ -145,14 +156,15 @@ class Downloadable:
     extract: bool = False
 
 
-def _mnist_like(cls_name: str, name: str, classes: tuple[str, ...], allow_flip: bool, mb: int) -> Downloadable:
+def _mnist_like(cls_name: str, name: str, classes: tuple[str, ...], allow_flip: bool, mb: int,
+                domain: str) -> Downloadable:
     from torchvision import datasets as tvd
 
     cls = getattr(tvd, cls_name)
     files = tuple((cls.mirrors[0] + fname, fname, md5) for fname, md5 in cls.resources)
     return Downloadable(
         title=cls_name, subdir=f"{cls_name}/raw", files=files, megabytes=mb,
-        read=lambda folder: load_idx_folder(folder, name, classes, allow_flip))
+        read=lambda folder: load_idx_folder(folder, name, classes, allow_flip, domain))
 
 
 def _cifar() -> Downloadable:
@@ -165,11 +177,14 @@ def _cifar() -> Downloadable:
 
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 DOWNLOADABLE: dict[str, Callable[[], Downloadable]] = {
-    "mnist": lambda: _mnist_like("MNIST", "mnist", tuple(str(d) for d in range(10)), False, 11),
-    "fashion-mnist": lambda: _mnist_like("FashionMNIST", "fashion-mnist", FASHION_CLASSES, True, 30),
+    "mnist": lambda: _mnist_like("MNIST", "mnist", DIGIT_NAMES, False, 11, DIGITS_DOMAIN),
+    "fashion-mnist": lambda: _mnist_like("FashionMNIST", "fashion-mnist", FASHION_CLASSES, True, 30,
+                                         "grey pictures of 10 kinds of clothing (Fashion-MNIST)"),
     "cifar10": _cifar,
 }
-BUILTIN: dict[str, Callable[[], ImageDataset]] = {"digits": load_digits}
+BUILTIN: dict[str, Callable[[], ImageDataset]] = {"mnist-10k": load_mnist_10k, "digits": load_digits}
+BUILTIN_TITLES = {"mnist-10k": "MNIST digits: 10,000 at 28×28 px (the default)",
+                  "digits": "scikit-learn digits: 1,797 at 8×8 px (quick)"}
 
 
 def dataset_folder(name: str, root: Path | None = None) -> Path:

@@ -2,24 +2,31 @@
 
 Three modes share one loop, one label set, one augmentation and one step budget:
 - `linear`: the pretext backbone frozen, a linear head on one block's features;
-- `finetune`: the pretext backbone and a new head, all trained (backbone at a lower rate);
-- `scratch`: the same backbone architecture from random initialisation.
+- `finetune`: LP-FT: a new head first trained on the frozen backbone, then the whole network (backbone
+  at a lower rate), so a random head cannot wreck the pretrained features in the first steps;
+- `scratch`: the same network (backbone and head) from random initialisation, for as many steps as
+  fine-tuning takes in all.
 """
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
 
 from ssl_core.augment import augment, normalise
 from ssl_core.evaluate import Evaluation, evaluate
-from ssl_core.models import Classifier, ProbeClassifier, make_backbone
+from ssl_core.models import Classifier, make_backbone
 from ssl_core.pretrain import PretrainResult, device_images
-from ssl_core.train import Callbacks, LoopConfig, fit
+from ssl_core.train import Callbacks, Continued, LoopConfig, fit, steps_per_epoch
 
 MODES = ("linear", "finetune", "scratch")
+CURVE_POINTS = 20  # held-out scores per run: a readable curve whatever the number of epochs
+EPOCH_EVAL_CAP = 500  # test images scored for the curve; the final result scores all of them
+# Each mode's `fit` calls: (frozen backbone, length in loops). Scratch gets as many steps as LP-FT.
+PLANS: dict[str, tuple[tuple[bool, int], ...]] = {"linear": ((True, 1),), "finetune": ((True, 1), (False, 1)),
+                                                  "scratch": ((False, 2),)}
 MODE_TITLES = {"linear": "SSL linear probe", "finetune": "SSL fine-tuned", "scratch": "from scratch"}
 
 
@@ -28,16 +35,17 @@ class DownstreamConfig:
     epochs: int = 40
     batch_size: int = 32
     lr: float = 3e-3  # head, and the whole network from scratch
-    backbone_lr_scale: float = 1.0  # backbone rate relative to the head (tuned on MNIST and digits)
+    backbone_lr_scale: float = 0.3  # backbone rate relative to the head when fine-tuning
     block: int = 3  # which backbone block the linear probe reads
-    probe_grid: int = 2  # the probe reads that block average-pooled to grid x grid cells
+    grid: int = 2  # heads read their block average-pooled to grid x grid cells
     min_steps: int = 150  # tiny label sets still get a real optimiser budget
     seed: int = 0
 
     def loop(self, n_train: int) -> LoopConfig:
         steps_per_epoch = max(1, -(-n_train // self.batch_size))
         epochs = max(self.epochs, -(-self.min_steps // steps_per_epoch))
-        return LoopConfig(epochs=epochs, batch_size=self.batch_size, lr=self.lr, log_every=5)
+        return LoopConfig(epochs=epochs, batch_size=self.batch_size, lr=self.lr, log_every=5,
+                          eval_every=max(1, epochs // CURVE_POINTS))
 
 
 @dataclass(eq=False)
@@ -49,23 +57,28 @@ class DownstreamResult:
     history: list[dict] = field(default_factory=list)
 
 
-def build_classifier(mode: str, pretrained: PretrainResult, num_classes: int, config: DownstreamConfig):
-    """The network and its parameter groups for one mode. The new head (and the scratch network) start
-    from the config's seed, whatever ran before: a result must not depend on the order of the modes."""
+def build_classifier(mode: str, pretrained: PretrainResult, num_classes: int, config: DownstreamConfig) -> Classifier:
+    """The network for one mode. The new head (and the scratch network) start from the config's
+    seed, whatever ran before: a result must not depend on the order of the modes."""
+    if mode not in MODES:
+        raise KeyError(f"unknown mode {mode!r}; choose from {MODES}")
     torch.manual_seed(config.seed)
-    if mode == "linear":
-        backbone = copy.deepcopy(pretrained.backbone)
-        backbone.requires_grad_(False)
-        model = ProbeClassifier(backbone, min(config.block, backbone.num_blocks), num_classes, config.probe_grid)
-        return model, [{"params": model.head.parameters()}]
-    if mode == "finetune":
-        model = Classifier(copy.deepcopy(pretrained.backbone), num_classes)
-        return model, [{"params": model.head.parameters()},
-                       {"params": model.backbone.parameters(), "lr": config.lr * config.backbone_lr_scale}]
     if mode == "scratch":
-        model = Classifier(make_backbone(pretrained.config.backbone, pretrained.in_channels), num_classes)
-        return model, [{"params": model.parameters()}]
-    raise KeyError(f"unknown mode {mode!r}; choose from {MODES}")
+        return Classifier(make_backbone(pretrained.config.backbone, pretrained.in_channels), num_classes,
+                          grid=config.grid)
+    backbone = copy.deepcopy(pretrained.backbone)
+    if mode == "linear":
+        return Classifier(backbone, num_classes, min(config.block, backbone.num_blocks), config.grid, frozen=True)
+    return Classifier(backbone, num_classes, grid=config.grid, frozen=True)  # unfrozen after its head phase
+
+
+def param_groups(mode: str, model: Classifier, frozen: bool, config: DownstreamConfig) -> list[dict]:
+    if frozen:
+        return [{"params": model.head.parameters()}]
+    if mode == "finetune":
+        return [{"params": model.head.parameters()},
+                {"params": model.backbone.parameters(), "lr": config.lr * config.backbone_lr_scale}]
+    return [{"params": model.parameters()}]
 
 
 def train_downstream(mode: str, pretrained: PretrainResult, train_images: torch.Tensor, train_labels: torch.Tensor,
@@ -78,8 +91,7 @@ def train_downstream(mode: str, pretrained: PretrainResult, train_images: torch.
         raise ValueError("the downstream task needs at least two labeled images")
     device = next(pretrained.model.parameters()).device
     size = pretrained.config.image_size
-    model, groups = build_classifier(mode, pretrained, num_classes, config)
-    model = model.to(device)
+    model = build_classifier(mode, pretrained, num_classes, config).to(device)
     train_x = device_images(train_images, size, device)
     train_y = train_labels.to(device)
     test_x = device_images(test_images, size, device)
@@ -90,14 +102,30 @@ def train_downstream(mode: str, pretrained: PretrainResult, train_images: torch.
         indices = indices.to(device)
         return augment(train_x[indices], generator, flip=allow_flip), train_y[indices]
 
-    def test_batches(batch_size: int = 512):
-        for start in range(0, len(test_x), batch_size):
-            yield normalise(test_x[start:start + batch_size]), test_y[start:start + batch_size]
+    # The curve scores a fixed random subset (test indices are sorted, so often grouped by class).
+    curve = torch.randperm(len(test_x), generator=torch.Generator().manual_seed(0))[:EPOCH_EVAL_CAP].to(device)
+
+    def test_batches(subset: torch.Tensor | None = None, batch_size: int = 512):
+        x, y = (test_x, test_y) if subset is None else (test_x[subset], test_y[subset])
+        for start in range(0, len(x), batch_size):
+            yield normalise(x[start:start + batch_size]), y[start:start + batch_size]
 
     def held_out() -> dict[str, float]:
-        result = evaluate(model, test_batches(), num_classes)
+        result = evaluate(model, test_batches(curve), num_classes)
         return {"test_loss": result.loss, "test_accuracy": result.accuracy}
 
-    stopped = fit(model, groups, batch_fn, len(train_x), config.loop(len(train_x)), device, callbacks or Callbacks(),
-                  held_out if len(test_x) else None, seed=config.seed)
+    loop = config.loop(len(train_x))
+    epochs = sum(length for _, length in PLANS[mode]) * loop.epochs
+    per_epoch = steps_per_epoch(len(train_x), loop.batch_size)
+    stopped, done = False, 0
+    for i, (frozen, length) in enumerate(PLANS[mode]):
+        if stopped:
+            break
+        model.freeze(frozen)
+        groups = param_groups(mode, model, frozen, config)
+        report = Continued(callbacks or Callbacks(), done * per_epoch, done, epochs * per_epoch, epochs)
+        phase = replace(loop, epochs=length * loop.epochs, eval_every=length * loop.eval_every)
+        stopped = fit(model, groups, batch_fn, len(train_x), phase, device, report,
+                      held_out if len(test_x) else None, seed=config.seed + i)
+        done += phase.epochs
     return DownstreamResult(mode, model, evaluate(model, test_batches(), num_classes), stopped)

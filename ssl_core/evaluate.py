@@ -1,4 +1,4 @@
-"""Accuracy, loss and confusion of a classifier over batches, without gradients."""
+"""Accuracy, loss, confusion and per-example outcomes of a classifier, without gradients."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -16,6 +16,7 @@ class Evaluation:
     accuracy: float
     loss: float
     confusion: torch.Tensor  # (K, K) counts, rows = truth, columns = prediction
+    correct: torch.Tensor  # (N,) bool, in the order scored: paired comparisons of two models need it
 
     @property
     def n(self) -> int:
@@ -27,17 +28,21 @@ def evaluate(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tenso
     was_training = model.training
     model.eval()
     confusion = None
+    hits = []
     loss_sum, n = 0.0, 0
     for inputs, targets in batches:
         with autocast_for(inputs.device):
             logits = model(inputs).float()
         loss_sum += F.cross_entropy(logits, targets, reduction="sum").item()
-        pairs = targets * num_classes + logits.argmax(1)
+        predictions = logits.argmax(1)
+        hits.append(predictions == targets)
+        pairs = targets * num_classes + predictions
         counts = torch.bincount(pairs, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
         confusion = counts if confusion is None else confusion + counts
         n += len(targets)
     model.train(was_training)
     if confusion is None:
-        return Evaluation(float("nan"), float("nan"), torch.zeros(num_classes, num_classes, dtype=torch.int64))
+        return Evaluation(float("nan"), float("nan"), torch.zeros(num_classes, num_classes, dtype=torch.int64),
+                          torch.zeros(0, dtype=torch.bool))
     confusion = confusion.cpu()
-    return Evaluation(float(confusion.diag().sum()) / n, loss_sum / n, confusion)
+    return Evaluation(float(confusion.diag().sum()) / n, loss_sum / n, confusion, torch.cat(hits).cpu())

@@ -4,11 +4,12 @@ One pretext pretraining per seed, then for each label budget the SSL transfer
 (linear probe and/or fine-tuning) and the same network from scratch on the same
 labels. Also the "which layer" probe (RotNet's Table 1 on your data).
 
-CLI: `python -m ssl_core.experiment --data digits --labels-per-class 1,10,100 --json`
+CLI: `python -m ssl_core.experiment --data mnist-10k --recipe auto --labels-per-class 1,10,100 --json`
 """
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import statistics
 import sys
@@ -16,13 +17,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import torch
 
 from ssl_core.datasets import ImageDataset
 from ssl_core.downstream import DownstreamConfig, train_downstream
 from ssl_core.pretrain import PretrainConfig, PretrainResult, pretrain
+from ssl_core.recipe import Recipe
 from ssl_core.splits import SplitConfig, labeled_subset, make_split
+from ssl_core.stats import Difference, chance_level, difference_from_accuracies, paired_difference
 from ssl_core.train import Callbacks, EpochEvent
+from ssl_core.verdict import budget_name, entry_verdict
 
 MODE_KEYS = {"linear": "ssl_linear", "finetune": "ssl_finetune", "scratch": "scratch"}
 TRANSFERS = {"linear": ("linear",), "finetune": ("finetune",), "both": ("linear", "finetune")}
@@ -53,7 +58,7 @@ class ExperimentConfig:
         return TRANSFERS[self.transfer] + ("scratch",)
 
 
-Point = dict  # {"seed", "budget_key", "budget", "n_labeled", "mode", "accuracy"}
+Point = dict  # {"seed", "budget_key", "budget", "n_labeled", "mode", "accuracy", "correct" (packed bits)}
 
 
 def summary(values: Sequence[float]) -> dict[str, float]:
@@ -84,12 +89,13 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
     if config.pool_limit:
         pool = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(0))[:config.pool_limit]]
     test_x, test_y = dataset.images[split.test], dataset.labels[split.test]
+    chance = chance_level(test_y, dataset.num_classes)
     points: list[Point] = []
     pretext_scores = []
     modes = config.modes()
 
     def so_far() -> dict:
-        return _summarise(points, pretext_scores, len(pool), len(split.test), time.perf_counter() - started)
+        return _summarise(points, pretext_scores, len(pool), len(split.test), time.perf_counter() - started, chance)
 
     for seed in config.seeds:
         log(f"seed {seed}: pretext training on {len(pool):,} images")
@@ -100,7 +106,7 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
             per_class = int(budget) if key == "labels_per_class" else None
             labeled, _ = labeled_subset(dataset.labels, split.pool, per_class, float(budget), seed)
             for mode in modes:
-                accuracy = 0.0
+                best = None
                 lrs = config.scratch_lrs if mode == "scratch" and config.scratch_lrs else (config.downstream.lr,)
                 for lr in lrs:
                     if should_stop():
@@ -109,9 +115,10 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
                                                test_x, test_y, dataset.num_classes,
                                                replace(config.downstream, seed=seed, lr=lr),
                                                allow_flip=dataset.allow_flip)
-                    accuracy = max(accuracy, outcome.evaluation.accuracy)
+                    if best is None or outcome.evaluation.accuracy > best.accuracy:
+                        best = outcome.evaluation
                 point = {"seed": seed, "budget_key": key, "budget": budget, "n_labeled": len(labeled),
-                         "mode": mode, "accuracy": accuracy}
+                         "mode": mode, "accuracy": best.accuracy, "correct": pack_outcomes(best.correct)}
                 points.append(point)
                 log(f"seed {seed}, {key}={budget:g} ({len(labeled)} labels), {mode}: "
                     f"test accuracy {accuracy:.3f}")
@@ -122,8 +129,39 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
     return so_far()
 
 
+def pack_outcomes(correct: torch.Tensor) -> str:
+    """Per-test-image outcomes as base64 bits: what paired intervals need, a few hundred bytes a run."""
+    return base64.b64encode(np.packbits(correct.numpy().astype(np.uint8)).tobytes()).decode()
+
+
+def unpack_outcomes(text: str, n: int) -> torch.Tensor:
+    bits = np.unpackbits(np.frombuffer(base64.b64decode(text), dtype=np.uint8))[:n]
+    return torch.from_numpy(bits.astype(bool))
+
+
+def budget_differences(group: Sequence[Point], modes: Sequence[str], n_test: int) -> dict[str, Difference]:
+    """Each SSL mode minus scratch at one budget: paired over test images and seeds where the points
+    keep their per-image outcomes, else the conservative interval from the accuracies."""
+    by_seed = {(p["mode"], p["seed"]): p for p in group}
+    differences = {}
+    for mode in modes:
+        if mode == "scratch":
+            continue
+        seeds = [seed for (m, seed) in by_seed if m == mode and ("scratch", seed) in by_seed]
+        if not seeds:
+            continue
+        pairs = [(by_seed[(mode, s)], by_seed[("scratch", s)]) for s in seeds]
+        if all("correct" in a and "correct" in b for a, b in pairs):
+            stack = lambda i: torch.stack([unpack_outcomes(pair[i]["correct"], n_test) for pair in pairs])  # noqa: E731
+            differences[MODE_KEYS[mode]] = paired_difference(stack(0), stack(1))
+        else:
+            differences[MODE_KEYS[mode]] = difference_from_accuracies([a["accuracy"] for a, _ in pairs],
+                                                                      [b["accuracy"] for _, b in pairs], n_test)
+    return differences
+
+
 def _summarise(points: list[Point], pretext_scores: list[float], n_unlabeled: int, n_test: int,
-               seconds: float) -> dict:
+               seconds: float, chance: float | None = None) -> dict:
     results = []
     for key, budget in dict.fromkeys((p["budget_key"], p["budget"]) for p in points):
         group = [p for p in points if p["budget_key"] == key and p["budget"] == budget]
@@ -131,10 +169,22 @@ def _summarise(points: list[Point], pretext_scores: list[float], n_unlabeled: in
         for mode, name in MODE_KEYS.items():
             values = [p["accuracy"] for p in group if p["mode"] == mode]
             entry[name] = summary(values) if values else None
+        differences = budget_differences(group, list(MODE_KEYS), n_test)
+        entry["difference"] = {name: d.to_json() for name, d in differences.items()}
+        verdict = entry_verdict(entry, differences, chance)
+        if verdict is not None:
+            entry["verdict"], entry["outcome"] = verdict.text, verdict.outcome
         results.append(entry)
     return {"pretext_accuracy": statistics.fmean(pretext_scores) if pretext_scores else None,
-            "pretext_accuracies": pretext_scores, "n_unlabeled": n_unlabeled, "n_test": n_test,
+            "pretext_accuracies": pretext_scores, "n_unlabeled": n_unlabeled, "n_test": n_test, "chance": chance,
             "seconds": seconds, "results": results, "points": points}
+
+
+def judged(report: dict) -> dict:
+    """A report with each budget's difference and verdict (re)computed: reports written before
+    verdicts had intervals gain them."""
+    return _summarise(report["points"], report["pretext_accuracies"], report["n_unlabeled"], report["n_test"],
+                      report["seconds"], report.get("chance"))
 
 
 def merge_reports(reports: Sequence[dict]) -> dict:
@@ -146,7 +196,7 @@ def merge_reports(reports: Sequence[dict]) -> dict:
         raise ValueError("these reports come from different protocols")
     points = [p for r in reports for p in r["points"]]
     return _summarise(points, [a for r in reports for a in r["pretext_accuracies"]], reports[0]["n_unlabeled"],
-                      reports[0]["n_test"], sum(r["seconds"] for r in reports))
+                      reports[0]["n_test"], sum(r["seconds"] for r in reports), reports[0].get("chance"))
 
 
 def probe_blocks(pretrained: PretrainResult, train_images: torch.Tensor, train_labels: torch.Tensor,
@@ -186,27 +236,33 @@ def _numbers(kind: type) -> Callable[[str], tuple]:
 
 def build_parser() -> argparse.ArgumentParser:
     defaults = PretrainConfig()
-    down = DownstreamConfig()
     parser = _Parser(prog="python -m ssl_core.experiment", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default="digits", help="built-in name (digits, mnist, ...) or a folder")
+    parser.add_argument("--data", default="mnist-10k", help="built-in name (mnist-10k, digits, mnist, ...) or a folder")
+    parser.add_argument("--recipe", choices=["auto", "defaults"], default="defaults",
+                        help="auto: the settings `recommend` picks for this dataset and device (the app's); "
+                             "flags given explicitly still override it")
+    parser.add_argument("--time-budget", type=float, default=None,
+                        help="with --recipe auto: seconds for pretext training and one comparison")
     parser.add_argument("--pretext", choices=["rotation", "jigsaw"], default=defaults.task)
     parser.add_argument("--angles", type=_numbers(int), default=defaults.angles, help="rotation angles, e.g. 90,180")
     parser.add_argument("--jigsaw-grid", type=int, choices=[2, 3], default=defaults.jigsaw_grid)
     parser.add_argument("--jigsaw-permutations", type=int, default=defaults.jigsaw_permutations)
-    parser.add_argument("--backbone", default=defaults.backbone)
-    parser.add_argument("--image-size", type=int, default=defaults.image_size)
-    parser.add_argument("--pretext-epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--pretext-lr", type=float, default=defaults.lr)
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    # None: from the recipe, or the config's default
+    parser.add_argument("--backbone", default=None)
+    parser.add_argument("--image-size", type=int, default=None)
+    parser.add_argument("--pretext-epochs", type=int, default=None)
+    parser.add_argument("--pretext-lr", type=float, default=None)
+    parser.add_argument("--batch-size", type=int, default=None)
     budget = parser.add_mutually_exclusive_group()
-    budget.add_argument("--labels-per-class", type=_numbers(int), default=(1, 10, 100))
+    budget.add_argument("--labels-per-class", type=_numbers(int), default=None,
+                        help="default: 1,10,100 (with --recipe auto: the recipe's budget)")
     budget.add_argument("--label-fraction", type=_numbers(float), default=())
     parser.add_argument("--test-fraction", type=float, default=0.2)
     parser.add_argument("--transfer", choices=sorted(TRANSFERS), default="both")
-    parser.add_argument("--block", type=int, default=down.block, help="backbone block the linear probe reads")
-    parser.add_argument("--downstream-epochs", type=int, default=down.epochs)
-    parser.add_argument("--downstream-lr", type=float, default=down.lr)
-    parser.add_argument("--downstream-min-steps", type=int, default=down.min_steps,
+    parser.add_argument("--block", type=int, default=None, help="backbone block the linear probe reads")
+    parser.add_argument("--downstream-epochs", type=int, default=None)
+    parser.add_argument("--downstream-lr", type=float, default=None)
+    parser.add_argument("--downstream-min-steps", type=int, default=None,
                         help="optimiser steps at least, however few the labels")
     parser.add_argument("--scratch-lrs", type=_numbers(float), default=(),
                         help="learning rates tried for the scratch baseline; its best is reported")
@@ -217,25 +273,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
+def _given(value, fallback):
+    return fallback if value is None else value
+
+
+def config_from_args(args: argparse.Namespace, recipe: Recipe | None = None) -> ExperimentConfig:
+    """The experiment the flags ask for; `recipe` (from --recipe auto) fills what they leave out."""
+    labels_per_class = args.labels_per_class or ((recipe.labels_per_class,) if recipe else (1, 10, 100))
     if not 0 < args.test_fraction < 1:
         raise ValueError("--test-fraction must be between 0 and 1")
     if any(f <= 0 or f > 1 for f in args.label_fraction):
         raise ValueError("--label-fraction values must be in (0, 1]")
-    if any(n < 1 for n in args.labels_per_class):
+    if any(n < 1 for n in labels_per_class):
         raise ValueError("--labels-per-class values must be at least 1")
     if any(lr <= 0 for lr in args.scratch_lrs):
         raise ValueError("--scratch-lrs values must be positive")
-    if min(args.pretext_epochs, args.downstream_epochs, args.batch_size, args.image_size) < 1:
+    base = recipe.pretext if recipe else PretrainConfig()
+    down = recipe.downstream if recipe else DownstreamConfig()
+    pretext = replace(base, task=args.pretext, angles=args.angles, jigsaw_grid=args.jigsaw_grid,
+                      jigsaw_permutations=args.jigsaw_permutations, backbone=_given(args.backbone, base.backbone),
+                      image_size=_given(args.image_size, base.image_size),
+                      epochs=_given(args.pretext_epochs, base.epochs),
+                      batch_size=_given(args.batch_size, base.batch_size), lr=_given(args.pretext_lr, base.lr),
+                      device=args.device)
+    downstream = replace(down, epochs=_given(args.downstream_epochs, down.epochs),
+                         lr=_given(args.downstream_lr, down.lr), block=_given(args.block, down.block),
+                         min_steps=_given(args.downstream_min_steps, down.min_steps))
+    if min(pretext.epochs, downstream.epochs, pretext.batch_size, pretext.image_size) < 1:
         raise ValueError("epochs, batch size and image size must be positive")
-    pretext = PretrainConfig(task=args.pretext, angles=args.angles, jigsaw_grid=args.jigsaw_grid,
-                             jigsaw_permutations=args.jigsaw_permutations, backbone=args.backbone,
-                             image_size=args.image_size, epochs=args.pretext_epochs, batch_size=args.batch_size,
-                             lr=args.pretext_lr, device=args.device)
     pretext.make_task()  # validates the task settings
-    downstream = DownstreamConfig(epochs=args.downstream_epochs, lr=args.downstream_lr, block=args.block,
-                                  min_steps=args.downstream_min_steps)
-    return ExperimentConfig(pretext=pretext, downstream=downstream, labels_per_class=args.labels_per_class,
+    return ExperimentConfig(pretext=pretext, downstream=downstream, labels_per_class=labels_per_class,
                             label_fractions=args.label_fraction, test_fraction=args.test_fraction,
                             transfer=args.transfer, seeds=args.seeds, pool_limit=args.pool_limit,
                             scratch_lrs=args.scratch_lrs)
@@ -245,25 +312,39 @@ def format_table(report: dict) -> str:
     def cell(value: dict | None) -> str:
         return "—" if value is None else f"{value['mean'] * 100:.1f} ± {value['std'] * 100:.1f}"
 
-    lines = ["| labels | n labeled | SSL linear | SSL fine-tune | scratch |", "|---|---|---|---|---|"]
+    def gap(entry: dict, key: str) -> str:
+        d = entry.get("difference", {}).get(key)
+        if d is None:
+            return "—"
+        return f"{d['mean'] * 100:+.1f} [{d['ci95'][0] * 100:+.1f}, {d['ci95'][1] * 100:+.1f}]"
+
+    lines = ["| labels | n labeled | SSL linear | SSL fine-tune | scratch | linear − scratch (95% interval) | "
+             "fine-tune − scratch (95% interval) |", "|---|---|---|---|---|---|---|"]
     for entry in report["results"]:
-        budget = (f"{entry['labels_per_class']}/class" if "labels_per_class" in entry
-                  else f"{entry['label_fraction']:.0%}")
-        lines.append(f"| {budget} | {entry['n_labeled']} | {cell(entry['ssl_linear'])} | "
-                     f"{cell(entry['ssl_finetune'])} | {cell(entry['scratch'])} |")
+        lines.append(f"| {budget_name(entry)} | {entry['n_labeled']} | {cell(entry['ssl_linear'])} | "
+                     f"{cell(entry['ssl_finetune'])} | {cell(entry['scratch'])} | {gap(entry, 'ssl_linear')} | "
+                     f"{gap(entry, 'ssl_finetune')} |")
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from ssl_core.device import pick_device
+    from ssl_core.recipe import recommend
     from ssl_core.sources import open_dataset
 
     args = build_parser().parse_args(argv)
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
     try:
-        config = config_from_args(args)
-        pick_device(args.device)
+        device = pick_device(args.device)
         dataset = open_dataset(args.data)
+        recipe = None
+        if args.recipe == "auto":
+            n_test = round(len(dataset) * args.test_fraction)
+            recipe = recommend(dataset, device, args.time_budget, n_pool=len(dataset) - n_test, n_test=n_test)
+            log("recipe: " + "; ".join(recipe.reasons))
+        config = config_from_args(args, recipe)
+        log(f"pretext {config.pretext.backbone} at {config.pretext.image_size} px, {config.pretext.epochs} epochs, "
+            f"batch {config.pretext.batch_size}, lr {config.pretext.lr:g}")
         report = run_experiment(dataset, config, log=log)
     except (ValueError, KeyError, OSError, RuntimeError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
@@ -275,6 +356,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pretext accuracy {report['pretext_accuracy']:.3f}, {report['n_unlabeled']} unlabeled, "
               f"{report['n_test']} test, {report['seconds']:.0f} s")
         print(format_table(report))
+        for entry in report["results"]:
+            if entry.get("verdict"):
+                print(f"- {entry['verdict']}")
     return 0
 
 

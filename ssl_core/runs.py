@@ -3,11 +3,14 @@ SSL-vs-scratch comparison. Each is a function of data, split and config."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+
+from ssl_core.comparison import Comparison, compare_modes
 from ssl_core.datasets import ImageDataset
-from ssl_core.downstream import MODE_TITLES, DownstreamConfig, DownstreamResult, train_downstream
+from ssl_core.downstream import DownstreamConfig
 from ssl_core.jobs import Job
 from ssl_core.pretrain import PretrainConfig, PretrainResult, pretrain
 from ssl_core.splits import Split, SplitConfig
+from ssl_core.train import Callbacks
 
 
 def check_pretext_data(dataset: ImageDataset, split: Split) -> None:
@@ -37,44 +40,40 @@ def check_downstream_data(dataset: ImageDataset, split: Split) -> None:
 
 
 def comparison_work(dataset: ImageDataset, split: Split, pretrained: PretrainResult, modes: Sequence[str],
-                    config: DownstreamConfig) -> Callable[[Job], dict[str, DownstreamResult]]:
-    """Train each mode in turn on the same labels; the job's chart shows them side by side."""
+                    config: DownstreamConfig, seeds: int = 1) -> Callable[[Job], Comparison]:
+    """Train each mode in turn on the same labels (for each seed); the job's chart shows them side by side."""
     check_downstream_data(dataset, split)
-    labeled = (dataset.images[split.labeled], dataset.labels[split.labeled])
-    test = (dataset.images[split.test], dataset.labels[split.test])
 
-    def work(job: Job) -> dict[str, DownstreamResult]:
-        results: dict[str, DownstreamResult] = {}
-        for i, mode in enumerate(modes):
-            if job.stop_requested:
-                break
-            callbacks = job.callbacks(MODE_TITLES[mode], (i / len(modes), (i + 1) / len(modes)))
-            results[mode] = train_downstream(mode, pretrained, *labeled, *test, dataset.num_classes, config,
-                                             callbacks, allow_flip=dataset.allow_flip)
-        return results
+    def work(job: Job) -> Comparison:
+        def callbacks_for(title: str, index: int, total: int) -> Callbacks:
+            return job.callbacks(title, (index / total, (index + 1) / total))
+
+        return compare_modes(dataset, split, pretrained, modes, config, seeds, callbacks_for,
+                             lambda: job.stop_requested)
 
     return work
 
 
 # The talk preset: pretext training and the SSL-vs-scratch comparison on the built-in
-# digits with 2 labels per class (where self-supervision shows), sized to finish within a
-# minute on a 2-core laptop.
-TALK_SPLIT = SplitConfig(test_fraction=0.2, labels_per_class=2, seed=0)
-TALK_PRETEXT = PretrainConfig(task="rotation", image_size=16, epochs=6, batch_size=64, lr=3e-3)
-TALK_DOWNSTREAM = DownstreamConfig(epochs=30, min_steps=100)
-TALK_MODES = ("finetune", "scratch")
+# MNIST digits with 1 label per class (where self-supervision shows most), sized to finish
+# within a minute on a 2-core laptop (assets/results/talk-cpu-2cores.txt).
+TALK_DATASET = "mnist-10k"
+TALK_SPLIT = SplitConfig(test_fraction=0.2, labels_per_class=1, seed=0)
+TALK_PRETEXT = PretrainConfig(task="rotation", image_size=20, epochs=5, batch_size=64, lr=2e-3)
+TALK_DOWNSTREAM = DownstreamConfig()
+TALK_MODES = ("linear", "scratch")
 
 
 def comparison_after(pretext_job: Job, dataset: ImageDataset, split: Split, modes: Sequence[str],
-                     config: DownstreamConfig) -> Callable[[Job], dict[str, DownstreamResult]]:
+                      config: DownstreamConfig) -> Callable[[Job], Comparison | None]:
     """The comparison, started as soon as `pretext_job` has finished (one click for both)."""
     check_downstream_data(dataset, split)
 
-    def work(job: Job) -> dict[str, DownstreamResult]:
+    def work(job: Job) -> Comparison | None:
         job.set_message("waiting for pretext training to finish…")
         while pretext_job.alive:
             if job.stop_requested:
-                return {}
+                return None
             pretext_job.join(0.2)
         pretrained = pretext_job.snapshot().result
         if pretrained is None:

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ssl_core.datasets import BUILTIN, DOWNLOADABLE, ImageDataset, load_downloadable, load_idx_folder
+from ssl_core.datasets import (BUILTIN, DIGIT_NAMES, DIGITS_DOMAIN, DOWNLOADABLE, ImageDataset, load_downloadable,
+                               load_idx_folder)
 from ssl_core.user_images import STORE_SIZE, load_folder
-
-DIGIT_NAMES = tuple(str(d) for d in range(10))
 
 
 def open_dataset(spec: str, size: int = STORE_SIZE) -> ImageDataset:
@@ -21,5 +20,5 @@ def open_dataset(spec: str, size: int = STORE_SIZE) -> ImageDataset:
         raise ValueError(f"{spec!r} is neither a dataset name ({', '.join(sorted({*BUILTIN, *DOWNLOADABLE}))}) "
                          "nor a folder")
     if any(path.glob("*-images-idx3-ubyte*")):
-        return load_idx_folder(path, path.name, DIGIT_NAMES, allow_flip=False)
+        return load_idx_folder(path, path.name, DIGIT_NAMES, allow_flip=False, domain=DIGITS_DOMAIN)
     return load_folder(path, size=size)

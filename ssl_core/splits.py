@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import torch
 
 
-
 @dataclass(frozen=True)
 class SplitConfig:
     test_fraction: float = 0.2
@@ -26,6 +25,7 @@ class Split:
     pool: torch.Tensor  # pretext images: everything not in test
     labeled: torch.Tensor  # downstream training images, a subset of pool
     warnings: tuple[str, ...] = ()
+    config: SplitConfig | None = None  # how it was made: repeating over seeds draws more labeled sets
 
     def counts(self) -> dict[str, int]:
         return {"test": len(self.test), "unlabeled pool": len(self.pool), "labeled": len(self.labeled)}
@@ -50,7 +50,7 @@ def make_split(labels: torch.Tensor, config: SplitConfig, class_names: tuple[str
     pool = torch.nonzero(~in_test).flatten()
     labeled, warnings = labeled_subset(labels, pool, config.labels_per_class, config.label_fraction, config.seed,
                                        class_names)
-    return Split(test_idx, pool, labeled, warnings)
+    return Split(test_idx, pool, labeled, warnings, config)
 
 
 def labeled_subset(labels: torch.Tensor, pool: torch.Tensor, per_class: int | None, fraction: float = 1.0,

@@ -10,7 +10,7 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +25,7 @@ class LoopConfig:
     weight_decay: float = 5e-4
     warmup_fraction: float = 0.05
     log_every: int = 10
+    eval_every: int = 1  # held-out scoring every this many epochs (and after the last)
     mixed_precision: bool = True  # bf16 autocast on CUDA; no effect elsewhere
 
 
@@ -59,6 +60,31 @@ class Callbacks:
         return False
 
 
+class Continued(Callbacks):
+    """Reports one `fit` call as a later phase of a longer run: steps and epochs carry on from
+    `step_offset` and `epoch_offset`, and the totals are the whole run's (LP-FT trains in two phases)."""
+
+    def __init__(self, inner: Callbacks, step_offset: int, epoch_offset: int, total_steps: int,
+                 total_epochs: int) -> None:
+        self.inner, self.step_offset, self.epoch_offset = inner, step_offset, epoch_offset
+        self.total_steps, self.total_epochs = total_steps, total_epochs
+
+    def on_start(self, total_steps: int) -> None:
+        if self.step_offset == 0:
+            self.inner.on_start(self.total_steps)
+
+    def on_step(self, event: StepEvent) -> None:
+        self.inner.on_step(replace(event, step=event.step + self.step_offset, total_steps=self.total_steps,
+                                   epoch=event.epoch + self.epoch_offset))
+
+    def on_epoch(self, event: EpochEvent) -> None:
+        self.inner.on_epoch(replace(event, epoch=event.epoch + self.epoch_offset, epochs=self.total_epochs,
+                                    step=event.step + self.step_offset))
+
+    def should_stop(self) -> bool:
+        return self.inner.should_stop()
+
+
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
 
@@ -74,6 +100,10 @@ def make_optimizer(param_groups: Iterable[dict], lr: float, weight_decay: float,
                    device: torch.device) -> torch.optim.Optimizer:
     """AdamW; the fused CUDA kernel on a GPU (one launch per step instead of several per tensor)."""
     return torch.optim.AdamW(list(param_groups), lr=lr, weight_decay=weight_decay, fused=device.type == "cuda")
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    return len(batch_order(n, batch_size, torch.Generator().manual_seed(0)))
 
 
 def batch_order(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
@@ -95,8 +125,7 @@ def fit(model: nn.Module, param_groups: Iterable[dict], batch_fn: Callable[[torc
         raise ValueError("nothing to train on")
     generator = torch.Generator().manual_seed(seed)
     optimizer = make_optimizer(param_groups, config.lr, config.weight_decay, device)
-    steps_per_epoch = len(batch_order(n_train, config.batch_size, torch.Generator().manual_seed(0)))
-    total = steps_per_epoch * config.epochs
+    total = steps_per_epoch(n_train, config.batch_size) * config.epochs
     warmup = max(1, int(total * config.warmup_fraction))
 
     def schedule(step: int) -> float:
@@ -145,7 +174,7 @@ def fit(model: nn.Module, param_groups: Iterable[dict], batch_fn: Callable[[torc
             raise TrainingDiverged(f"the loss became {train_loss} in epoch {epoch}: training diverged. "
                                    f"Try a lower learning rate (now {config.lr:g}).")
         metrics = {"train_loss": train_loss, "train_accuracy": correct.item() / seen}
-        if evaluate_fn is not None:
+        if evaluate_fn is not None and (epoch % config.eval_every == 0 or epoch == config.epochs):
             metrics.update(evaluate_fn())
         callbacks.on_epoch(EpochEvent(epoch, config.epochs, step, metrics))
     return False

@@ -1,0 +1,122 @@
+"""SSL against the same network from scratch, over one or more seeds, with the verdict.
+
+Every seed draws its own labeled images (the split's seed + k) and its own head
+initialisation; all seeds score the same test images, so the difference with
+scratch is judged by a paired bootstrap over test images and seeds.
+"""
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import torch
+
+from ssl_core.datasets import ImageDataset
+from ssl_core.downstream import MODE_TITLES, DownstreamConfig, DownstreamResult, train_downstream
+from ssl_core.pretrain import PretrainResult
+from ssl_core.splits import Split, labeled_subset
+from ssl_core.stats import Difference, chance_level, paired_difference
+from ssl_core.train import Callbacks
+from ssl_core.verdict import Verdict, chance_note, compare
+
+MAX_SEEDS = 5
+
+
+@dataclass(eq=False)
+class Comparison:
+    runs: dict[str, list[DownstreamResult]]  # mode -> one result per seed, in seed order
+    n_labeled: int
+    n_test: int
+    chance: float
+    labels_per_class: int | None = None
+    seeds_wanted: int = 1
+    verdicts: dict[str, Verdict] = field(default_factory=dict)  # SSL mode -> verdict, once scratch ran
+
+    def accuracies(self, mode: str) -> list[float]:
+        return [run.evaluation.accuracy for run in self.runs.get(mode, [])]
+
+    def mean(self, mode: str) -> float:
+        return statistics.fmean(self.accuracies(mode))
+
+    def std(self, mode: str) -> float:
+        values = self.accuracies(mode)
+        return statistics.stdev(values) if len(values) > 1 else 0.0
+
+    @property
+    def n_seeds(self) -> int:
+        return min((len(runs) for runs in self.runs.values()), default=0)
+
+    def difference(self, mode: str) -> Difference | None:
+        """`mode` minus scratch over the seeds both completed."""
+        k = min(len(self.runs.get(mode, [])), len(self.runs.get("scratch", [])))
+        if mode == "scratch" or k == 0:
+            return None
+        stack = lambda m: torch.stack([run.evaluation.correct for run in self.runs[m][:k]])  # noqa: E731
+        return paired_difference(stack(mode), stack("scratch"))
+
+    def judge(self) -> None:
+        self.verdicts = {}
+        for mode in self.runs:
+            difference = self.difference(mode)
+            if difference is not None:
+                self.verdicts[mode] = compare(MODE_TITLES[mode], self.mean(mode), self.mean("scratch"),
+                                              difference, self.n_labeled, self.chance)
+
+    def headline(self) -> Verdict | None:
+        """The SSL mode that did best against scratch."""
+        if not self.verdicts:
+            return None
+        return max(self.verdicts.values(), key=lambda v: v.difference.mean)
+
+    def chance_note(self, image_size: int | None = None, colour: bool = False) -> str:
+        means = {MODE_TITLES[mode]: self.mean(mode) for mode in self.runs if self.runs[mode]}
+        return chance_note(means, self.n_test, self.chance, image_size, colour, self.labels_per_class)
+
+    def model(self, mode: str) -> torch.nn.Module:
+        return self.runs[mode][0].model
+
+
+def labeled_sets(dataset: ImageDataset, split: Split, seeds: int) -> list[torch.Tensor]:
+    """Seed 0 is the split's own labeled set; seed k draws the same budget with the split's seed + k."""
+    sets = [split.labeled]
+    config = split.config
+    for k in range(1, seeds):
+        if config is None:
+            raise ValueError("repeating over seeds needs the split's settings")
+        labeled, _ = labeled_subset(dataset.labels, split.pool, config.labels_per_class, config.label_fraction,
+                                    config.seed + k, dataset.class_names)
+        sets.append(labeled)
+    return sets
+
+
+def compare_modes(dataset: ImageDataset, split: Split, pretrained: PretrainResult, modes: Sequence[str],
+                  config: DownstreamConfig, seeds: int = 1,
+                  callbacks_for: Callable[[str, int, int], Callbacks] = lambda title, i, n: Callbacks(),
+                  should_stop: Callable[[], bool] = lambda: False) -> Comparison:
+    """Each mode in turn, for each seed; `callbacks_for(run title, index, number of runs)` reports them.
+    Stopping keeps every finished run and judges what is complete."""
+    if not 1 <= seeds <= MAX_SEEDS:
+        raise ValueError(f"seeds must be between 1 and {MAX_SEEDS}")
+    modes = list(dict.fromkeys(modes))
+    test_x, test_y = dataset.images[split.test], dataset.labels[split.test]
+    per_class = split.config.labels_per_class if split.config else None
+    comparison = Comparison({mode: [] for mode in modes}, len(split.labeled), len(split.test),
+                            chance_level(test_y, dataset.num_classes), per_class, seeds)
+    total = seeds * len(modes)
+    for k, labeled in enumerate(labeled_sets(dataset, split, seeds)):
+        for mode in modes:
+            if should_stop():
+                comparison.judge()
+                return comparison
+            index = k * len(modes) + len(modes[:modes.index(mode)])
+            title = MODE_TITLES[mode] + (f" (seed {k + 1})" if seeds > 1 else "")
+            result = train_downstream(mode, pretrained, dataset.images[labeled], dataset.labels[labeled], test_x,
+                                      test_y, dataset.num_classes, replace(config, seed=config.seed + k),
+                                      callbacks_for(title, index, total), allow_flip=dataset.allow_flip)
+            if result.stopped:
+                comparison.judge()
+                return comparison
+            comparison.runs[mode].append(result)
+        comparison.judge()
+    return comparison

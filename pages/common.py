@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import streamlit as st
 
+from ssl_core.comparison import Comparison
 from ssl_core.datasets import BUILTIN, ImageDataset, load_downloadable
+from ssl_core.downstream import MODE_TITLES, DownstreamConfig
 from ssl_core.device import describe, leave_core_for_server, pick_device
 from ssl_core.jobs import FAILED, Job, JobRegistry, Snapshot
+from ssl_core.pretrain import PretrainConfig
+from ssl_core.recipe import Recipe, calibrate, comparison_seconds, pretext_seconds, recommend
 from ssl_core.splits import Split, SplitConfig, make_split
+from ssl_core.verdict import AT_CHANCE, HELPED, HURT, Verdict
 
-DEFAULT_DATASET = "builtin:digits"
+DEFAULT_DATASET = "builtin:mnist-10k"
 USER_DATASETS_KEPT = 6
 PARAMS = {"dataset_id": "data", "train_job": "train", "downstream_job": "downstream", "budget_job": "budget",
           "blocks_job": "blocks"}
@@ -69,6 +75,8 @@ def init_state() -> None:
     if not state.dataset_id or resolve(state.dataset_id) is None:
         state.dataset_id = DEFAULT_DATASET
     state.setdefault("split_config", SplitConfig())
+    if "train_settings" not in state:
+        apply_recipe()
     state.setdefault("pretext", {"task": "rotation", "angles": (0, 90, 180, 270), "grid": 2, "permutations": 24})
     for key, param in PARAMS.items():
         if state[key]:
@@ -78,12 +86,66 @@ def init_state() -> None:
 
 
 def set_dataset(dataset_id: str) -> None:
+    """Choose a dataset and fill in its recommended settings."""
     st.session_state.dataset_id = dataset_id
     st.query_params[PARAMS["dataset_id"]] = dataset_id
+    apply_recipe()
 
 
 def current_dataset() -> ImageDataset:
-    return resolve(st.session_state.dataset_id) or _builtin("digits")
+    return resolve(st.session_state.dataset_id) or _builtin(DEFAULT_DATASET.partition(":")[2])
+
+
+@dataclass(frozen=True)
+class Estimate:
+    pretext: float
+    comparison: float
+
+
+def predicted_seconds(dataset: ImageDataset, split: Split, config: PretrainConfig) -> Estimate:
+    """Pretext training with `config` and the comparison with the saved Downstream settings, on this device."""
+    registry()
+    down = st.session_state.downstream_settings
+    downstream = DownstreamConfig(epochs=down["epochs"], batch_size=down["batch_size"], lr=down["lr"])
+    modes = TRANSFER_MODES[down["transfer"]] + ("scratch",)
+    with st.spinner("Timing a few training steps on this device…"):
+        speed = calibrate(config, dataset.channels, max(dataset.num_classes, 2), downstream.batch_size)
+    return Estimate(pretext_seconds(config, len(split.pool), len(split.test), speed),
+                    down["seeds"] * comparison_seconds(downstream, len(split.labeled), len(split.test), modes,
+                                                       speed))
+
+
+TRANSFER_MODES = {"both": ("linear", "finetune"), "linear": ("linear",), "finetune": ("finetune",)}
+SETTING_GROUPS = ("train_settings", "downstream_settings")
+
+
+def setting(group: str, name: str) -> str:
+    """The widget key of setting `name`, kept in `st.session_state[group]` so that it survives page
+    switches (Streamlit forgets the state of widgets a page did not draw)."""
+    key = f"{group}.{name}"
+    if key not in st.session_state:
+        st.session_state[key] = st.session_state[group][name]
+    return key
+
+
+def apply_recipe() -> Recipe:
+    """Fill the Train, Downstream and split settings with the current dataset's recommendation
+    (also the **Recommended** buttons' callback)."""
+    state = st.session_state
+    registry()  # thread settings first: the recipe is calibrated under them
+    dataset = current_dataset()
+    n_test = round(len(dataset) * state.split_config.test_fraction)
+    recipe = recommend(dataset, "auto", n_pool=len(dataset) - n_test, n_test=n_test)
+    p, d = recipe.pretext, recipe.downstream
+    state.train_settings = {"backbone": p.backbone, "image_size": p.image_size, "epochs": p.epochs,
+                            "batch_size": p.batch_size, "lr": p.lr, "seed": p.seed}
+    state.downstream_settings = {"transfer": "both", "block": d.block, "epochs": d.epochs, "lr": d.lr,
+                                 "backbone_lr_scale": d.backbone_lr_scale, "batch_size": d.batch_size, "seeds": 1}
+    state.split_config = replace(state.split_config, labels_per_class=recipe.labels_per_class)
+    for key in [k for k in state if "." in k and k.partition(".")[0] in SETTING_GROUPS] + ["split_labels"]:
+        state.pop(key, None)  # widgets start again from the settings
+    state.recipe = recipe
+    return recipe
 
 
 def current_split() -> Split:
@@ -136,3 +198,27 @@ def live_job(key: str, stop_label: str, body: Callable[[Snapshot], None]) -> Sna
     active = job.snapshot().active
     st.fragment(panel, run_every=1.0 if active else None)(active)
     return job.snapshot()
+
+
+BOXES = {HELPED: st.success, HURT: st.error, AT_CHANCE: st.warning}
+
+
+def verdict_box(verdict: Verdict) -> None:
+    BOXES.get(verdict.outcome, st.info)(verdict.text)
+
+
+def headline(comparison: Comparison) -> None:
+    """Two numbers a room can read from the back, and one sentence with the interval."""
+    verdict = comparison.headline()
+    if verdict is None:
+        return
+    mode = next(m for m, v in comparison.verdicts.items() if v is verdict)
+    big = ("<div style='display:flex;gap:4rem;align-items:flex-end'>"
+           "<div><div style='font-size:1.4rem'>{}</div><div style='font-size:5rem;font-weight:700;"
+           "line-height:1.1;color:{}'>{:.0%}</div></div>"
+           "<div><div style='font-size:1.4rem'>from scratch</div><div style='font-size:5rem;font-weight:700;"
+           "line-height:1.1'>{:.0%}</div></div></div>")
+    colour = "#1a7f37" if verdict.outcome == HELPED else "inherit"
+    st.markdown(big.format(MODE_TITLES[mode], colour, comparison.mean(mode), comparison.mean("scratch")),
+                unsafe_allow_html=True)
+    st.markdown(f"<p style='font-size:1.5rem'>{verdict.text}</p>", unsafe_allow_html=True)

@@ -4,21 +4,25 @@ import hashlib
 import streamlit as st
 
 from pages.common import current_dataset, current_split, remember_user_dataset, resolve, set_dataset
-from ssl_core.datasets import DOWNLOADABLE, dataset_folder, default_data_root, load_downloadable
+from ssl_core.datasets import BUILTIN_TITLES, DOWNLOADABLE, dataset_folder, default_data_root, load_downloadable
 from ssl_core.downloads import DownloadError
 from ssl_core.plots import class_count_figure, display_scale, image_grid
 from ssl_core.splits import SplitConfig
 from ssl_core.user_images import DatasetError, iter_class_samples, load_folder, load_zip
 
 st.title("1. Data")
+kind, _, current_name = st.session_state.dataset_id.partition(":")
+current_builtin = current_name if kind == "builtin" else None
 source = st.radio("Source", ["Built-in (offline)", "Download (torchvision)", "Your images"], horizontal=True,
                   key="data_source")
 
 if source == "Built-in (offline)":
-    st.caption("scikit-learn's 1,797 handwritten digits (8×8 pixels): real images that ship with the package, "
-               "no network needed.")
-    if st.button("Use the built-in digits", disabled=st.session_state.dataset_id == "builtin:digits"):
-        set_dataset("builtin:digits")
+    name = st.radio("Built-in dataset", list(BUILTIN_TITLES), format_func=BUILTIN_TITLES.get, key="builtin_choice",
+                    index=list(BUILTIN_TITLES).index(current_builtin or "mnist-10k"))
+    st.caption("Real handwritten digits that ship with the app (MNIST's 10,000 test digits; scikit-learn's "
+               "8×8 digits): no network needed. Choosing one fills in its recommended settings.")
+    if st.button("Use this dataset", disabled=st.session_state.dataset_id == f"builtin:{name}"):
+        set_dataset(f"builtin:{name}")
         st.rerun()
 
 elif source == "Download (torchvision)":

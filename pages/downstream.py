@@ -1,14 +1,15 @@
 """Step 4: transfer to the labeled task against a from-scratch baseline, then classify photos."""
 import streamlit as st
 
-from pages.common import current_dataset, current_split, get_job, live_job, registry, set_job
+from pages.common import (TRANSFER_MODES, apply_recipe, current_dataset, current_split, get_job, headline, live_job,
+                          registry, set_job, setting, verdict_box)
+from ssl_core.comparison import MAX_SEEDS
 from ssl_core.downstream import MODE_TITLES, DownstreamConfig
 from ssl_core.images import ImageError
-from ssl_core.inference import predict, prepare_photo
+from ssl_core.inference import domain_note, predict, prepare_photo
 from ssl_core.jobs import JobBusy
 from ssl_core.plots import accuracy_figure, confusion_figure, probability_figure
 from ssl_core.runs import check_downstream_data, comparison_work
-from ssl_core.verdict import comparison_verdict
 
 st.title("4. Downstream task & your photos")
 dataset = current_dataset()
@@ -33,31 +34,36 @@ except ValueError as exc:
     st.info(str(exc))
     st.stop()
 
-saved = st.session_state.setdefault("downstream_settings", {"transfer": "both", "block": 3, "epochs": 40,
-                                                            "lr": 3e-3})
+saved = st.session_state.downstream_settings
 job = get_job("downstream_job")
 running = bool(job and job.snapshot().active)
 blocks = pretrained.backbone.num_blocks
 st.caption(f"{len(split.labeled):,} labeled training images, {len(split.test):,} test images, "
            f"{dataset.num_classes} classes. Every model gets the same labels, augmentation and step budget.")
-with st.form("downstream_form"):
-    c1, c2, c3, c4 = st.columns(4)
-    options = {"both": "linear probe + fine-tune", "linear": "linear probe (frozen)", "finetune": "fine-tune"}
-    transfer = c1.selectbox("Transfer", list(options), format_func=options.get,
-                            index=list(options).index(saved["transfer"]))
-    block = c2.slider("Probe reads block", 1, blocks, min(saved["block"], blocks),
-                      help="Which backbone block feeds the linear probe. RotNet found middle blocks best.")
-    epochs = c3.number_input("Epochs", 1, 500, saved["epochs"])
-    lr = c4.select_slider("Learning rate", [3e-4, 1e-3, 3e-3, 1e-2], value=saved["lr"],
-                          format_func=lambda v: f"{v:g}")
-    start = st.form_submit_button("▶ Compare SSL with training from scratch", type="primary", disabled=running)
+c1, c2, c3, c4, c5 = st.columns(5)
+options = {"both": "linear probe + fine-tune", "linear": "linear probe (frozen)", "finetune": "fine-tune"}
+saved["transfer"] = c1.selectbox("Transfer", list(options), format_func=options.get,
+                                 key=setting("downstream_settings", "transfer"))
+saved["block"] = min(saved["block"], blocks)
+saved["block"] = c2.slider("Probe reads block", 1, blocks, key=setting("downstream_settings", "block"),
+                           help="Which backbone block feeds the linear probe. RotNet found middle blocks best.")
+saved["epochs"] = int(c3.number_input("Epochs", 1, 500, key=setting("downstream_settings", "epochs")))
+saved["lr"] = c4.select_slider("Learning rate", [3e-4, 1e-3, 3e-3, 1e-2], format_func=lambda v: f"{v:g}",
+                               key=setting("downstream_settings", "lr"))
+saved["seeds"] = int(c5.number_input("Seeds", 1, MAX_SEEDS, key=setting("downstream_settings", "seeds"),
+                                     help="Repeat the comparison with other labeled images and head "
+                                          "initialisations: mean ± std, and a tighter interval."))
+left, right = st.columns([4, 1])
+start = left.button("▶ Compare SSL with training from scratch", type="primary", disabled=running)
+right.button("↺ Recommended", on_click=apply_recipe, disabled=running, key="downstream_recommended",
+             help="Restore the settings recommended for this dataset and device.")
 
 if start:
-    saved.update(transfer=transfer, block=block, epochs=int(epochs), lr=lr)
-    modes = ["linear", "finetune"] if transfer == "both" else [transfer]
-    config = DownstreamConfig(epochs=int(epochs), block=block, lr=lr)
+    config = DownstreamConfig(epochs=saved["epochs"], block=saved["block"], lr=saved["lr"],
+                              batch_size=saved["batch_size"], backbone_lr_scale=saved["backbone_lr_scale"])
     try:
-        work = comparison_work(dataset, split, pretrained, modes + ["scratch"], config)
+        work = comparison_work(dataset, split, pretrained, TRANSFER_MODES[saved["transfer"]] + ("scratch",), config,
+                               saved["seeds"])
         set_job("downstream_job", registry().start("downstream", f"downstream on {dataset.name}", work,
                                                    busy=st.session_state.downstream_job))
         st.rerun()
@@ -67,32 +73,45 @@ if start:
 
 snap = live_job("downstream_job", "■ Stop comparison", lambda snap: st.plotly_chart(
     accuracy_figure(snap.epochs, chance=1 / dataset.num_classes), key="downstream_accuracy"))
-results = (snap.result or {}) if snap else {}
+comparison = snap.result if snap else None
+modes = [mode for mode, runs in comparison.runs.items() if runs] if comparison else []
 
-if results:
-    st.subheader("Test accuracy")
-    columns = st.columns(len(results))
-    scratch = results.get("scratch")
-    for column, (mode, outcome) in zip(columns, results.items()):
+if modes:
+    st.subheader("Test accuracy" + (f", mean ± std over {comparison.n_seeds} seeds" if comparison.n_seeds > 1 else ""))
+    headline(comparison)
+    for column, mode in zip(st.columns(len(modes)), modes):
+        spread = f" ± {comparison.std(mode) * 100:.1f}" if len(comparison.runs[mode]) > 1 else ""
+        difference = comparison.difference(mode)
         delta = None
-        if scratch is not None and mode != "scratch":
-            delta = f"{(outcome.evaluation.accuracy - scratch.evaluation.accuracy) * 100:+.1f} points vs scratch"
-        column.metric(MODE_TITLES[mode], f"{outcome.evaluation.accuracy:.1%}", delta)
-    st.markdown(comparison_verdict({m: r.evaluation.accuracy for m, r in results.items()}, len(split.labeled)))
-    columns = st.columns(len(results))
-    for column, (mode, outcome) in zip(columns, results.items()):
-        column.plotly_chart(confusion_figure(outcome.evaluation.confusion, dataset.class_names, MODE_TITLES[mode],
-                                             height=340), key=f"confusion_{mode}")
+        if difference is not None:
+            # ASCII signs: Streamlit reads the leading sign for the arrow's direction
+            delta = (f"{difference.mean * 100:+.1f} points vs scratch "
+                     f"[{difference.low * 100:+.1f}, {difference.high * 100:+.1f}]")
+        column.metric(MODE_TITLES[mode], f"{comparison.mean(mode):.1%}{spread}", delta,
+                      delta_color="normal" if difference is not None and difference.excludes_zero else "off",
+                      help="The bracket is the 95% interval of the difference (paired bootstrap over the same "
+                           "test images" + (" and the seeds" if comparison.n_seeds > 1 else "") + ").")
+    for verdict in comparison.verdicts.values():
+        verdict_box(verdict)
+    note = comparison.chance_note(pretrained.config.image_size, dataset.channels == 3)
+    if note:
+        st.warning(note)
+    if comparison.n_seeds < comparison.seeds_wanted:
+        st.info(f"Stopped after {comparison.n_seeds} of {comparison.seeds_wanted} seeds: the figures cover the "
+                "runs that finished.")
+    for column, mode in zip(st.columns(len(modes)), modes):
+        column.plotly_chart(confusion_figure(comparison.runs[mode][0].evaluation.confusion, dataset.class_names,
+                                             MODE_TITLES[mode], height=340), key=f"confusion_{mode}")
 
 st.divider()
 st.subheader("Your photos")
-if not results:
+if not modes:
     st.info("Run the comparison above first; then upload photos to see what each model makes of them.")
     st.stop()
 uploads = st.file_uploader("Photos (JPEG, PNG, WebP, BMP, GIF)", type=["jpg", "jpeg", "png", "webp", "bmp", "gif"],
                            accept_multiple_files=True, key="photo_upload")
-ssl_mode = "finetune" if "finetune" in results else "linear"
-models = {MODE_TITLES[m]: results[m].model for m in (ssl_mode, "scratch") if m in results}
+ssl_mode = "finetune" if "finetune" in modes else "linear"
+models = {MODE_TITLES[m]: comparison.model(m) for m in (ssl_mode, "scratch") if m in modes}
 for upload in uploads or []:
     try:
         photo = prepare_photo(upload.getvalue(), pretrained.config.image_size, dataset.channels,
@@ -103,6 +122,9 @@ for upload in uploads or []:
     left, right = st.columns([1, 3])
     left.image(photo.view.repeat(max(1, 128 // photo.view.shape[0]), 0).repeat(max(1, 128 // photo.view.shape[1]), 1),
                caption=f"{upload.name}, as the model sees it", width=128)
+    note = domain_note(dataset.domain, dataset.num_classes, photo)
+    if note:
+        right.warning(note)
     probs = {title: predict(model, photo.tensor)[0].tolist() for title, model in models.items()}
     right.plotly_chart(probability_figure(dataset.class_names, probs), key=f"probs_{upload.file_id}")
     if pretrained.task.name == "rotation":

@@ -6,7 +6,7 @@ import streamlit as st
 
 from pages.common import current_dataset, current_split, get_job, live_job, registry, set_job
 from ssl_core.downstream import DownstreamConfig
-from ssl_core.experiment import ExperimentConfig, probe_blocks, run_experiment
+from ssl_core.experiment import ExperimentConfig, judged, probe_blocks, run_experiment
 from ssl_core.jobs import JobBusy
 from ssl_core.plots import block_figure, budget_figure
 from ssl_core.pretrain import PretrainConfig
@@ -31,7 +31,7 @@ if reference:
                    f"out; pretext accuracy {report['pretext_accuracy']:.1%}. The scratch baseline gets the "
                    "better of two learning rates. Measured on an NVIDIA H100.")
         st.plotly_chart(budget_figure(report["points"]), key="reference_chart")
-        st.markdown(budget_verdict(report))
+        st.markdown(budget_verdict(judged(report)["results"]))
 dataset = current_dataset()
 split = current_split()
 if dataset.num_classes < 2:
@@ -85,7 +85,7 @@ def budget_body(snap) -> None:
     if snap.epochs:
         st.plotly_chart(budget_figure(snap.epochs), key="budget_chart")
     if snap.result:
-        st.markdown(budget_verdict(snap.result))
+        st.markdown(budget_verdict(snap.result["results"]))
 
 
 live_job("budget_job", "■ Stop experiment", budget_body)

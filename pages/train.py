@@ -1,47 +1,61 @@
 """Step 3: pretrain on the pretext task, with live curves, in a background job."""
 import streamlit as st
 
-from pages.common import current_dataset, current_split, get_job, live_job, registry, set_dataset, set_job
+from pages.common import (apply_recipe, current_dataset, current_split, device_label, get_job, headline, live_job,
+                          predicted_seconds, registry, set_dataset, set_job, setting)
 from ssl_core.jobs import JobBusy
 from ssl_core.models import BACKBONES
 from ssl_core.plots import accuracy_figure, confusion_figure, loss_figure
 from ssl_core.pretrain import PretrainConfig
-from ssl_core.runs import TALK_DOWNSTREAM, TALK_MODES, TALK_PRETEXT, TALK_SPLIT, comparison_after, pretext_work
+from ssl_core.runs import (TALK_DATASET, TALK_DOWNSTREAM, TALK_MODES, TALK_PRETEXT, TALK_SPLIT, comparison_after,
+                           pretext_work)
 
-SIZES = [8, 16, 24, 32, 48, 64]
+SIZES = [8, 16, 20, 24, 28, 32, 48, 64]
+BATCH_SIZES = [2, 4, 8, 16, 32, 64, 128, 256, 512]
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 1e-1, 1.0]
 
 st.title("3. Train on the pretext task")
 dataset = current_dataset()
 split = current_split()
 pretext = st.session_state.pretext
-defaults = PretrainConfig()
-saved = st.session_state.setdefault("train_settings", {
-    "backbone": defaults.backbone, "image_size": defaults.image_size, "epochs": defaults.epochs,
-    "batch_size": defaults.batch_size, "lr": defaults.lr, "seed": defaults.seed})
+saved = st.session_state.train_settings
 job = get_job("train_job")
 running = bool(job and job.snapshot().active)
 
 st.caption(f"Dataset **{dataset.name}**: {len(split.pool):,} unlabeled images for the pretext task, "
            f"{len(split.test):,} held out. Task **{pretext['task']}** (change it on the Pretext page).")
-with st.form("train_settings_form"):
-    c1, c2, c3 = st.columns(3)
-    backbone = c1.selectbox("Backbone", list(BACKBONES), index=list(BACKBONES).index(saved["backbone"]),
-                            help="small_cnn trains in seconds on a CPU; resnet18 is torchvision's, adapted "
-                                 "to small images (slow on a CPU).")
-    image_size = c2.select_slider("Image size (px)", SIZES, value=saved["image_size"])
-    epochs = c3.number_input("Epochs", 1, 500, saved["epochs"])
-    c4, c5, c6 = st.columns(3)
-    batch_size = c4.select_slider("Batch size", [8, 16, 32, 64, 128, 256, 512], value=saved["batch_size"])
-    lr = c5.select_slider("Learning rate", LEARNING_RATES, value=saved["lr"], format_func=lambda v: f"{v:g}")
-    seed = c6.number_input("Seed", 0, 10_000, saved["seed"])
-    start = st.form_submit_button("▶ Start training", type="primary", disabled=running)
+sizes = sorted({*SIZES, saved["image_size"]})
+c1, c2, c3 = st.columns(3)
+saved["backbone"] = c1.selectbox("Backbone", list(BACKBONES), key=setting("train_settings", "backbone"),
+                                 help="small_cnn trains in seconds on a CPU; resnet18 is torchvision's, adapted "
+                                      "to small images (slow on a CPU).")
+saved["image_size"] = c2.select_slider("Image size (px)", sizes, key=setting("train_settings", "image_size"))
+saved["epochs"] = int(c3.number_input("Epochs", 1, 500, key=setting("train_settings", "epochs")))
+c4, c5, c6 = st.columns(3)
+saved["batch_size"] = c4.select_slider("Batch size", BATCH_SIZES, key=setting("train_settings", "batch_size"))
+saved["lr"] = c5.select_slider("Learning rate", LEARNING_RATES, key=setting("train_settings", "lr"),
+                               format_func=lambda v: f"{v:g}")
+saved["seed"] = int(c6.number_input("Seed", 0, 10_000, key=setting("train_settings", "seed")))
+config = PretrainConfig(task=pretext["task"], angles=tuple(pretext["angles"]), jigsaw_grid=pretext["grid"],
+                        jigsaw_permutations=pretext["permutations"], **saved)
+estimate = predicted_seconds(dataset, split, config)
+left, right = st.columns([4, 1])
+left.caption(f"⏱️ Predicted on this {device_label()}: about **{estimate.pretext:.0f} s** of pretext training, then "
+             f"about {estimate.comparison:.0f} s for the comparison on the Downstream page (from a few training "
+             f"steps timed here).")
+right.button("↺ Recommended", on_click=apply_recipe, disabled=running,
+             help="Restore the settings recommended for this dataset and device.")
+recipe = st.session_state.get("recipe")
+if recipe is not None:
+    with st.expander("Why the recommended settings"):
+        st.markdown("\n".join(f"- {reason}" for reason in recipe.reasons))
+start = st.button("▶ Start training", type="primary", disabled=running)
 
 talk = st.button("🎤 Talk preset: pretext + SSL-vs-scratch in about a minute", disabled=running,
-                 help="Rotation pretraining on the built-in digits, then fine-tuning against training from "
-                      "scratch with 2 labels per class; the Downstream page shows the result.")
+                 help="Rotation pretraining on the built-in MNIST digits, then the linear probe against "
+                      "training from scratch with 1 label per class; the headline shows here.")
 if talk:
-    set_dataset("builtin:digits")
+    set_dataset(f"builtin:{TALK_DATASET}")
     st.session_state.pretext.update(task="rotation", angles=TALK_PRETEXT.angles)
     st.session_state.split_config = TALK_SPLIT
     dataset, split = current_dataset(), current_split()
@@ -49,27 +63,33 @@ if talk:
         pretext_job = registry().start("pretext", "talk preset", pretext_work(dataset, split, TALK_PRETEXT),
                                        busy=st.session_state.train_job)
         set_job("train_job", pretext_job)
-        set_job("downstream_job", registry().start(
+        talk_job = registry().start(
             "downstream", "talk preset", comparison_after(pretext_job, dataset, split, TALK_MODES, TALK_DOWNSTREAM),
-            busy=st.session_state.downstream_job))
+            busy=st.session_state.downstream_job)
+        set_job("downstream_job", talk_job)
+        st.session_state.talk_job = talk_job.id
         st.rerun()
     except (JobBusy, ValueError) as exc:
         st.error(str(exc))
 
 if start:
-    saved.update(backbone=backbone, image_size=image_size, epochs=int(epochs), batch_size=batch_size, lr=lr,
-                 seed=int(seed))
-    config = PretrainConfig(task=pretext["task"], angles=tuple(pretext["angles"]), jigsaw_grid=pretext["grid"],
-                            jigsaw_permutations=pretext["permutations"], backbone=backbone, image_size=image_size,
-                            epochs=int(epochs), batch_size=batch_size, lr=lr, seed=int(seed))
     try:
         work = pretext_work(dataset, split, config)
         new_job = registry().start("pretext", f"{config.task} on {dataset.name}", work,
                                    busy=st.session_state.train_job)
         set_job("train_job", new_job)
+        st.session_state.talk_job = None
         st.rerun()
     except (JobBusy, ValueError) as exc:
         st.error(str(exc))
+
+talk_job = get_job("downstream_job")
+if talk_job is not None and talk_job.id == st.session_state.get("talk_job"):
+    st.subheader("🎤 Talk preset: SSL against training from scratch")
+    talk_snap = live_job("downstream_job", "■ Stop comparison", lambda snap: None)
+    if talk_snap.result is not None:
+        headline(talk_snap.result)
+    st.divider()
 
 if job is None:
     st.info("No training yet: choose the settings and press **Start training**.")

@@ -4,6 +4,7 @@
     python -m ssl_core.bench speed [--quick] [--device all|cpu|cuda] [--out FILE]
     python -m ssl_core.bench merge REPORT.json ... [--out FILE]
     python -m ssl_core.bench talk [--seeds 0,1,2] [--out FILE]
+    python -m ssl_core.bench journey [--data mnist-10k|FOLDER] [--seeds 3] [--time-budget S] [--out FILE]
 
 `label-efficiency` reproduces the seeds' protocols on ../shared/data (MNIST test
 digits, flowers): SSL (linear probe, fine-tune) against scratch at several label
@@ -11,6 +12,8 @@ budgets, rotation and jigsaw side by side, mean ± std over seeds.
 `speed` measures pretext-training throughput of the app's own trainer (job
 thread and callbacks included) against a bare PyTorch loop of the same model,
 batch and data, and peak memory.
+`journey` runs what the app recommends for a dataset (pretext, then every mode
+against scratch over `--seeds` seeds) and prints predicted against measured seconds.
 `talk` runs the talk preset headless (pretext, then SSL against scratch) once per
 seed and prints, last, `talk preset: <s> s, ssl <acc>, scratch <acc>, difference <d> [<lo>, <hi>]`.
 `merge` pools label-efficiency reports of the same protocols run apart (one
@@ -259,6 +262,49 @@ def talk(seeds: tuple[int, ...]) -> dict:
     return report
 
 
+def journey(spec: str, seeds: int, time_budget: float | None) -> dict:
+    """What a person gets on the app's recommended settings: predicted against measured seconds,
+    accuracies and the verdicts."""
+    from ssl_core.comparison import compare_modes
+    from ssl_core.device import leave_core_for_server
+    from ssl_core.pretrain import pretrain
+    from ssl_core.recipe import COMPARISON_MODES, recommend
+    from ssl_core.splits import SplitConfig, make_split
+
+    threads = leave_core_for_server()
+    dataset = open_dataset(spec)
+    n_test = round(len(dataset) * SplitConfig().test_fraction)
+    recipe = recommend(dataset, "auto", time_budget, n_pool=len(dataset) - n_test, n_test=n_test)
+    split = make_split(dataset.labels, SplitConfig(labels_per_class=recipe.labels_per_class), dataset.class_names)
+    log("recipe: " + "; ".join(recipe.reasons))
+    started = time.perf_counter()
+    pretrained = pretrain(recipe.pretext, dataset.images[split.pool], dataset.images[split.test],
+                          allow_flip=dataset.allow_flip)
+    pretext_s = time.perf_counter() - started
+    started = time.perf_counter()
+    comparison = compare_modes(dataset, split, pretrained, COMPARISON_MODES, recipe.downstream, seeds)
+    comparison_s = (time.perf_counter() - started) / seeds
+    print(f"{dataset.name}: {len(split.pool):,} unlabeled, {len(split.labeled):,} labeled, {len(split.test):,} test; "
+          f"{recipe.pretext.backbone} at {recipe.pretext.image_size} px, {recipe.pretext.epochs} pretext epochs")
+    print(f"pretext: predicted {recipe.pretext_seconds:.0f} s, took {pretext_s:.0f} s "
+          f"({pretext_s / recipe.pretext_seconds - 1:+.0%}); accuracy {pretrained.evaluation.accuracy:.3f}")
+    print(f"comparison (one seed): predicted {recipe.comparison_seconds:.0f} s, took {comparison_s:.0f} s "
+          f"({comparison_s / recipe.comparison_seconds - 1:+.0%})")
+    for mode in comparison.runs:
+        print(f"  {mode}: {comparison.mean(mode):.3f} ± {comparison.std(mode):.3f}")
+    for verdict in comparison.verdicts.values():
+        print(f"- {verdict.text}")
+    note = comparison.chance_note(recipe.pretext.image_size, dataset.channels == 3)
+    if note:
+        print(f"- {note}")
+    return {"threads": threads, "dataset": dataset.name, "predicted": [recipe.pretext_seconds,
+                                                                       recipe.comparison_seconds],
+            "measured": [pretext_s, comparison_s], "pretext_accuracy": pretrained.evaluation.accuracy,
+            "accuracies": {mode: comparison.accuracies(mode) for mode in comparison.runs},
+            "differences": {mode: comparison.verdicts[mode].difference.to_json() for mode in comparison.verdicts},
+            "verdicts": [v.text for v in comparison.verdicts.values()], "chance_note": note}
+
+
 def speed(quick: bool, device_names: tuple[str, ...] = ("cpu", "cuda")) -> dict:
     from ssl_core.datasets import load_digits
     from ssl_core.device import leave_core_for_server
@@ -308,11 +354,14 @@ def speed(quick: bool, device_names: tuple[str, ...] = ("cpu", "cuda")) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ssl_core.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("which", choices=["label-efficiency", "speed", "merge", "talk"])
+    parser.add_argument("which", choices=["label-efficiency", "speed", "merge", "talk", "journey"])
     parser.add_argument("reports", nargs="*", type=Path,
                         help="merge: label-efficiency JSON files of the same protocols on different seeds")
     parser.add_argument("--quick", action="store_true", help="fewer epochs, one seed, smaller images")
-    parser.add_argument("--data", type=Path, default=SHARED, help="folder holding mnist/ and flowers/")
+    parser.add_argument("--data", default=None,
+                        help="label-efficiency: folder holding mnist/ and flowers/ (default ../shared/data); "
+                             "journey: a dataset name or folder (default mnist-10k)")
+    parser.add_argument("--time-budget", type=float, default=None, help="journey: seconds for the recipe")
     parser.add_argument("--only", action="append",
                         help="run only the protocols whose title contains this (repeat for several)")
     parser.add_argument("--seeds", help="label-efficiency: these seeds (comma-separated) instead of the protocol's; "
@@ -330,12 +379,15 @@ def main(argv: list[str] | None = None) -> int:
                                   indent=2))
 
     if args.which == "label-efficiency":
-        if not args.data.is_dir():
-            print(f"error: {args.data} is missing: the benchmark needs ../shared/data", file=sys.stderr)
+        data = Path(args.data) if args.data else SHARED
+        if not data.is_dir():
+            print(f"error: {data} is missing: the benchmark needs ../shared/data", file=sys.stderr)
             return 1
         seeds = tuple(int(v) for v in args.seeds.split(",")) if args.seeds else None
-        write({"protocols": label_efficiency(args.quick, args.data, args.only, seeds,
+        write({"protocols": label_efficiency(args.quick, data, args.only, seeds,
                                              on_report=lambda reports: write({"protocols": reports}))})
+    elif args.which == "journey":
+        write(journey(args.data or "mnist-10k", int(args.seeds or 1), args.time_budget))
     elif args.which == "talk":
         write(talk(tuple(int(v) for v in args.seeds.split(",")) if args.seeds else (0,)))
     elif args.which == "merge":

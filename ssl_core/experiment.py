@@ -121,7 +121,7 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
                          "mode": mode, "accuracy": best.accuracy, "correct": pack_outcomes(best.correct)}
                 points.append(point)
                 log(f"seed {seed}, {key}={budget:g} ({len(labeled)} labels), {mode}: "
-                    f"test accuracy {accuracy:.3f}")
+                    f"test accuracy {best.accuracy:.3f}")
                 if on_point:
                     on_point(point)
                 if on_partial:

@@ -57,7 +57,7 @@ def test_home_page_explains_and_links_the_steps():
     no_errors(at)
     assert "pretext task" in markdown(at)
     assert len(at.get("image")) >= 1
-    assert "Dataset:** digits" in markdown(at)
+    assert "Dataset:** mnist-10k (10,000 images)" in markdown(at)
 
 
 def test_data_page_shows_the_offline_default_and_its_split():
@@ -65,10 +65,33 @@ def test_data_page_shows_the_offline_default_and_its_split():
     at.switch_page("pages/data.py").run()
     no_errors(at)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics == {"Unlabeled pool (pretext)": "1,438", "Labeled (downstream)": "100", "Held-out test": "359"}
+    assert metrics == {"Unlabeled pool (pretext)": "8,000", "Labeled (downstream)": "20", "Held-out test": "2,000"}
     at.number_input[0].set_value(5).run()
     assert {m.label: m.value for m in at.metric}["Labeled (downstream)"] == "50"
     assert charts(at)  # class counts
+
+
+def test_choosing_a_dataset_fills_in_its_recommended_settings_and_the_button_restores_them():
+    at = app()
+    assert at.session_state.train_settings["image_size"] == 28  # MNIST digits at their own size
+    at.switch_page("pages/data.py").run()
+    at.radio(key="builtin_choice").set_value("digits").run()
+    button(at, "Use this dataset").click().run()
+    no_errors(at)
+    assert at.session_state.dataset_id == "builtin:digits"
+    assert at.session_state.train_settings["image_size"] == 16
+    assert {m.label: m.value for m in at.metric}["Labeled (downstream)"] == "20"
+    at.switch_page("pages/train.py").run()
+    recommended = dict(at.session_state.train_settings)
+    assert at.select_slider(key="train_settings.image_size").value == 16
+    at.number_input(key="train_settings.epochs").set_value(3).run()
+    at.select_slider(key="train_settings.image_size").set_value(32).run()
+    assert at.session_state.train_settings["epochs"] == 3
+    assert any("Predicted on this" in c.value for c in at.caption)
+    button(at, "Recommended").click().run()
+    no_errors(at)
+    assert at.session_state.train_settings == recommended
+    assert at.number_input(key="train_settings.epochs").value == recommended["epochs"]
 
 
 def upload_zip(at: AppTest, data: bytes, name: str = "pets.zip") -> AppTest:
@@ -94,7 +117,7 @@ def test_bad_zip_keeps_the_previous_dataset():
     at = upload_zip(app(), make_zip({"notes.txt": b"no images here"}))
     no_errors(at)
     assert any("no readable images" in e.value for e in at.error)
-    assert at.session_state.dataset_id == "builtin:digits"
+    assert at.session_state.dataset_id == "builtin:mnist-10k"
 
 
 def test_one_class_zip_explains_the_downstream_needs_two():
@@ -126,7 +149,7 @@ def test_download_without_network_says_so_and_keeps_the_dataset(monkeypatch, tmp
     no_errors(at)
     message = " ".join(e.value for e in at.error)
     assert "No network" in message and str(tmp_path / "MNIST" / "raw") in message
-    assert at.session_state.dataset_id == "builtin:digits"
+    assert at.session_state.dataset_id == "builtin:mnist-10k"
 
 
 def test_pretext_gallery_for_rotation_and_jigsaw():
@@ -146,9 +169,11 @@ def test_pretext_gallery_for_rotation_and_jigsaw():
     assert at.session_state.pretext["grid"] == 3
 
 
-def start_training(at: AppTest, epochs: int = 2) -> AppTest:
+def start_training(at: AppTest, epochs: int = 2, size: int = 8) -> AppTest:
+    """Small images keep the tests quick; the recommended sizes are checked by the benchmarks."""
     at.switch_page("pages/train.py").run()
-    at.number_input[0].set_value(epochs).run()
+    at.number_input(key="train_settings.epochs").set_value(epochs).run()
+    at.select_slider(key="train_settings.image_size").set_value(size).run()
     button(at, "Start training").click().run()
     return at
 
@@ -193,13 +218,18 @@ def test_downstream_comparison_and_photo_upload():
     at = start_training(app())
     wait_for_job(at, "train_job")
     at.switch_page("pages/downstream.py").run()
-    at.number_input[0].set_value(3).run()
+    at.number_input(key="downstream_settings.epochs").set_value(3).run()
+    at.number_input(key="downstream_settings.seeds").set_value(2).run()
     button(at, "Compare SSL").click().run()
     wait_for_job(at, "downstream_job")
     no_errors(at)
     labels = [m.label for m in at.metric]
     assert labels == ["SSL linear probe", "SSL fine-tuned", "from scratch"]
-    assert "from scratch" in markdown(at)  # the verdict
+    assert all(" ± " in m.value for m in at.metric)  # mean ± std over the 2 seeds
+    assert all("points vs scratch [" in m.delta for m in at.metric[:2])  # the interval beside the numbers
+    verdicts = [box.value for box in (*at.success, *at.error, *at.info, *at.warning)]
+    assert sum("With 20 labels, SSL" in v and "2,000 test images, mean of 2 seeds" in v for v in verdicts) == 2
+    assert "from scratch" in markdown(at)  # the headline
     truncated = image_bytes(fmt="JPEG", size=(64, 64))
     at.file_uploader(key="photo_upload").set_value([
         ("digit.png", image_bytes(size=(40, 40)), "image/png"),
@@ -209,6 +239,7 @@ def test_downstream_comparison_and_photo_upload():
     no_errors(at)
     errors = " ".join(e.value for e in at.error)
     assert "broken.jpg" in errors and "notes.jpg" in errors
+    assert any("This model only knows handwritten digits (0-9)" in w.value for w in at.warning)  # a colour photo
     bars = [fig for fig in charts(at) if fig["data"] and fig["data"][0]["type"] == "bar"]
     assert len(bars) == 1 and {t["name"] for t in bars[0]["data"]} == {"SSL fine-tuned", "from scratch"}
     assert any("rotated by" in c.value for c in at.caption)
@@ -235,15 +266,57 @@ def test_talk_preset_runs_pretext_then_comparison():
     button(at, "Talk preset").click().run()
     no_errors(at)
     assert at.session_state.train_job and at.session_state.downstream_job
-    wait_for_job(at, "train_job")
-    wait_for_job(at, "downstream_job")
+    wait_for_job(at, "train_job", timeout=300)
+    wait_for_job(at, "downstream_job", timeout=300)
+    no_errors(at)
+    page = markdown(at)
+    assert "SSL linear probe" in page and "from scratch" in page and "font-size:5rem" in page  # the two numbers
+    assert "With 10 labels, SSL linear probe" in page and "95% interval" in page  # one sentence with the interval
     at.switch_page("pages/downstream.py").run()
     no_errors(at)
-    assert [m.label for m in at.metric] == ["SSL fine-tuned", "from scratch"]
+    assert [m.label for m in at.metric] == ["SSL linear probe", "from scratch"]
+
+
+def test_a_result_at_chance_is_called_that():
+    from pages.common import registry
+    from ssl_core.comparison import Comparison
+    from ssl_core.datasets import load_mnist_10k
+    from ssl_core.downstream import DownstreamResult
+    from ssl_core.evaluate import Evaluation
+    from ssl_core.pretrain import PretrainConfig, pretrain
+
+    at = app()
+    digits = load_mnist_10k()
+    pretrained = pretrain(PretrainConfig(epochs=1, image_size=8), digits.images[:64], digits.images[:32])
+    pretrained.dataset = "mnist-10k"
+
+    def at_chance(mode: str, seed: int) -> DownstreamResult:
+        import torch
+
+        correct = torch.rand(2000, generator=torch.Generator().manual_seed(seed)) < 0.1
+        return DownstreamResult(mode, pretrained.model, Evaluation(float(correct.float().mean()), 2.3,
+                                                                   torch.zeros(10, 10, dtype=torch.int64), correct))
+
+    comparison = Comparison({"finetune": [at_chance("finetune", 0)], "scratch": [at_chance("scratch", 1)]},
+                            n_labeled=20, n_test=2000, chance=0.1135, labels_per_class=2)
+    comparison.judge()
+    train = registry().start("pretext", "t", lambda job: pretrained)
+    downstream = registry().start("downstream", "t", lambda job: comparison)
+    assert train.join(5) and downstream.join(5)
+    at.session_state["train_job"], at.session_state["downstream_job"] = train.id, downstream.id
+    at.switch_page("pages/downstream.py").run()
+    no_errors(at)
+    warnings = " ".join(w.value for w in at.warning)
+    assert "SSL fine-tuned is at chance level" in warnings  # the verdict
+    assert "No model learned this task: accuracy is at chance level, 11%" in warnings  # and the cause and fix
+    assert "2 labels per class may be too few" in warnings
+    assert not at.success and "helped" not in warnings
 
 
 def test_experiments_page_label_budget_and_which_layer():
     at = app()
+    at.switch_page("pages/train.py").run()
+    at.select_slider(key="train_settings.image_size").set_value(8).run()  # the experiment uses the Train settings
     at.switch_page("pages/experiments.py").run()
     no_errors(at)
     at.multiselect[0].set_value([1, 2]).run()
@@ -253,7 +326,7 @@ def test_experiments_page_label_budget_and_which_layer():
     no_errors(at)
     figures = charts(at)
     assert any(t.get("error_y") for fig in figures for t in fig["data"])
-    assert "at 1/class" in markdown(at)
+    assert "at 1/class (SSL" in markdown(at) and "95% interval" in markdown(at)
     assert any("Pretrain on this dataset" in i.value for i in at.info)
 
     at = start_training(at, epochs=1)
@@ -271,10 +344,10 @@ def test_experiments_page_shows_the_measured_reference_results():
     no_errors(at)
     protocols = at.selectbox(key="reference_protocol")
     assert "MNIST digits, rotation" in protocols.options and "Flowers, rotation" in protocols.options
-    assert "Self-supervision helps at 1/class" in markdown(at)
+    assert "Self-supervision helped at 1/class (SSL linear probe" in markdown(at)
     protocols.set_value("Flowers, rotation").run()
     no_errors(at)
-    assert "helps at 10% of labels" in markdown(at)
+    assert "at 10% of labels (SSL fine-tuned" in markdown(at)
     reference = next(fig for fig in charts(at) if fig["layout"]["xaxis"]["title"]["text"] == "fraction of labels")
     assert {trace["name"] for trace in reference["data"]} == {"SSL linear probe", "SSL fine-tuned", "from scratch"}
 
@@ -290,15 +363,17 @@ def test_flowers_folder_journey():
     button(at, "Load the folder").click().run()
     no_errors(at)
     assert at.session_state.dataset_id == f"folder:{flowers}"
-    assert {m.label: m.value for m in at.metric}["Labeled (downstream)"] == "50"
+    assert {m.label: m.value for m in at.metric}["Labeled (downstream)"] == "50"  # the recipe's 10 per class
+    assert at.session_state.recipe.pretext.image_size >= 32
     at.switch_page("pages/pretext.py").run()
     no_errors(at)
     assert len(at.get("image")) == 24
     at = start_training(at, epochs=1)
     wait_for_job(at, "train_job")
     no_errors(at)
+    assert at.session_state.train_settings["image_size"] == 8  # the test's; the recommendation was 32
     at.switch_page("pages/downstream.py").run()
-    at.number_input[0].set_value(2).run()
+    at.number_input(key="downstream_settings.epochs").set_value(2).run()
     button(at, "Compare SSL").click().run()
     wait_for_job(at, "downstream_job")
     no_errors(at)

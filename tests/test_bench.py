@@ -1,5 +1,6 @@
 """The benchmarks' quick modes run end to end (figures printed, JSON written); loose accuracy bounds only."""
 import json
+import re
 import subprocess
 import sys
 
@@ -35,8 +36,16 @@ def test_speed_quick_prints_the_ratio_line(tmp_path):
     stdout, report = run_bench("speed", "--quick", tmp_path=tmp_path)
     assert stdout.strip().splitlines()[-1].startswith("lowest trainer/bare ratio: ")
     row = report["rows"][0]
-    assert row["trainer"] > 0 and row["bare"] > 0 and report["talk_preset_seconds"] > 0
-    assert set(report["talk_preset_accuracy"]) == {"finetune", "scratch"}
+    assert row["trainer"] > 0 and row["bare"] > 0
+
+
+def test_talk_preset_runs_headless_and_prints_its_line_last(tmp_path):
+    stdout, report = run_bench("talk", tmp_path=tmp_path)
+    last = stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"talk preset: [\d.]+ s, ssl 0\.\d{3}, scratch 0\.\d{3}, "
+                        r"difference [+-]0\.\d{3} \[[+-]0\.\d{3}, [+-]0\.\d{3}\]", last), last
+    assert report["seeds"] == [0] and set(report["runs"][0]) == {"linear", "scratch"}
+    assert report["runs"][0]["linear"] > 0.3  # 10 classes: chance is 0.11
 
 
 def test_merge_pools_per_seed_runs_into_one_table(tmp_path):

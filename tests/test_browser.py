@@ -107,14 +107,19 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def wait_for_text(page, text: str, timeout: float) -> None:
+    page.get_by_text(text).first.wait_for(timeout=timeout)
+
+
 def test_journey(page, server, tmp_path):
+    """The default journey: open the app, Train with the defaults, Downstream with the defaults."""
     idle(page)
     healthy(page, "01_home")
     assert page.get_by_text("One photo, two pretext tasks").is_visible()
 
     go(page, "1. Data")
     healthy(page, "02_data")
-    assert page.get_by_text("Current dataset: digits").is_visible()
+    assert page.get_by_text("Current dataset: mnist-10k").is_visible()
 
     go(page, "2. Pretext")
     healthy(page, "03_pretext_rotation")
@@ -128,9 +133,7 @@ def test_journey(page, server, tmp_path):
     assert page.get_by_text("rotation (0°, 90°, 180°, 270°)").is_visible(), "switching back to rotation was lost"
 
     go(page, "3. Train")
-    epochs = page.get_by_label("Epochs")
-    epochs.fill("60")
-    epochs.press("Enter")
+    predicted = page.get_by_text("Predicted on this").inner_text()
     page.get_by_role("button", name="Start training").click()
     page.get_by_role("button", name="Stop training").wait_for()
     seen = []
@@ -143,7 +146,7 @@ def test_journey(page, server, tmp_path):
 
     started = time.monotonic()
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="1. Data").click()
-    page.get_by_text("Current dataset: digits").wait_for()
+    page.get_by_text("Current dataset: mnist-10k").wait_for()
     switch_seconds = time.monotonic() - started
     idle(page)
     go(page, "3. Train")
@@ -155,21 +158,22 @@ def test_journey(page, server, tmp_path):
     idle(page)
     page.get_by_role("button", name="Stop training").wait_for(timeout=20_000)
     healthy(page, "06_train_after_reload")
-    page.get_by_role("button", name="Stop training").click()
-    page.get_by_text("Stopped early").wait_for(timeout=20_000)
+    wait_for_text(page, "Held-out pretext accuracy", timeout=400_000)
     idle(page)
-    healthy(page, "07_train_stopped")
-    assert page.get_by_text("Held-out pretext accuracy").is_visible()
+    healthy(page, "07_train_done")
+    took = page.locator('[data-testid="stMetric"]').filter(has_text="Time").inner_text()
 
     go(page, "4. Downstream & photos")
-    downstream_epochs = page.get_by_label("Epochs")
-    downstream_epochs.fill("5")
-    downstream_epochs.press("Enter")
     page.get_by_role("button", name="Compare SSL with training from scratch").click()
-    page.get_by_text("Test accuracy", exact=True).wait_for(timeout=120_000)
+    page.get_by_text("Test accuracy", exact=True).wait_for(timeout=300_000)
     idle(page)
-    healthy(page, "08_downstream_result")
-    assert page.get_by_text("SSL fine-tuned").first.is_visible()
+    healthy(page, "08_downstream_verdict")
+    verdicts = page.locator('[data-testid="stAlert"]').all_inner_texts()
+    print(f"{predicted}\npretext {took!r}\n" + "\n".join(verdicts))
+    (ARTIFACTS / "default_journey.txt").write_text(f"{predicted}\npretext {took!r}\n" + "\n".join(verdicts) + "\n")
+    assert any("SSL fine-tuned" in v and "95% interval" in v and "2,000 test images" in v for v in verdicts), verdicts
+    assert any("SSL linear probe" in v and "95% interval" in v for v in verdicts), verdicts
+    assert page.locator('[data-testid="stMetricDelta"]').first.inner_text().endswith("]")  # the interval
 
     flower = next((shared("flowers") / "sunflower").iterdir())
     truncated = image_bytes(fmt="JPEG", size=(64, 64))
@@ -182,8 +186,22 @@ def test_journey(page, server, tmp_path):
     healthy(page, "09_photos")
     alerts = page.locator('[data-testid="stAlert"]').all_inner_texts()
     assert any("truncated.jpg" in a for a in alerts) and any("notes.jpg" in a for a in alerts)
+    assert any("only knows handwritten digits" in a for a in alerts), alerts  # a sunflower on a digits model
     captions = page.locator('[data-testid="stCaptionContainer"]').all_inner_texts()
     assert any("rotated by" in c for c in captions), captions
+
+    go(page, "3. Train")
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("60")
+    epochs.press("Enter")
+    idle(page)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_role("button", name="Stop training").wait_for()
+    page.wait_for_timeout(2000)
+    page.get_by_role("button", name="Stop training").click()
+    page.get_by_text("Stopped early").wait_for(timeout=20_000)
+    idle(page)
+    healthy(page, "10_train_stopped")
 
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:
@@ -199,9 +217,19 @@ def test_journey(page, server, tmp_path):
     page.get_by_role("button", name="Load the archive").click()
     page.get_by_text("Current dataset: pets").wait_for()
     idle(page)
-    healthy(page, "10_zip_dataset")
+    healthy(page, "11_zip_dataset")
 
     peak = peak_rss_mb(server[1])
     (ARTIFACTS / "server_peak_rss_mb.txt").write_text(f"{peak:.0f}\n")
     print(f"server peak RSS over the journey: {peak:.0f} MB")
     assert peak <= 1536, f"the default journey's server peaked at {peak:.0f} MB (target 1.5 GB)"
+
+
+def test_talk_preset_headline(page):
+    go(page, "3. Train")
+    page.get_by_role("button", name="Talk preset").click()
+    page.get_by_text("beats training from scratch").wait_for(timeout=300_000)
+    idle(page)
+    page.get_by_text("Talk preset: SSL against training from scratch").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "12_talk_headline.png"))
+    assert page.get_by_text("95% interval").first.is_visible()

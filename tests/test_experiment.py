@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from ssl_core.datasets import load_digits
 from ssl_core.downstream import DownstreamConfig
@@ -12,6 +13,7 @@ from ssl_core import experiment
 from ssl_core.experiment import (ExperimentConfig, build_parser, config_from_args, main, merge_reports, probe_blocks,
                                  run_experiment)
 from ssl_core.pretrain import PretrainConfig, pretrain
+from ssl_core.recipe import Recipe
 from ssl_core.splits import SplitConfig, make_split
 from ssl_core.verdict import block_verdict, budget_verdict
 from tests.conftest import ROOT
@@ -24,8 +26,8 @@ def test_cli_json_has_the_documented_shape(capsys):
     assert code == 0
     captured = capsys.readouterr()
     report = json.loads(captured.out)
-    assert set(report) == {"pretext_accuracy", "pretext_accuracies", "n_unlabeled", "n_test", "seconds", "results",
-                           "points"}
+    assert set(report) == {"pretext_accuracy", "pretext_accuracies", "n_unlabeled", "n_test", "chance", "seconds",
+                           "results", "points"}
     assert len(report["pretext_accuracies"]) == 2 and len(report["points"]) == 2 * 2 * 3
     assert report["n_unlabeled"] + report["n_test"] == 1797
     assert [r["labels_per_class"] for r in report["results"]] == [1, 5]
@@ -33,13 +35,40 @@ def test_cli_json_has_the_documented_shape(capsys):
     for entry in report["results"]:
         for key in ("ssl_linear", "ssl_finetune", "scratch"):
             assert 0 <= entry[key]["mean"] <= 1 and entry[key]["std"] >= 0
+        assert set(entry["difference"]) == {"ssl_linear", "ssl_finetune"}
+        for key, d in entry["difference"].items():
+            assert d["mean"] == pytest.approx(entry[key]["mean"] - entry["scratch"]["mean"])
+            assert d["ci95"][0] <= d["mean"] <= d["ci95"][1]
+        assert entry["verdict"].startswith(f"With {entry['n_labeled']} labels, SSL")
+        assert entry["outcome"] in ("helped", "hurt", "too close to call", "at chance")
+    point = report["points"][0]
+    assert len(experiment.unpack_outcomes(point["correct"], 359)) == 359
+    assert experiment.unpack_outcomes(point["correct"], 359).float().mean() == pytest.approx(point["accuracy"])
     assert "seed 1" in captured.err  # progress goes to stderr
 
 
 def test_cli_label_fraction_and_single_transfer(capsys):
-    assert main(["--label-fraction", "0.1", "--transfer", "linear", "--json", *TINY]) == 0
+    assert main(["--data", "digits", "--label-fraction", "0.1", "--transfer", "linear", "--json", *TINY]) == 0
     entry = json.loads(capsys.readouterr().out)["results"][0]
     assert entry["label_fraction"] == 0.1 and entry["ssl_finetune"] is None and entry["ssl_linear"]
+    assert set(entry["difference"]) == {"ssl_linear"}
+
+
+def test_cli_default_dataset_is_the_built_in_mnist_digits(capsys):
+    assert main(["--labels-per-class", "1", "--transfer", "linear", "--pool-limit", "200", "--json", *TINY]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n_test"] == 2000 and report["chance"] == pytest.approx(0.1135)  # '1' is the commonest digit
+
+
+def test_recipe_auto_fills_what_the_flags_leave_out():
+    recipe = Recipe(PretrainConfig(image_size=28, epochs=7, batch_size=64, lr=2e-3),
+                    DownstreamConfig(backbone_lr_scale=0.3, batch_size=16), labels_per_class=2,
+                    pretext_seconds=90, comparison_seconds=10, reasons=())
+    config = config_from_args(build_parser().parse_args(["--pretext-epochs", "3"]), recipe)
+    assert config.pretext.image_size == 28 and config.pretext.epochs == 3  # the flag wins
+    assert config.downstream.backbone_lr_scale == 0.3 and config.labels_per_class == (2,)
+    plain = config_from_args(build_parser().parse_args([]))
+    assert plain.pretext == PretrainConfig() and plain.labels_per_class == (1, 10, 100)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -78,17 +107,28 @@ def test_probe_every_block():
     assert "transfers best" in block_verdict(scores)
 
 
-def test_budget_verdict_names_where_ssl_helps_and_where_not():
-    report = {"results": [
-        {"labels_per_class": 1, "ssl_linear": {"mean": 0.7}, "ssl_finetune": {"mean": 0.6}, "scratch": {"mean": 0.5}},
-        {"labels_per_class": 100, "ssl_linear": {"mean": 0.8}, "ssl_finetune": {"mean": 0.9}, "scratch": {"mean": 0.95}},
-    ]}
-    text = budget_verdict(report)
-    assert "helps at 1/class (+20.0 points, linear probe)" in text
-    assert "does not beat training from scratch at 100/class (-5.0 points)" in text
-    report["results"].append({"labels_per_class": 500, "ssl_linear": {"mean": 0.9}, "ssl_finetune": None,
-                              "scratch": None})  # a run stopped before scratch was measured
-    assert budget_verdict(report) == text
+def test_budget_verdict_groups_the_budgets_by_outcome():
+    def entry(budget, ssl, scratch, low, high, outcome):
+        return {"labels_per_class": budget, "ssl_linear": {"mean": ssl}, "scratch": {"mean": scratch},
+                "difference": {"ssl_linear": {"mean": ssl - scratch, "ci95": [low, high]}}, "outcome": outcome}
+
+    results = [entry(1, 0.7, 0.5, 0.15, 0.25, "helped"), entry(10, 0.80, 0.81, -0.03, 0.01, "too close to call"),
+               entry(100, 0.80, 0.95, -0.2, -0.1, "hurt")]
+    text = budget_verdict(results)
+    assert "✅ Self-supervision helped at 1/class (SSL linear probe +20.0 points, 95% interval +15.0 to +25.0)" in text
+    assert "➖ Too close to call at 10/class" in text and "❌ It hurt at 100/class" in text
+    results.append({"labels_per_class": 500, "ssl_linear": {"mean": 0.9}, "scratch": None, "difference": {}})
+    assert budget_verdict(results) == text  # a run stopped before scratch was measured is left out
+
+
+def test_old_reports_without_per_image_outcomes_get_a_conservative_interval():
+    points = [{"seed": 0, "budget_key": "labels_per_class", "budget": 1, "n_labeled": 10, "mode": mode,
+               "accuracy": accuracy} for mode, accuracy in (("linear", 0.60), ("scratch", 0.35))]
+    report = experiment.judged({"points": points, "pretext_accuracies": [0.9], "n_unlabeled": 8000, "n_test": 2000,
+                                "seconds": 1.0})
+    entry = report["results"][0]
+    low, high = entry["difference"]["ssl_linear"]["ci95"]
+    assert 0.2 < low < 0.25 < high < 0.3 and entry["outcome"] == "helped"
 
 
 def test_parser_defaults_build_a_valid_config():
@@ -109,7 +149,7 @@ def test_scratch_reports_the_best_of_its_learning_rates(monkeypatch):
         accuracy = {0.001: 0.4, 0.003: 0.7, 0.01: 0.5}[config.lr] if mode == "scratch" else 0.6
 
         class Outcome:
-            evaluation = type("E", (), {"accuracy": accuracy})
+            evaluation = type("E", (), {"accuracy": accuracy, "correct": torch.arange(359) < accuracy * 359})
         return Outcome()
 
     monkeypatch.setattr(experiment, "train_downstream", fake_train)

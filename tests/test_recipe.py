@@ -1,0 +1,57 @@
+import pytest
+import torch
+
+from ssl_core.datasets import ImageDataset, load_digits, load_mnist_10k
+from ssl_core.recipe import calibrate, recommend
+
+
+def photos(n: int, size: int, classes: int = 2) -> ImageDataset:
+    images = torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    labels = torch.arange(n) % classes
+    return ImageDataset("photos", images, labels, tuple(f"c{k}" for k in range(classes)))
+
+
+@pytest.mark.parametrize("stored", [16, 32, 64])
+def test_photos_are_never_trained_at_16_px(stored):
+    recipe = recommend(photos(200, stored), "cpu")
+    assert recipe.pretext.image_size >= 32
+    assert any("32 px" in reason for reason in recipe.reasons)
+
+
+def test_digits_train_at_their_own_size_with_few_labels():
+    recipe = recommend(load_mnist_10k(), "cpu")
+    assert recipe.pretext.image_size == 28 and recipe.pretext.backbone == "small_cnn"
+    assert recipe.labels_per_class == 2 and recipe.downstream.block == 3
+    assert recommend(load_digits(), "cpu").pretext.image_size == 16  # 8 px digits are upscaled
+
+
+def test_a_tiny_dataset_gets_batches_no_larger_than_itself():
+    tiny = photos(10, 64)
+    recipe = recommend(tiny, "cpu", n_pool=8, n_test=2)
+    assert recipe.pretext.batch_size <= 8
+    assert recipe.downstream.batch_size <= recipe.labels_per_class * tiny.num_classes
+    assert recipe.labels_per_class * tiny.num_classes <= 8
+
+
+@pytest.mark.parametrize("budget", [20, 60])
+def test_the_prediction_respects_the_time_budget(budget):
+    recipe = recommend(load_digits(), "cpu", time_budget_s=budget)
+    assert recipe.seconds <= budget
+    assert recipe.pretext_seconds > 0 and recipe.comparison_seconds > 0
+
+
+def test_a_larger_budget_buys_more_epochs():
+    short = recommend(load_digits(), "cpu", time_budget_s=20).pretext.epochs
+    longer = recommend(load_digits(), "cpu", time_budget_s=60).pretext.epochs
+    assert longer > short >= 1
+
+
+def test_calibration_is_measured_once_and_leaves_the_random_state_alone():
+    config = recommend(load_digits(), "cpu").pretext
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    speed = calibrate(config, 1, 10, 16)
+    assert torch.equal(torch.rand(3), expected)
+    assert speed.pretext_step > 0 and speed.downstream_step > 0 and speed.eval_image > 0
+    assert calibrate(config, 1, 10, 16) is speed  # cached: a page rerun does not retime

@@ -36,6 +36,20 @@ def image_bytes(mode: str = "RGB", size=(20, 16), fmt: str = "PNG", color=None, 
     return out.getvalue()
 
 
+@pytest.fixture(scope="session")
+def digits_setup():
+    """The 8x8 digits, a split with 10 labels per class and a briefly pretrained backbone."""
+    from ssl_core.datasets import load_digits
+    from ssl_core.pretrain import PretrainConfig, pretrain
+    from ssl_core.splits import SplitConfig, make_split
+
+    digits = load_digits()
+    split = make_split(digits.labels, SplitConfig(labels_per_class=10))
+    pretrained = pretrain(PretrainConfig(epochs=4, image_size=16), digits.images[split.pool],
+                          digits.images[split.test], allow_flip=False)
+    return digits, split, pretrained
+
+
 @pytest.fixture
 def png_bytes() -> bytes:
     return image_bytes()

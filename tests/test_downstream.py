@@ -1,23 +1,12 @@
 import pytest
 import torch
 
-from ssl_core.comparison import Comparison, compare_modes
-from ssl_core.datasets import ImageDataset, load_digits
+from ssl_core.datasets import ImageDataset
 from ssl_core.downstream import DownstreamConfig, train_downstream
 from ssl_core.train import Callbacks
-from ssl_core.jobs import DONE, JobRegistry
-from ssl_core.pretrain import PretrainConfig, pretrain
-from ssl_core.runs import check_downstream_data, comparison_work
+from ssl_core.runs import check_downstream_data
 from ssl_core.splits import SplitConfig, make_split
-
-
-@pytest.fixture(scope="module")
-def setup():
-    digits = load_digits()
-    split = make_split(digits.labels, SplitConfig(labels_per_class=10))
-    pretrained = pretrain(PretrainConfig(epochs=4, image_size=16), digits.images[split.pool],
-                          digits.images[split.test], allow_flip=False)
-    return digits, split, pretrained
+from tests.conftest import digits_setup as setup  # noqa: F401 (a fixture)
 
 
 def run(mode, setup, **config):
@@ -59,19 +48,6 @@ def test_scratch_baseline_has_the_same_architecture(setup):
     assert ours == [p.shape for p in setup[2].backbone.parameters()]
 
 
-def test_comparison_job_trains_every_mode_and_judges_it(setup):
-    digits, split, pretrained = setup
-    work = comparison_work(digits, split, pretrained, ["linear", "finetune", "scratch"], DownstreamConfig(epochs=2))
-    job = JobRegistry().start("downstream", "t", work)
-    assert job.join(120)
-    snap = job.snapshot()
-    assert snap.status == DONE and isinstance(snap.result, Comparison)
-    assert {mode: len(runs) for mode, runs in snap.result.runs.items()} == {"linear": 1, "finetune": 1, "scratch": 1}
-    assert {p["run"] for p in snap.epochs} == {"SSL linear probe", "SSL fine-tuned", "from scratch"}
-    assert set(snap.result.verdicts) == {"linear", "finetune"}
-    assert "test images" in snap.result.verdicts["finetune"].text
-
-
 def test_finetuning_trains_the_head_first_then_everything_and_reports_one_run(setup):
     digits, split, pretrained = setup
     epochs = []
@@ -89,28 +65,6 @@ def test_finetuning_trains_the_head_first_then_everything_and_reports_one_run(se
     assert epochs[0] == ("start", 12)  # 100 labels in batches of 50: 2 steps x 3 epochs, twice
     assert [e[0] for e in epochs[1:]] == [1, 2, 3, 4, 5, 6] and {e[1] for e in epochs[1:]} == {6}
     assert [e[2] for e in epochs[1:]] == [2, 4, 6, 8, 10, 12]
-
-
-def test_several_seeds_draw_other_labels_and_score_the_same_test_images(setup):
-    digits, split, pretrained = setup
-    seen = []
-    comparison = compare_modes(digits, split, pretrained, ["linear", "scratch"],
-                               DownstreamConfig(epochs=1, min_steps=2), seeds=3,
-                               callbacks_for=lambda title, i, n: seen.append((title, i, n)) or Callbacks())
-    assert [len(runs) for runs in comparison.runs.values()] == [3, 3]
-    assert seen[:2] == [("SSL linear probe (seed 1)", 0, 6), ("from scratch (seed 1)", 1, 6)]
-    assert all(len(run.evaluation.correct) == len(split.test) for run in comparison.runs["scratch"])
-    difference = comparison.difference("linear")
-    assert difference.n_seeds == 3 and difference.n_test == len(split.test)
-    assert len({tuple(run.model.head.weight.flatten()[:3].tolist()) for run in comparison.runs["scratch"]}) == 3
-
-
-def test_a_stop_request_keeps_the_finished_runs(setup):
-    digits, split, pretrained = setup
-    calls = iter([False, False, True])
-    comparison = compare_modes(digits, split, pretrained, ["linear", "scratch"], DownstreamConfig(epochs=1,
-                               min_steps=2), seeds=2, should_stop=lambda: next(calls))
-    assert comparison.n_seeds == 1 and "linear" in comparison.verdicts
 
 
 def test_one_class_dataset_explains_downstream_needs_two():

@@ -1,8 +1,8 @@
 """Step 4: transfer to the labeled task against a from-scratch baseline, then classify photos."""
 import streamlit as st
 
-from pages.common import (TRANSFER_MODES, apply_recipe, current_dataset, current_split, get_job, headline, live_job,
-                          registry, set_job, setting, verdict_box)
+from pages.common import (TRANSFER_MODES, apply_recipe, current_dataset, current_split, device_label, get_job,
+                          headline, live_job, predicted_seconds, registry, set_job, setting, verdict_box)
 from ssl_core.comparison import MAX_SEEDS
 from ssl_core.downstream import MODE_TITLES, DownstreamConfig
 from ssl_core.images import ImageError
@@ -53,6 +53,9 @@ saved["lr"] = c4.select_slider("Learning rate", [3e-4, 1e-3, 3e-3, 1e-2], format
 saved["seeds"] = int(c5.number_input("Seeds", 1, MAX_SEEDS, key=setting("downstream_settings", "seeds"),
                                      help="Repeat the comparison with other labeled images and head "
                                           "initialisations: mean ± std, and a tighter interval."))
+estimate = predicted_seconds(dataset, split, pretrained.config)
+st.caption(f"⏱️ Predicted on this {device_label()}: about **{estimate.comparison:.0f} s** (from a few training "
+           "steps timed here).")
 left, right = st.columns([4, 1])
 start = left.button("▶ Compare SSL with training from scratch", type="primary", disabled=running)
 right.button("↺ Recommended", on_click=apply_recipe, disabled=running, key="downstream_recommended",
@@ -96,6 +99,7 @@ if modes:
     note = comparison.chance_note(pretrained.config.image_size, dataset.channels == 3)
     if note:
         st.warning(note)
+    st.caption(f"Took {snap.seconds:.0f} s.")
     if comparison.n_seeds < comparison.seeds_wanted:
         st.info(f"Stopped after {comparison.n_seeds} of {comparison.seeds_wanted} seeds: the figures cover the "
                 "runs that finished.")

@@ -79,6 +79,7 @@ if start:
                                    busy=st.session_state.train_job)
         set_job("train_job", new_job)
         st.session_state.talk_job = None
+        st.session_state.train_predicted = estimate.pretext
         st.rerun()
     except (JobBusy, ValueError) as exc:
         st.error(str(exc))
@@ -112,7 +113,9 @@ if result is not None and result.evaluation is not None:
     m1, m2, m3 = st.columns(3)
     m1.metric("Held-out pretext accuracy", f"{result.evaluation.accuracy:.1%}")
     m2.metric("Chance level", f"{1 / task.num_classes:.1%}")
-    m3.metric("Time", f"{snap.seconds:.0f} s")
+    predicted = st.session_state.get("train_predicted")
+    m3.metric("Time", f"{snap.seconds:.0f} s", help=f"Predicted before the start: {predicted:.0f} s" if predicted
+              else None)
     if snap.status == "stopped":
         st.info("Stopped early: the model trained so far is kept and can be used downstream.")
     if task.num_classes <= 30:

@@ -173,7 +173,7 @@ def recommend(dataset: ImageDataset, device: str | torch.device = "auto", time_b
         labels = max(1, min(labels, min(counts) // 3))
     n_labeled = labels * max(dataset.num_classes, 1)
     downstream = DownstreamConfig(epochs=40, batch_size=_power_of_two(min(32, n_labeled)), lr=3e-3,
-                                  backbone_lr_scale=1.0 if photos else 0.3, block=3)
+                                  backbone_lr_scale=0.3, block=3)
     speed = calibrate(pretext, dataset.channels, max(dataset.num_classes, 2), downstream.batch_size)
     comparison = comparison_seconds(downstream, n_labeled, n_test, COMPARISON_MODES, speed)
     per_epoch = pretext_seconds(replace(pretext, epochs=2), n_pool, n_test, speed) - \
@@ -188,11 +188,12 @@ def recommend(dataset: ImageDataset, device: str | torch.device = "auto", time_b
                            "more capacity for photos, affordable on a GPU"),
         f"{epochs} pretext epoch{'s' if epochs > 1 else ''}: what fits a {budget:.0f} s budget on this device "
         f"(measured {speed.pretext_step * 1000:.0f} ms per step of {batch} images)",
-        f"{labels} labels per class: " + ("where rotation pretraining clearly beats scratch on digits (5/class: "
-                                          "+5 points, interval above zero)" if not photos else
-                                          "enough for every model to rise clearly above chance on photos"),
+        f"{labels} labels per class: " + ("where rotation pretraining clearly beats scratch on digits (fine-tuned "
+                                          "+9 points over 3 seeds, interval +4 to +13)" if not photos else
+                                          "enough for every model to rise clearly above chance on photos "
+                                          "(flowers: 43-46% against a chance level of 23%)"),
         "linear probe on block 3 (RotNet: middle blocks transfer best); fine-tuning trains the head first, "
-        "then everything" + (" with the backbone at 0.3x the rate" if not photos else ""),
+        "then everything with the backbone at 0.3x the rate (digits at 1 label/class: 57.2% vs 53.5% at 1x)",
     )
     return Recipe(pretext, downstream, labels, pretext_seconds(pretext, n_pool, n_test, speed), comparison,
                   reasons)

@@ -3,10 +3,10 @@ import io
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from ssl_core.images import ImageError
-from ssl_core.inference import predict, prepare_photo
+from ssl_core.inference import domain_note, predict, prepare_photo
 from ssl_core.models import Classifier, small_cnn
 from tests.conftest import image_bytes
 
@@ -38,3 +38,17 @@ def test_predict_gives_probabilities():
     probs = predict(model, prepare_photo(image_bytes(), 16, 3).tensor)
     assert probs.shape == (1, 5) and torch.allclose(probs.sum(), torch.tensor(1.0))
     assert model.training  # mode restored
+
+
+def test_a_colour_photo_on_a_digits_model_is_flagged_and_a_digit_is_not():
+    photo = prepare_photo(image_bytes(size=(64, 64)), 28, 1, digit_like=True)  # random colour noise
+    assert photo.colourful
+    assert domain_note("handwritten digits (0-9)", 10, photo).startswith("This model only knows handwritten digits")
+    ink = Image.new("L", (64, 64), 255)  # dark ink on white paper, as people photograph digits
+    ImageDraw.Draw(ink).line([(32, 8), (32, 56)], fill=0, width=6)
+    out = io.BytesIO()
+    ink.save(out, "PNG")
+    digit = prepare_photo(out.getvalue(), 28, 1, digit_like=True)
+    assert not digit.colourful and digit.ink_on_plain
+    assert domain_note("handwritten digits (0-9)", 10, digit) == ""
+    assert domain_note("", 5, photo) == ""  # a user's own classes: no domain to compare with

@@ -135,7 +135,8 @@ def apply_recipe() -> Recipe:
     registry()  # thread settings first: the recipe is calibrated under them
     dataset = current_dataset()
     n_test = round(len(dataset) * state.split_config.test_fraction)
-    recipe = recommend(dataset, "auto", n_pool=len(dataset) - n_test, n_test=n_test)
+    with st.spinner("Choosing settings for this dataset: timing a few training steps…"):
+        recipe = recommend(dataset, "auto", n_pool=len(dataset) - n_test, n_test=n_test)
     p, d = recipe.pretext, recipe.downstream
     state.train_settings = {"backbone": p.backbone, "image_size": p.image_size, "epochs": p.epochs,
                             "batch_size": p.batch_size, "lr": p.lr, "seed": p.seed}

@@ -34,7 +34,8 @@ MODE_TITLES = {"linear": "SSL linear probe", "finetune": "SSL fine-tuned", "scra
 class DownstreamConfig:
     epochs: int = 40
     batch_size: int = 32
-    lr: float = 3e-3  # head, and the whole network from scratch
+    lr: float = 3e-3  # head, and the whole network from scratch (its best of 1e-3, 3e-3, 1e-2 on digits)
+    probe_lr: float = 3e-2  # the linear probe's head: frozen features want a larger rate (71.3% vs 65.6% at 3e-3)
     backbone_lr_scale: float = 0.3  # backbone rate relative to the head when fine-tuning
     block: int = 3  # which backbone block the linear probe reads
     grid: int = 2  # heads read their block average-pooled to grid x grid cells
@@ -73,6 +74,8 @@ def build_classifier(mode: str, pretrained: PretrainResult, num_classes: int, co
 
 
 def param_groups(mode: str, model: Classifier, frozen: bool, config: DownstreamConfig) -> list[dict]:
+    if mode == "linear":
+        return [{"params": model.head.parameters(), "lr": config.probe_lr}]
     if frozen:
         return [{"params": model.head.parameters()}]
     if mode == "finetune":

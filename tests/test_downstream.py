@@ -73,3 +73,19 @@ def test_one_class_dataset_explains_downstream_needs_two():
     split = make_split(dataset.labels, SplitConfig())
     with pytest.raises(ValueError, match="at least two classes"):
         check_downstream_data(dataset, split)
+
+
+def test_each_mode_trains_what_it_should_at_its_rate(setup):
+    from ssl_core.downstream import build_classifier, param_groups
+
+    config = DownstreamConfig()
+    pretrained = setup[2]
+    probe = build_classifier("linear", pretrained, 10, config)
+    (group,) = param_groups("linear", probe, True, config)
+    assert group["lr"] == config.probe_lr and list(group["params"]) == list(probe.head.parameters())
+    finetune = build_classifier("finetune", pretrained, 10, config)
+    head, backbone = param_groups("finetune", finetune, False, config)
+    assert backbone["lr"] == config.lr * config.backbone_lr_scale and "lr" not in head
+    scratch = build_classifier("scratch", pretrained, 10, config)
+    (everything,) = param_groups("scratch", scratch, False, config)
+    assert len(list(everything["params"])) == len(list(scratch.parameters()))

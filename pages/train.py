@@ -68,6 +68,7 @@ if talk:
             busy=st.session_state.downstream_job)
         set_job("downstream_job", talk_job)
         st.session_state.talk_job = talk_job.id
+        st.session_state.train_predicted = None
         st.rerun()
     except (JobBusy, ValueError) as exc:
         st.error(str(exc))

@@ -215,10 +215,10 @@ def verdict_box(verdict: Verdict) -> None:
 
 def headline(comparison: Comparison) -> None:
     """Two numbers a room can read from the back, and one sentence with the interval."""
-    verdict = comparison.headline()
-    if verdict is None:
+    mode = comparison.best_mode()
+    if mode is None:
         return
-    mode = next(m for m, v in comparison.verdicts.items() if v is verdict)
+    verdict = comparison.verdicts[mode]
     big = ("<div style='display:flex;gap:4rem;align-items:flex-end'>"
            "<div><div style='font-size:1.4rem'>{}</div><div style='font-size:5rem;font-weight:700;"
            "line-height:1.1;color:{}'>{:.0%}</div></div>"

@@ -228,7 +228,7 @@ def talk_preset(dataset: ImageDataset, seed: int = 0) -> tuple[float, Comparison
 
 
 def talk_line(seconds: float, comparison: Comparison) -> str:
-    mode = max(comparison.verdicts, key=lambda m: comparison.verdicts[m].difference.mean)
+    mode = comparison.best_mode()
     d = comparison.verdicts[mode].difference
     return (f"talk preset: {seconds:.1f} s, ssl {comparison.mean(mode):.3f}, scratch {comparison.mean('scratch'):.3f}, "
             f"difference {d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")

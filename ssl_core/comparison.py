@@ -63,11 +63,13 @@ class Comparison:
                 self.verdicts[mode] = compare(MODE_TITLES[mode], self.mean(mode), self.mean("scratch"),
                                               difference, self.n_labeled, self.chance)
 
+    def best_mode(self) -> str | None:
+        """The SSL mode that did best against scratch (None before scratch has run)."""
+        return max(self.verdicts, key=lambda mode: self.verdicts[mode].difference.mean, default=None)
+
     def headline(self) -> Verdict | None:
-        """The SSL mode that did best against scratch."""
-        if not self.verdicts:
-            return None
-        return max(self.verdicts.values(), key=lambda v: v.difference.mean)
+        mode = self.best_mode()
+        return self.verdicts[mode] if mode else None
 
     def chance_note(self, image_size: int | None = None, colour: bool = False) -> str:
         means = {MODE_TITLES[mode]: self.mean(mode) for mode in self.runs if self.runs[mode]}

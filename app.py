@@ -1,7 +1,7 @@
 """SSL Playground: the frame around the pages (navigation, sidebar status)."""
 import streamlit as st
 
-from pages.common import current_dataset, device_label, get_job, init_state
+from pages.common import current_dataset, device_label, get_job, init_state, pretext_summary
 
 st.set_page_config(page_title="SSL Playground", page_icon="🧩", layout="wide")
 init_state()
@@ -20,12 +20,8 @@ page = st.navigation(pages)
 
 def status_panel() -> None:
     dataset = current_dataset()
-    pretext = st.session_state.pretext
     st.markdown(f"**Dataset:** {dataset.name} ({len(dataset):,} images)")
-    task = pretext["task"]
-    detail = (", ".join(f"{a}°" for a in pretext["angles"]) if task == "rotation"
-              else f"{pretext['grid']}×{pretext['grid']}, {pretext['permutations']} permutations")
-    st.markdown(f"**Pretext:** {task} ({detail})")
+    st.markdown(f"**Pretext:** {pretext_summary()}")
     st.markdown(f"**Device:** {device_label()}")
     for key, label in (("train_job", "Pretext training"), ("downstream_job", "Downstream")):
         job = get_job(key)

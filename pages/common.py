@@ -12,9 +12,11 @@ from ssl_core.comparison import Comparison
 from ssl_core.datasets import BUILTIN, ImageDataset, load_downloadable
 from ssl_core.downstream import MODE_TITLES, DownstreamConfig
 from ssl_core.device import describe, leave_core_for_server, pick_device
-from ssl_core.jobs import FAILED, Job, JobRegistry, Snapshot
-from ssl_core.pretrain import PretrainConfig
+from ssl_core.jobs import FAILED, Job, JobBusy, JobRegistry, Snapshot
+from ssl_core.pretext import PretextSample, make_task
+from ssl_core.pretrain import PretrainConfig, PretrainResult
 from ssl_core.recipe import Recipe, calibrate, comparison_seconds, pretext_seconds, recommend
+from ssl_core.runs import transfer_problem
 from ssl_core.splits import Split, SplitConfig, make_split
 from ssl_core.verdict import AT_CHANCE, HELPED, HURT, Verdict
 
@@ -82,7 +84,7 @@ def init_state() -> None:
     state.setdefault("split_config", SplitConfig())
     if "train_settings" not in state:
         apply_recipe()
-    state.setdefault("pretext", {"task": "rotation", "angles": (0, 90, 180, 270), "grid": 2, "permutations": 24})
+    state.setdefault("pretext", {"task": "rotation", "settings": {}})  # settings: task name -> its TaskSettings
     for key, param in PARAMS.items():
         if state[key]:
             st.query_params[param] = state[key]
@@ -159,6 +161,42 @@ def current_split() -> Split:
     return make_split(dataset.labels, st.session_state.split_config, dataset.class_names)
 
 
+def pretext_config(**train_settings) -> PretrainConfig:
+    """The chosen task with its settings from the Pretext page, and the Train page's settings."""
+    pretext = st.session_state.pretext
+    return PretrainConfig(task=pretext["task"], settings=pretext["settings"].get(pretext["task"]),
+                          **(train_settings or st.session_state.train_settings))
+
+
+def pretext_summary() -> str:
+    """The chosen task's own one-line description (for the sidebar)."""
+    pretext = st.session_state.pretext
+    return make_task(pretext["task"], pretext["settings"].get(pretext["task"])).describe()
+
+
+def start_job(key: str, kind: str, title: str, make_work: Callable[[], Callable[[Job], object]]) -> None:
+    """Start this session's job `key` and rerun; a refusal (busy, bad input) shows as an error."""
+    try:
+        job = registry().start(kind, title, make_work(), busy=st.session_state.get(key))
+    except (JobBusy, ValueError) as exc:
+        st.error(str(exc))
+        return
+    set_job(key, job)
+    st.rerun()
+
+
+def usable_pretrained(dataset: ImageDataset) -> tuple[PretrainResult | None, str]:
+    """This session's pretrained model if it can transfer to `dataset`, else None and why."""
+    job = get_job("train_job")
+    snap = job.snapshot() if job else None
+    if snap is None or snap.result is None:
+        if snap is not None and snap.active:
+            return None, "Pretext training is still running (see the **Train** page)."
+        return None, "First pretrain a backbone on the **Train** page."
+    problem = transfer_problem(snap.result, dataset)
+    return (None, problem) if problem else (snap.result, "")
+
+
 def set_job(key: str, job: Job | None) -> None:
     st.session_state[key] = job.id if job else None
     if job:
@@ -211,6 +249,15 @@ BOXES = {HELPED: st.success, HURT: st.error, AT_CHANCE: st.warning}
 
 def verdict_box(verdict: Verdict) -> None:
     BOXES.get(verdict.outcome, st.info)(verdict.text)
+
+
+def showcase(samples: tuple[PretextSample, ...], per_image: int = 3, width: int = 96) -> None:
+    """Pictures in groups of `per_image` (input, network, truth), two groups to a row."""
+    per_row = per_image * 2
+    for start in range(0, len(samples), per_row):
+        for column, sample in zip(st.columns(per_row), samples[start:start + per_row]):
+            scale = max(1, width // sample.image.shape[1])
+            column.image(sample.image.repeat(scale, 0).repeat(scale, 1), caption=sample.caption, width=width)
 
 
 def headline(comparison: Comparison) -> None:

@@ -2,31 +2,23 @@
 import streamlit as st
 
 from pages.common import (TRANSFER_MODES, apply_recipe, current_dataset, current_split, device_label, get_job,
-                          headline, live_job, predicted_seconds, registry, set_job, setting, verdict_box)
+                          headline, live_job, predicted_seconds, setting, start_job, usable_pretrained, verdict_box)
 from ssl_core.comparison import MAX_SEEDS
 from ssl_core.downstream import MODE_TITLES, DownstreamConfig
 from ssl_core.images import ImageError
+from ssl_core.augment import normalise
 from ssl_core.inference import domain_note, predict, prepare_photo
-from ssl_core.jobs import JobBusy
-from ssl_core.plots import accuracy_figure, confusion_figure, probability_figure
+from ssl_core.plots import confusion_figure, metric_figure, probability_figure
 from ssl_core.runs import check_downstream_data, comparison_work
 
 st.title("4. Downstream task & your photos")
 dataset = current_dataset()
 split = current_split()
-train_job = get_job("train_job")
-pretrained = train_job.snapshot().result if train_job else None
+pretrained, why = usable_pretrained(dataset)
 if pretrained is None:
-    if train_job and train_job.snapshot().active:
-        st.info("Pretext training is still running (see the **Train** page). Come back when it has finished"
-                + ("; the comparison then starts by itself." if get_job("downstream_job") else "."))
-    else:
-        st.info("First pretrain a backbone on the **Train** page; this page then transfers it to the real task.")
+    st.info(why + " This page then transfers it to the real task"
+            + (" (the talk preset's comparison starts by itself)." if get_job("downstream_job") else "."))
     st.page_link("pages/train.py", label="Go to training", icon="🏋️")
-    st.stop()
-if pretrained.dataset != dataset.name or pretrained.in_channels != dataset.channels:
-    st.warning(f"The pretrained model was trained on **{pretrained.dataset}**, but the current dataset is "
-               f"**{dataset.name}**. Pick that dataset again, or pretrain on this one.")
     st.stop()
 try:
     check_downstream_data(dataset, split)
@@ -64,18 +56,12 @@ right.button("↺ Recommended", on_click=apply_recipe, disabled=running, key="do
 if start:
     config = DownstreamConfig(epochs=saved["epochs"], block=saved["block"], lr=saved["lr"],
                               batch_size=saved["batch_size"], backbone_lr_scale=saved["backbone_lr_scale"])
-    try:
-        work = comparison_work(dataset, split, pretrained, TRANSFER_MODES[saved["transfer"]] + ("scratch",), config,
-                               saved["seeds"])
-        set_job("downstream_job", registry().start("downstream", f"downstream on {dataset.name}", work,
-                                                   busy=st.session_state.downstream_job))
-        st.rerun()
-    except (JobBusy, ValueError) as exc:
-        st.error(str(exc))
+    start_job("downstream_job", "downstream", f"downstream on {dataset.name}", lambda: comparison_work(
+        dataset, split, pretrained, TRANSFER_MODES[saved["transfer"]] + ("scratch",), config, saved["seeds"]))
 
 
 snap = live_job("downstream_job", "■ Stop comparison", lambda snap: st.plotly_chart(
-    accuracy_figure(snap.epochs, chance=1 / dataset.num_classes), key="downstream_accuracy"))
+    metric_figure(snap.epochs, baseline=1 / dataset.num_classes), key="downstream_accuracy"))
 comparison = snap.result if snap else None
 modes = [mode for mode, runs in comparison.runs.items() if runs] if comparison else []
 
@@ -131,7 +117,6 @@ for upload in uploads or []:
         right.warning(note)
     probs = {title: predict(model, photo.tensor)[0].tolist() for title, model in models.items()}
     right.plotly_chart(probability_figure(dataset.class_names, probs), key=f"probs_{upload.file_id}")
-    if pretrained.task.name == "rotation":
-        belief = predict(pretrained.model, photo.tensor)[0]
-        best = int(belief.argmax())
-        left.caption(f"Pretext model: rotated by **{pretrained.task.label_name(best)}** ({belief[best]:.0%} sure)")
+    belief = pretrained.task.explain(pretrained.model, normalise(photo.tensor.to(pretrained.device)))
+    if belief:
+        left.caption(belief)

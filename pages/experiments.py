@@ -4,12 +4,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.common import current_dataset, current_split, get_job, live_job, registry, set_job
+from pages.common import (current_dataset, current_split, get_job, live_job, pretext_config, start_job,
+                          usable_pretrained)
 from ssl_core.downstream import DownstreamConfig
-from ssl_core.experiment import ExperimentConfig, judged, probe_blocks, run_experiment
-from ssl_core.jobs import JobBusy
+from ssl_core.experiment import ExperimentConfig, judged, pretext_text, probe_blocks, run_experiment
 from ssl_core.plots import block_figure, budget_figure
-from ssl_core.pretrain import PretrainConfig
+from ssl_core.runs import check_pretext_data
 from ssl_core.verdict import block_verdict, budget_verdict
 
 REFERENCE = Path(__file__).resolve().parents[1] / "assets" / "results" / "label-efficiency-h100.json"
@@ -28,7 +28,7 @@ if reference:
         title = st.selectbox("Protocol", list(reference), key="reference_protocol")
         report = reference[title]
         st.caption(f"{report['n_unlabeled']:,} unlabeled images for the pretext task, {report['n_test']:,} held "
-                   f"out; pretext accuracy {report['pretext_accuracy']:.1%}. The scratch baseline gets the "
+                   f"out; pretext {pretext_text(report)}. The scratch baseline gets the "
                    "better of two learning rates. Measured on an NVIDIA H100.")
         st.plotly_chart(budget_figure(report["points"]), key="reference_chart")
         st.markdown(budget_verdict(judged(report)["results"]))
@@ -37,8 +37,7 @@ split = current_split()
 if dataset.num_classes < 2:
     st.info("These experiments need labeled images of at least two classes.")
     st.stop()
-pretext = st.session_state.pretext
-train = st.session_state.get("train_settings", {})
+train = st.session_state.train_settings
 
 st.subheader("Label budget")
 st.markdown("For each number of labels per class: one pretraining per seed, then the SSL linear probe, SSL "
@@ -47,7 +46,7 @@ with st.form("budget_form"):
     c1, c2, c3 = st.columns(3)
     budgets = c1.multiselect("Labels per class", [1, 2, 5, 10, 20, 50, 100, 200], default=[1, 5, 20])
     seeds = c2.number_input("Seeds", 1, 5, 1)
-    epochs = c3.number_input("Pretext epochs", 1, 200, train.get("epochs", PretrainConfig().epochs))
+    epochs = c3.number_input("Pretext epochs", 1, 200, train["epochs"])
     busy = bool(get_job("budget_job") and get_job("budget_job").snapshot().active)
     run_budget = st.form_submit_button("▶ Run the label-budget experiment", type="primary", disabled=busy)
 
@@ -56,11 +55,7 @@ if run_budget:
         st.error("Choose at least one label budget.")
     else:
         config = ExperimentConfig(
-            pretext=PretrainConfig(task=pretext["task"], angles=tuple(pretext["angles"]),
-                                   jigsaw_grid=pretext["grid"], jigsaw_permutations=pretext["permutations"],
-                                   backbone=train.get("backbone", "small_cnn"),
-                                   image_size=train.get("image_size", PretrainConfig().image_size),
-                                   epochs=int(epochs)),
+            pretext=pretext_config(**{**train, "epochs": int(epochs)}),
             labels_per_class=tuple(sorted(budgets)), seeds=tuple(range(int(seeds))),
             test_fraction=st.session_state.split_config.test_fraction)
         total = len(config.seeds) * len(config.labels_per_class) * len(config.modes())
@@ -73,12 +68,11 @@ if run_budget:
             return run_experiment(dataset, config, on_point, lambda: job.stop_requested,
                                   log=job.set_message)
 
-        try:
-            set_job("budget_job", registry().start("experiment", f"label budget on {dataset.name}", work,
-                                                   busy=st.session_state.get("budget_job")))
-            st.rerun()
-        except JobBusy as exc:
-            st.error(str(exc))
+        def checked():
+            check_pretext_data(dataset, split, config.pretext)
+            return work
+
+        start_job("budget_job", "experiment", f"label budget on {dataset.name}", checked)
 
 
 def budget_body(snap) -> None:
@@ -92,10 +86,9 @@ live_job("budget_job", "■ Stop experiment", budget_body)
 
 st.divider()
 st.subheader("Which layer transfers best?")
-train_job = get_job("train_job")
-pretrained = train_job.snapshot().result if train_job else None
-if pretrained is None or pretrained.dataset != dataset.name:
-    st.info("Pretrain on this dataset on the **Train** page first; this probes every block of that backbone.")
+pretrained, why = usable_pretrained(dataset)
+if pretrained is None:
+    st.info(why + " This probes every block of that backbone.")
     st.stop()
 st.markdown(f"A linear probe on each block of the pretrained backbone, with the {len(split.labeled):,} labeled "
             "images of the current split (RotNet's Table 1 experiment, on your data).")
@@ -110,12 +103,7 @@ if st.button("▶ Probe every block"):
                             on_block=lambda b, acc: job.record({"block": b, "accuracy": acc}, b / blocks,
                                                                f"block {b} of {blocks}: {acc:.1%}"))
 
-    try:
-        set_job("blocks_job", registry().start("probe", "probe blocks", probe_work,
-                                               busy=st.session_state.get("blocks_job")))
-        st.rerun()
-    except JobBusy as exc:
-        st.error(str(exc))
+    start_job("blocks_job", "probe", "probe blocks", lambda: probe_work)
 
 
 def blocks_body(snap) -> None:

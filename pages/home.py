@@ -1,19 +1,32 @@
 """Home: what self-supervised learning is, shown on one real photo."""
+import importlib.util
+from pathlib import Path
+
+import numpy as np
 import streamlit as st
 import torch
-from sklearn.datasets import load_sample_image
+from PIL import Image
 
-from ssl_core.pretext import JigsawTask, RotationTask
+from ssl_core.pretext import make_task, parse_options, task_type
+
+
+def sample_photo() -> torch.Tensor:
+    """scikit-learn's sample flower photo, read from its file: importing scikit-learn for one JPEG
+    would cost the server about 130 MB."""
+    package = importlib.util.find_spec("sklearn").submodule_search_locations[0]
+    array = np.asarray(Image.open(Path(package) / "datasets" / "images" / "flower.jpg").convert("RGB"))
+    photo = torch.from_numpy(array[:, 100:527].copy()).permute(2, 0, 1)
+    return torch.nn.functional.interpolate(photo[None].float(), size=(192, 192), antialias=True,
+                                           mode="bilinear").round().clamp(0, 255).to(torch.uint8)
 
 
 @st.cache_data
 def example_views() -> tuple:
-    photo = torch.from_numpy(load_sample_image("flower.jpg")[:, 100:527].copy()).permute(2, 0, 1)
-    photo = torch.nn.functional.interpolate(photo[None].float(), size=(192, 192), antialias=True,
-                                            mode="bilinear").round().clamp(0, 255).to(torch.uint8)
-    rotations = RotationTask().preview(photo, torch.Generator().manual_seed(0))
-    jigsaw = JigsawTask(grid=3, num_permutations=100).preview(photo, torch.Generator().manual_seed(3))
-    return rotations, jigsaw
+    photo = sample_photo()
+    rotations = make_task("rotation").preview(photo, torch.Generator().manual_seed(0), augmented=False)
+    jigsaw = make_task("jigsaw", parse_options(task_type("jigsaw").Settings,
+                                               ["grid=3", "permutations=100", "grey_fraction=0"]))
+    return rotations, jigsaw.preview(photo, torch.Generator().manual_seed(3), augmented=False)
 
 
 st.title("🧩 SSL Playground")

@@ -2,11 +2,12 @@
 import streamlit as st
 
 from pages.common import (apply_recipe, current_dataset, current_split, device_label, get_job, headline, live_job,
-                          predicted_seconds, registry, set_dataset, set_job, setting)
+                          predicted_seconds, pretext_config, registry, set_dataset, set_job, setting, showcase,
+                          start_job)
 from ssl_core.jobs import JobBusy
 from ssl_core.models import BACKBONES
-from ssl_core.plots import accuracy_figure, confusion_figure, loss_figure
-from ssl_core.pretrain import PretrainConfig
+from ssl_core.plots import confusion_figure, loss_figure, metric_figure
+from ssl_core.pretext import TASKS
 from ssl_core.runs import (TALK_DATASET, TALK_DOWNSTREAM, TALK_MODES, TALK_PRETEXT, TALK_SPLIT, comparison_after,
                            pretext_work)
 
@@ -17,13 +18,13 @@ LEARNING_RATES = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 1e-1, 1.0]
 st.title("3. Train on the pretext task")
 dataset = current_dataset()
 split = current_split()
-pretext = st.session_state.pretext
 saved = st.session_state.train_settings
 job = get_job("train_job")
 running = bool(job and job.snapshot().active)
 
 st.caption(f"Dataset **{dataset.name}**: {len(split.pool):,} unlabeled images for the pretext task, "
-           f"{len(split.test):,} held out. Task **{pretext['task']}** (change it on the Pretext page).")
+           f"{len(split.test):,} held out. Task **{TASKS[st.session_state.pretext['task']].title}** (change it on "
+           "the Pretext page).")
 sizes = sorted({*SIZES, saved["image_size"]})
 c1, c2, c3 = st.columns(3)
 saved["backbone"] = c1.selectbox("Backbone", list(BACKBONES), key=setting("train_settings", "backbone"),
@@ -36,8 +37,11 @@ saved["batch_size"] = c4.select_slider("Batch size", BATCH_SIZES, key=setting("t
 saved["lr"] = c5.select_slider("Learning rate", LEARNING_RATES, key=setting("train_settings", "lr"),
                                format_func=lambda v: f"{v:g}")
 saved["seed"] = int(c6.number_input("Seed", 0, 10_000, key=setting("train_settings", "seed")))
-config = PretrainConfig(task=pretext["task"], angles=tuple(pretext["angles"]), jigsaw_grid=pretext["grid"],
-                        jigsaw_permutations=pretext["permutations"], **saved)
+config = pretext_config(**saved)
+unavailable = TASKS[config.task].unavailable(dataset.channels)
+if unavailable:
+    st.warning(f"{unavailable} Choose another task on the **Pretext** page.")
+    st.stop()
 estimate = predicted_seconds(dataset, split, config)
 left, right = st.columns([4, 1])
 left.caption(f"⏱️ Predicted on this {device_label()}: about **{estimate.pretext:.0f} s** of pretext training, then "
@@ -56,7 +60,8 @@ talk = st.button("🎤 Talk preset: pretext + SSL-vs-scratch in about a minute",
                       "training from scratch with 1 label per class; the headline shows here.")
 if talk:
     set_dataset(f"builtin:{TALK_DATASET}")
-    st.session_state.pretext.update(task="rotation", angles=TALK_PRETEXT.angles)
+    st.session_state.pretext["task"] = TALK_PRETEXT.task
+    st.session_state.pretext["settings"][TALK_PRETEXT.task] = TALK_PRETEXT.make_task().settings
     st.session_state.split_config = TALK_SPLIT
     dataset, split = current_dataset(), current_split()
     try:
@@ -74,16 +79,9 @@ if talk:
         st.error(str(exc))
 
 if start:
-    try:
-        work = pretext_work(dataset, split, config)
-        new_job = registry().start("pretext", f"{config.task} on {dataset.name}", work,
-                                   busy=st.session_state.train_job)
-        set_job("train_job", new_job)
-        st.session_state.talk_job = None
-        st.session_state.train_predicted = estimate.pretext
-        st.rerun()
-    except (JobBusy, ValueError) as exc:
-        st.error(str(exc))
+    st.session_state.talk_job = None
+    st.session_state.train_predicted = estimate.pretext
+    start_job("train_job", "pretext", f"{config.task} on {dataset.name}", lambda: pretext_work(dataset, split, config))
 
 talk_job = get_job("downstream_job")
 if talk_job is not None and talk_job.id == st.session_state.get("talk_job"):
@@ -99,27 +97,33 @@ if job is None:
 
 
 def curves(snap) -> None:
-    chance = 1 / snap.result.task.num_classes if snap.result else None
+    score = snap.result.evaluation if snap.result else None
     c1, c2 = st.columns(2)
     c1.plotly_chart(loss_figure(snap.steps, snap.epochs), key="train_loss_chart")
-    c2.plotly_chart(accuracy_figure(snap.epochs, chance=chance), key="train_accuracy_chart")
+    c2.plotly_chart(metric_figure(snap.epochs, baseline=score.baseline if score else None,
+                                  baseline_label=score.baseline_label if score else ""), key="train_metric_chart")
+    if snap.showcase:
+        epoch = max((p["epoch"] for p in snap.epochs), default=0)
+        st.markdown(f"**What the network paints now** on held-out images (after epoch {epoch}):")
+        showcase(snap.showcase)
 
 
 snap = live_job("train_job", "■ Stop training", curves)
 result = snap.result
 if result is not None and result.evaluation is not None:
-    task = result.task
+    task, score = result.task, result.evaluation
     st.subheader(f"Result: {task.describe()}")
-    names = [task.label_name(k) for k in range(task.num_classes)]
     m1, m2, m3 = st.columns(3)
-    m1.metric("Held-out pretext accuracy", f"{result.evaluation.accuracy:.1%}")
-    m2.metric("Chance level", f"{1 / task.num_classes:.1%}")
+    m1.metric(f"Held-out pretext {score.metric.label}", score.metric.format(score.value))
+    m2.metric(score.baseline_label.capitalize(), score.metric.format(score.baseline),
+              help="What an answer that learned nothing about images scores.")
     predicted = st.session_state.get("train_predicted")
     m3.metric("Time", f"{snap.seconds:.0f} s", help=f"Predicted before the start: {predicted:.0f} s" if predicted
               else None)
     if snap.status == "stopped":
         st.info("Stopped early: the model trained so far is kept and can be used downstream.")
-    if task.num_classes <= 30:
-        st.plotly_chart(confusion_figure(result.evaluation.confusion, names, "Which pseudo-labels get confused"),
+    if score.confusion is not None and len(score.confusion) <= 30:
+        names = [task.label_name(k) for k in range(len(score.confusion))]
+        st.plotly_chart(confusion_figure(score.confusion, names, "Which pseudo-labels get confused"),
                         key="pretext_confusion")
     st.page_link("pages/downstream.py", label="Next: transfer to the real task →", icon="🎯")

@@ -1,6 +1,6 @@
 """Benchmarks that print figures (never asserted by timed tests).
 
-    python -m ssl_core.bench label-efficiency [--quick] [--only TITLE ...] [--seeds 0,1,2] [--out FILE]
+    python -m ssl_core.bench label-efficiency [--scale quick|cpu|full] [--only TITLE ...] [--seeds 0,1,2] [--out FILE]
     python -m ssl_core.bench speed [--quick] [--device all|cpu|cuda] [--out FILE]
     python -m ssl_core.bench merge REPORT.json ... [--out FILE]
     python -m ssl_core.bench talk [--seeds 0,1,2] [--out FILE]
@@ -8,7 +8,7 @@
 
 `label-efficiency` reproduces the seeds' protocols on ../shared/data (MNIST test
 digits, flowers): SSL (linear probe, fine-tune) against scratch at several label
-budgets, rotation and jigsaw side by side, mean ± std over seeds.
+budgets, every pretext task side by side, mean ± std over seeds.
 `speed` measures pretext-training throughput of the app's own trainer (job
 thread and callbacks included) against a bare PyTorch loop of the same model,
 batch and data, and peak memory.
@@ -32,14 +32,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from ssl_core.augment import augment
 from ssl_core.comparison import Comparison
 from ssl_core.datasets import ImageDataset
 from ssl_core.downstream import DownstreamConfig
-from ssl_core.experiment import ExperimentConfig, format_table, merge_reports, run_experiment
+from ssl_core.experiment import ExperimentConfig, format_table, merge_reports, pretext_text, run_experiment
 from ssl_core.models import make_backbone
+from ssl_core.pretext import TASKS
 from ssl_core.pretrain import PretrainConfig, device_images
 from ssl_core.sources import open_dataset
 from ssl_core.train import autocast_for, batch_order, make_optimizer
@@ -61,36 +61,45 @@ class Protocol:
     experiment: ExperimentConfig
 
 
-def protocols(quick: bool) -> list[Protocol]:
-    seeds = (0,) if quick else (0, 1, 2)
-    mnist_pretext = PretrainConfig(image_size=16 if quick else 28, epochs=3 if quick else 30, batch_size=128)
-    flowers_pretext = PretrainConfig(image_size=24 if quick else 64, epochs=3 if quick else 60,
-                                     backbone="small_cnn" if quick else "wide_cnn", batch_size=64)
-    jigsaw = dict(task="jigsaw", jigsaw_grid=2 if quick else 3, jigsaw_permutations=24 if quick else 100)
-    down = DownstreamConfig(epochs=3 if quick else 60, min_steps=60 if quick else 300)
-    scratch_lrs = () if quick else (1e-3, 3e-3)  # the baseline gets the better of two rates
-    mnist = ExperimentConfig(pretext=mnist_pretext, downstream=down, labels_per_class=(10, 100) if quick else (1, 10, 100),
-                             test_fraction=0.2, seeds=seeds, pool_limit=2000 if quick else None,
+SCALES = ("quick", "cpu", "full")
+
+
+def protocols(scale: str) -> list[Protocol]:
+    """Every registered task on MNIST and flowers (colour-only tasks on flowers alone).
+
+    `full` is the seeds' protocol (3 seeds, full pools, 28 px digits, 64 px flowers with the wide CNN:
+    a GPU's work); `cpu` is sized to finish within about 30 minutes on 2 CPU cores (one seed, 3,000
+    digits and 2,000 flowers for pretext training, 28 and 32 px, 1 and 10 labels per class on digits);
+    `quick` is a smoke run."""
+    quick, full = scale == "quick", scale == "full"
+    seeds = (0, 1, 2) if full else (0,)
+    mnist_pretext = PretrainConfig(image_size=16 if quick else 28, epochs=3 if quick else 30 if full else 6,
+                                   batch_size=128 if full else 64)
+    flowers_pretext = PretrainConfig(image_size=24 if quick else 64 if full else 32,
+                                     epochs=3 if quick else 60 if full else 10,
+                                     backbone="wide_cnn" if full else "small_cnn", batch_size=64)
+    down = DownstreamConfig(epochs=3 if quick else 60 if full else 40, min_steps=60 if quick else 300 if full else 150)
+    scratch_lrs = (1e-3, 3e-3) if full else ()  # the baseline gets the better of two rates
+    mnist = ExperimentConfig(pretext=mnist_pretext, downstream=down,
+                             labels_per_class=(10, 100) if quick else (1, 10, 100) if full else (1, 10),
+                             test_fraction=0.2, seeds=seeds, pool_limit=None if full else 2000 if quick else 3000,
                              scratch_lrs=scratch_lrs)
     flowers = ExperimentConfig(pretext=flowers_pretext, downstream=down,
-                               label_fractions=(0.1, 1.0) if quick else (0.1, 0.5, 1.0),
-                               test_fraction=0.2, seeds=seeds, pool_limit=1500 if quick else None,
+                               label_fractions=(0.1, 0.5, 1.0) if full else (0.1, 1.0),
+                               test_fraction=0.2, seeds=seeds, pool_limit=None if full else 1500 if quick else 2000,
                                scratch_lrs=scratch_lrs)
     flowers_10 = replace(flowers, label_fractions=(), labels_per_class=(10,))
     out = []
-    for task in ("rotation", "jigsaw"):
-        extra = {} if task == "rotation" else jigsaw
-        out.append(Protocol(f"MNIST digits, {task}", "mnist",
-                            replace(mnist, pretext=replace(mnist.pretext, **extra))))
-        out.append(Protocol(f"Flowers, {task}", "flowers",
-                            replace(flowers, pretext=replace(flowers.pretext, **extra))))
-        if not quick:
-            out.append(Protocol(f"Flowers 10/class, {task}", "flowers",
-                                replace(flowers_10, pretext=replace(flowers_10.pretext, **extra))))
+    for name, task in TASKS.items():
+        for title, folder, config, channels in (("MNIST digits", "mnist", mnist, 1), ("Flowers", "flowers", flowers, 3),
+                                                ("Flowers 10/class", "flowers", flowers_10, 3)):
+            if task.unavailable(channels) or (title == "Flowers 10/class" and not full):
+                continue
+            out.append(Protocol(f"{title}, {name}", folder, replace(config, pretext=replace(config.pretext, task=name))))
     return out
 
 
-def label_efficiency(quick: bool, data_root: Path, only: list[str] | None = None,
+def label_efficiency(scale: str, data_root: Path, only: list[str] | None = None,
                      seeds: tuple[int, ...] | None = None,
                      on_report: Callable[[dict], None] = lambda reports: None) -> dict:
     """Every protocol whose title contains one of the `only` texts (all when None). `on_report` gets
@@ -98,7 +107,7 @@ def label_efficiency(quick: bool, data_root: Path, only: list[str] | None = None
     reports = {}
     cache: dict[str, ImageDataset] = {}
     wanted = [word.lower() for word in only or []]
-    for protocol in protocols(quick):
+    for protocol in protocols(scale):
         if wanted and not any(word in protocol.title.lower() for word in wanted):
             continue
         folder = data_root / protocol.folder
@@ -118,9 +127,8 @@ def label_efficiency(quick: bool, data_root: Path, only: list[str] | None = None
 
 
 def print_report(title: str, report: dict) -> None:
-    pretext = "—" if report["pretext_accuracy"] is None else f"{report['pretext_accuracy']:.3f}"
-    print(f"\n### {title}\npretext accuracy {pretext} "
-          f"({len(report['pretext_accuracies'])} seeds), {report['n_unlabeled']} unlabeled, "
+    print(f"\n### {title}\npretext {pretext_text(report)} "
+          f"({len(report['pretext_scores'])} seeds), {report['n_unlabeled']} unlabeled, "
           f"{report['n_test']} test, {report['seconds']:.0f} s\n")
     print(format_table(report), flush=True)
 
@@ -131,7 +139,7 @@ def merge_files(paths: list[Path]) -> dict:
     for path in paths:
         for title, report in json.loads(path.read_text())["protocols"].items():
             by_title.setdefault(title, []).append(report)
-    order = [p.title for p in protocols(quick=False)]
+    order = [p.title for p in protocols("full")]
     merged = {title: merge_reports(by_title[title])
               for title in sorted(by_title, key=lambda t: order.index(t) if t in order else len(order))}
     for title, report in merged.items():
@@ -148,9 +156,7 @@ def peak_rss_mb() -> float:
 def bare_loop(images: torch.Tensor, config: PretrainConfig, device: torch.device, steps: int,
               allow_flip: bool) -> float:
     """The same model, batches and optimiser as the trainer, with nothing else around it: images/s."""
-    from ssl_core.pretext import RotationTask
-
-    task = RotationTask(config.angles)
+    task = config.make_task()
     model = task.build_model(make_backbone(config.backbone, images.shape[1])).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
@@ -171,11 +177,11 @@ def bare_loop(images: torch.Tensor, config: PretrainConfig, device: torch.device
             start, done = time.perf_counter(), 0
         inputs, targets = task.make_batch(augment(data[indices.to(device)], generator, allow_flip), generator)
         with autocast_for(device, config.mixed_precision):
-            loss = F.cross_entropy(step_fn(inputs).float(), targets)
+            loss = task.loss(step_fn(inputs).float(), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        done += len(targets)
+        done += len(inputs)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return done / (time.perf_counter() - start)
@@ -202,7 +208,7 @@ def trainer_speed(images: torch.Tensor, config: PretrainConfig, allow_flip: bool
     steps = [s for s in snap.steps if s["epoch"] > 1]
     if len(steps) < 2:
         raise RuntimeError("too few steps to time: raise the epochs")
-    images_per_step = config.batch_size * len(config.angles)
+    images_per_step = config.batch_size * config.make_task().views_per_image
     return (steps[-1]["step"] - steps[0]["step"]) * images_per_step / (steps[-1]["seconds"] - steps[0]["seconds"])
 
 
@@ -287,7 +293,8 @@ def journey(spec: str, seeds: int, time_budget: float | None) -> dict:
     print(f"{dataset.name}: {len(split.pool):,} unlabeled, {len(split.labeled):,} labeled, {len(split.test):,} test; "
           f"{recipe.pretext.backbone} at {recipe.pretext.image_size} px, {recipe.pretext.epochs} pretext epochs")
     print(f"pretext: predicted {recipe.pretext_seconds:.0f} s, took {pretext_s:.0f} s "
-          f"({pretext_s / recipe.pretext_seconds - 1:+.0%}); accuracy {pretrained.evaluation.accuracy:.3f}")
+          f"({pretext_s / recipe.pretext_seconds - 1:+.0%}); {pretrained.evaluation.metric.label} "
+          f"{pretrained.evaluation.metric.format(pretrained.evaluation.value)}")
     print(f"comparison (one seed): predicted {recipe.comparison_seconds:.0f} s, took {comparison_s:.0f} s "
           f"({comparison_s / recipe.comparison_seconds - 1:+.0%})")
     for mode in comparison.runs:
@@ -299,7 +306,7 @@ def journey(spec: str, seeds: int, time_budget: float | None) -> dict:
         print(f"- {note}")
     return {"threads": threads, "dataset": dataset.name, "predicted": [recipe.pretext_seconds,
                                                                        recipe.comparison_seconds],
-            "measured": [pretext_s, comparison_s], "pretext_accuracy": pretrained.evaluation.accuracy,
+            "measured": [pretext_s, comparison_s], "pretext_score": pretrained.evaluation.value,
             "accuracies": {mode: comparison.accuracies(mode) for mode in comparison.runs},
             "differences": {mode: comparison.verdicts[mode].difference.to_json() for mode in comparison.verdicts},
             "verdicts": [v.text for v in comparison.verdicts.values()], "chance_note": note}
@@ -315,37 +322,44 @@ def speed(quick: bool, device_names: tuple[str, ...] = ("cpu", "cuda")) -> dict:
     devices = [torch.device(name) for name in device_names if name != "cuda" or torch.cuda.is_available()]
     if not devices:
         raise ValueError(f"none of {', '.join(device_names)} is available here")
-    backbones = [("small_cnn", PretrainConfig().image_size)] + ([] if quick else [("resnet18", 16)])
+    # CPU: every task with the small CNN at 32 px on colour images (noise: timing does not depend on
+    # content, and colorization needs colour); ResNet-18 with rotation. CUDA: rotation, three precisions.
+    colour = torch.randint(0, 256, (512 if quick else 1024, 3, 32, 32), dtype=torch.uint8,
+                           generator=torch.Generator().manual_seed(0))
     variants = {"cpu": [("fp32", False, False)],
                 "cuda": [("fp32", False, False), ("bf16+channels_last", True, False),
                          ("bf16+channels_last+compile", True, True)]}
     for device in devices:
-        for (backbone, size), (precision, mixed, compile_model) in itertools.product(backbones, variants[device.type]):
-            size = 64 if device.type == "cuda" and backbone == "small_cnn" else size
+        if device.type == "cpu":
+            cases = [(task, "small_cnn", 32) for task in TASKS] + ([] if quick else [("rotation", "resnet18", 16)])
+        else:
+            cases = [("rotation", "small_cnn", 64)] + ([] if quick else [("rotation", "resnet18", 16)])
+        for (task, backbone, size), (precision, mixed, compile_model) in itertools.product(cases, variants[device.type]):
             heavy = backbone == "resnet18" and device.type == "cpu"
-            config = PretrainConfig(backbone=backbone, image_size=size, epochs=6 if heavy else 2 if quick else 3,
-                                    device=device.type, batch_size=64 if device.type == "cpu" else 512,
-                                    mixed_precision=mixed, compile=compile_model)
+            config = PretrainConfig(task=task, backbone=backbone, image_size=size,
+                                    epochs=6 if heavy else 2 if quick else 3, device=device.type,
+                                    batch_size=64 if device.type == "cpu" else 512, mixed_precision=mixed,
+                                    compile=compile_model)
             if device.type == "cuda":
                 images = digits.images.repeat(20, 1, 1, 1)
             else:  # ResNet-18 is ~50x the small CNN's work: a slice keeps each CPU epoch short
-                images = digits.images if backbone == "small_cnn" else digits.images[:256]
+                images = colour if backbone == "small_cnn" else digits.images[:256]
             steps = max(5, int(len(images) / config.batch_size))
             trainer, bare = 0.0, 0.0
-            for _ in range(1 if heavy else ROUNDS):  # interleaved rounds, best of each: robust to noise
+            for _ in range(1 if heavy or quick else ROUNDS):  # interleaved rounds, best of each: robust to noise
                 trainer = max(trainer, trainer_speed(images, config, allow_flip=False))
                 bare = max(bare, bare_loop(images, config, device, steps, allow_flip=False))
-            rows.append({"device": device.type, "backbone": backbone, "image_size": size, "precision": precision,
-                         "trainer": trainer, "bare": bare,
-                         "ratio": trainer / bare})
-            log(f"{device.type} {backbone}@{size} {precision}: trainer {trainer:,.0f} img/s, bare {bare:,.0f} img/s")
+            rows.append({"device": device.type, "task": task, "backbone": backbone, "image_size": size,
+                         "precision": precision, "trainer": trainer, "bare": bare, "ratio": trainer / bare})
+            log(f"{device.type} {task} {backbone}@{size} {precision}: trainer {trainer:,.0f} img/s, "
+                f"bare {bare:,.0f} img/s")
     report = {"threads": threads, "rows": rows, "peak_rss_mb": peak_rss_mb()}
     if torch.cuda.is_available():
         report["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
-    print("| device | backbone | size | precision | trainer img/s | bare img/s | trainer/bare |")
-    print("|---|---|---|---|---|---|---|")
+    print("| device | task | backbone | size | precision | trainer inputs/s | bare inputs/s | trainer/bare |")
+    print("|---|---|---|---|---|---|---|---|")
     for row in rows:
-        print(f"| {row['device']} | {row['backbone']} | {row['image_size']} | {row['precision']} | "
+        print(f"| {row['device']} | {row['task']} | {row['backbone']} | {row['image_size']} | {row['precision']} | "
               f"{row['trainer']:,.0f} | {row['bare']:,.0f} | {row['ratio']:.2f} |")
     print(f"\ntorch threads: {threads}; peak RSS {report['peak_rss_mb']:.0f} MB")
     print(f"lowest trainer/bare ratio: {min(r['ratio'] for r in rows):.2f}")
@@ -358,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("reports", nargs="*", type=Path,
                         help="merge: label-efficiency JSON files of the same protocols on different seeds")
     parser.add_argument("--quick", action="store_true", help="fewer epochs, one seed, smaller images")
+    parser.add_argument("--scale", choices=SCALES, default=None,
+                        help="label-efficiency: quick (smoke), cpu (about 30 min on 2 cores) or full (the seeds' "
+                             "protocol, a GPU's work); default full, or quick with --quick")
     parser.add_argument("--data", default=None,
                         help="label-efficiency: folder holding mnist/ and flowers/ (default ../shared/data); "
                              "journey: a dataset name or folder (default mnist-10k)")
@@ -384,7 +401,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {data} is missing: the benchmark needs ../shared/data", file=sys.stderr)
             return 1
         seeds = tuple(int(v) for v in args.seeds.split(",")) if args.seeds else None
-        write({"protocols": label_efficiency(args.quick, data, args.only, seeds,
+        scale = args.scale or ("quick" if args.quick else "full")
+        write({"protocols": label_efficiency(scale, data, args.only, seeds,
                                              on_report=lambda reports: write({"protocols": reports}))})
     elif args.which == "journey":
         write(journey(args.data or "mnist-10k", int(args.seeds or 1), args.time_budget))

@@ -22,6 +22,7 @@ import torch
 
 from ssl_core.datasets import ImageDataset
 from ssl_core.downstream import DownstreamConfig, train_downstream
+from ssl_core.pretext import TASKS, parse_options, settings_dict, task_type
 from ssl_core.pretrain import PretrainConfig, PretrainResult, pretrain
 from ssl_core.recipe import Recipe
 from ssl_core.splits import SplitConfig, labeled_subset, make_split
@@ -70,8 +71,8 @@ class _StderrProgress(Callbacks):
         self.label, self.log = label, log
 
     def on_epoch(self, event: EpochEvent) -> None:
-        accuracy = event.metrics.get("test_accuracy")
-        extra = f", held-out accuracy {accuracy:.3f}" if accuracy is not None else ""
+        held = {k[5:]: v for k, v in event.metrics.items() if k.startswith("test_") and k != "test_loss"}
+        extra = "".join(f", held-out {name} {value:.3f}" for name, value in held.items())
         self.log(f"{self.label}: epoch {event.epoch}/{event.epochs}, loss {event.metrics['train_loss']:.3f}{extra}")
 
 
@@ -94,14 +95,20 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
     pretext_scores = []
     modes = config.modes()
 
+    task = config.pretext.make_task()  # validates the task's settings before any training
+    if task.unavailable(dataset.channels):
+        raise ValueError(task.unavailable(dataset.channels))
+    saved_task = {"name": task.name, "settings": settings_dict(task.settings)}  # enough to rebuild it
+
     def so_far() -> dict:
-        return _summarise(points, pretext_scores, len(pool), len(split.test), time.perf_counter() - started, chance)
+        return {**_summarise(points, pretext_scores, len(pool), len(split.test), time.perf_counter() - started,
+                             chance, task.metric.key), "pretext_task": saved_task}
 
     for seed in config.seeds:
         log(f"seed {seed}: pretext training on {len(pool):,} images")
         pretrained = pretrain(replace(config.pretext, seed=seed), dataset.images[pool], test_x,
                               _StderrProgress(f"seed {seed} pretext", log), allow_flip=dataset.allow_flip)
-        pretext_scores.append(pretrained.evaluation.accuracy)
+        pretext_scores.append(pretrained.evaluation.value)
         for key, budget in config.budgets():
             per_class = int(budget) if key == "labels_per_class" else None
             labeled, _ = labeled_subset(dataset.labels, split.pool, per_class, float(budget), seed)
@@ -161,7 +168,7 @@ def budget_differences(group: Sequence[Point], modes: Sequence[str], n_test: int
 
 
 def _summarise(points: list[Point], pretext_scores: list[float], n_unlabeled: int, n_test: int,
-               seconds: float, chance: float | None = None) -> dict:
+               seconds: float, chance: float | None = None, metric_key: str = "accuracy") -> dict:
     results = []
     for key, budget in dict.fromkeys((p["budget_key"], p["budget"]) for p in points):
         group = [p for p in points if p["budget_key"] == key and p["budget"] == budget]
@@ -175,16 +182,16 @@ def _summarise(points: list[Point], pretext_scores: list[float], n_unlabeled: in
         if verdict is not None:
             entry["verdict"], entry["outcome"] = verdict.text, verdict.outcome
         results.append(entry)
-    return {"pretext_accuracy": statistics.fmean(pretext_scores) if pretext_scores else None,
-            "pretext_accuracies": pretext_scores, "n_unlabeled": n_unlabeled, "n_test": n_test, "chance": chance,
+    return {"pretext_score": statistics.fmean(pretext_scores) if pretext_scores else None,
+            "pretext_metric": metric_key, "pretext_scores": pretext_scores, "n_unlabeled": n_unlabeled, "n_test": n_test, "chance": chance,
             "seconds": seconds, "results": results, "points": points}
 
 
 def judged(report: dict) -> dict:
     """A report with each budget's difference and verdict (re)computed: reports written before
     verdicts had intervals gain them."""
-    return _summarise(report["points"], report["pretext_accuracies"], report["n_unlabeled"], report["n_test"],
-                      report["seconds"], report.get("chance"))
+    return _summarise(report["points"], report["pretext_scores"], report["n_unlabeled"], report["n_test"],
+                      report["seconds"], report.get("chance"), report.get("pretext_metric", "accuracy"))
 
 
 def merge_reports(reports: Sequence[dict]) -> dict:
@@ -195,8 +202,9 @@ def merge_reports(reports: Sequence[dict]) -> dict:
     if len({(r["n_unlabeled"], r["n_test"]) for r in reports}) > 1:
         raise ValueError("these reports come from different protocols")
     points = [p for r in reports for p in r["points"]]
-    return _summarise(points, [a for r in reports for a in r["pretext_accuracies"]], reports[0]["n_unlabeled"],
-                      reports[0]["n_test"], sum(r["seconds"] for r in reports), reports[0].get("chance"))
+    return _summarise(points, [a for r in reports for a in r["pretext_scores"]], reports[0]["n_unlabeled"],
+                      reports[0]["n_test"], sum(r["seconds"] for r in reports), reports[0].get("chance"),
+                      reports[0].get("pretext_metric", "accuracy"))
 
 
 def probe_blocks(pretrained: PretrainResult, train_images: torch.Tensor, train_labels: torch.Tensor,
@@ -243,10 +251,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "flags given explicitly still override it")
     parser.add_argument("--time-budget", type=float, default=None,
                         help="with --recipe auto: seconds for pretext training and one comparison")
-    parser.add_argument("--pretext", choices=["rotation", "jigsaw"], default=defaults.task)
-    parser.add_argument("--angles", type=_numbers(int), default=defaults.angles, help="rotation angles, e.g. 90,180")
-    parser.add_argument("--jigsaw-grid", type=int, choices=[2, 3], default=defaults.jigsaw_grid)
-    parser.add_argument("--jigsaw-permutations", type=int, default=defaults.jigsaw_permutations)
+    parser.add_argument("--pretext", choices=list(TASKS), default=defaults.task)
+    parser.add_argument("--task-option", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting of the pretext task, e.g. angles=90,180 or grid=3 (repeatable); "
+                             "`--list-options` shows each task's")
+    parser.add_argument("--list-options", action="store_true", help="print every task's options and exit")
     # None: from the recipe, or the config's default
     parser.add_argument("--backbone", default=None)
     parser.add_argument("--image-size", type=int, default=None)
@@ -290,8 +299,8 @@ def config_from_args(args: argparse.Namespace, recipe: Recipe | None = None) -> 
         raise ValueError("--scratch-lrs values must be positive")
     base = recipe.pretext if recipe else PretrainConfig()
     down = recipe.downstream if recipe else DownstreamConfig()
-    pretext = replace(base, task=args.pretext, angles=args.angles, jigsaw_grid=args.jigsaw_grid,
-                      jigsaw_permutations=args.jigsaw_permutations, backbone=_given(args.backbone, base.backbone),
+    settings = parse_options(task_type(args.pretext).Settings, args.task_option) if args.task_option else None
+    pretext = replace(base, task=args.pretext, settings=settings, backbone=_given(args.backbone, base.backbone),
                       image_size=_given(args.image_size, base.image_size),
                       epochs=_given(args.pretext_epochs, base.epochs),
                       batch_size=_given(args.batch_size, base.batch_size), lr=_given(args.pretext_lr, base.lr),
@@ -301,7 +310,6 @@ def config_from_args(args: argparse.Namespace, recipe: Recipe | None = None) -> 
                          min_steps=_given(args.downstream_min_steps, down.min_steps))
     if min(pretext.epochs, downstream.epochs, pretext.batch_size, pretext.image_size) < 1:
         raise ValueError("epochs, batch size and image size must be positive")
-    pretext.make_task()  # validates the task settings
     return ExperimentConfig(pretext=pretext, downstream=downstream, labels_per_class=labels_per_class,
                             label_fractions=args.label_fraction, test_fraction=args.test_fraction,
                             transfer=args.transfer, seeds=args.seeds, pool_limit=args.pool_limit,
@@ -327,12 +335,39 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def pretext_text(report: dict) -> str:
+    """'accuracy 93.1%' or 'psnr 21.4 dB': a report's pretext score in its own metric."""
+    from ssl_core.metrics import ACCURACY, PSNR
+
+    metric = PSNR if report.get("pretext_metric") == PSNR.key else ACCURACY
+    score = report["pretext_score"]
+    return f"{metric.label} " + ("—" if score is None else metric.format(score))
+
+
+def task_options_text() -> str:
+    """Every task's `--task-option`s, from the tasks' own settings."""
+    from ssl_core.pretext import options
+
+    lines = []
+    for name, task in TASKS.items():
+        lines.append(f"{name}: {task.title}")
+        for opt in options(task.Settings):
+            default = ",".join(map(str, opt.default)) if isinstance(opt.default, tuple) else opt.default
+            allowed = (f"one of {', '.join(map(str, opt.choices))}" if opt.choices
+                       else f"{opt.low:g} to {opt.high:g}" if opt.low is not None else "")
+            lines.append(f"  {opt.name}={default}  ({allowed}) {opt.help}")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from ssl_core.device import pick_device
     from ssl_core.recipe import recommend
     from ssl_core.sources import open_dataset
 
     args = build_parser().parse_args(argv)
+    if args.list_options:
+        print(task_options_text())
+        return 0
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
     try:
         device = pick_device(args.device)
@@ -353,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report))
     else:
-        print(f"pretext accuracy {report['pretext_accuracy']:.3f}, {report['n_unlabeled']} unlabeled, "
+        print(f"pretext {pretext_text(report)}, {report['n_unlabeled']} unlabeled, "
               f"{report['n_test']} test, {report['seconds']:.0f} s")
         print(format_table(report))
         for entry in report["results"]:

@@ -38,6 +38,7 @@ class Snapshot:
     steps: tuple[dict, ...]
     epochs: tuple[dict, ...]
     result: Any = None
+    showcase: tuple = ()  # the latest pictures of what the model makes of held-out images (reconstruction tasks)
 
     @property
     def active(self) -> bool:
@@ -66,6 +67,7 @@ class Job:
         self._progress = 0.0
         self._images_per_s: float | None = None
         self._result: Any = None
+        self._showcase: tuple = ()
         self._started = time.monotonic()
         self._ended: float | None = None
         self._thread = threading.Thread(target=self._run, name=f"job-{kind}-{self.id}", daemon=True)
@@ -95,6 +97,7 @@ class Job:
         finally:
             with self._lock:
                 self._ended = time.monotonic()
+                self._work = None  # the closure holds the job's copy of its data: release it now, not in hours
 
     def _fail(self, message: str) -> None:
         with self._lock:
@@ -130,6 +133,10 @@ class Job:
         """Add a free-form result point (shown with the epoch points)."""
         self._record("epochs", point, progress, None, message)
 
+    def set_showcase(self, samples: list) -> None:
+        with self._lock:
+            self._showcase = tuple(samples)
+
     def callbacks(self, run: str, share: tuple[float, float] = (0.0, 1.0)) -> "JobCallbacks":
         """Callbacks for one training run inside this job, filling `share` of its progress bar."""
         return JobCallbacks(self, run, share)
@@ -156,7 +163,7 @@ class Job:
                 eta = seconds * (1 - self._progress) / self._progress
             return Snapshot(self.id, self.kind, self.title, self._status, self._progress, seconds, eta,
                             self._images_per_s, self._message, tuple(self._steps), tuple(self._epochs),
-                            self._result)
+                            self._result, self._showcase)
 
 
 class JobCallbacks(Callbacks):
@@ -178,6 +185,9 @@ class JobCallbacks(Callbacks):
     def on_epoch(self, event: EpochEvent) -> None:
         self.job._record("epochs", {"run": self.run, "epoch": event.epoch, "step": event.step, **event.metrics},
                          None, None, None)
+
+    def on_showcase(self, samples: list) -> None:
+        self.job.set_showcase(samples)
 
     def should_stop(self) -> bool:
         return self.job.stop_requested

@@ -1,9 +1,10 @@
 """Backbones that expose their blocks, and the linear heads put on top.
 
-Every backbone is a stack of four blocks. `features(x, block)` returns the
-pooled output of any block, which is what the linear probe reads (RotNet found
-the middle blocks transfer best, the last one worst); `forward(x)` returns the
-pooled output of the last block, what the task heads read.
+Every backbone is a stack of four blocks. `feature_map(x, block)` returns the
+spatial output of any block (what a decoder reads), `features(x, block)` the
+same pooled to a small grid (what the linear probe reads: RotNet found the
+middle blocks transfer best, the last one worst), and `forward(x)` the last
+block pooled to one vector (what the classification heads read).
 """
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from torch import nn
 
 
 class Backbone(nn.Module):
-    def __init__(self, blocks: list[nn.Module], widths: list[int]) -> None:
+    def __init__(self, blocks: list[nn.Module], widths: list[int], in_channels: int) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(blocks)
         self.widths = list(widths)
+        self.in_channels = in_channels
 
     @property
     def num_blocks(self) -> int:
@@ -29,17 +31,20 @@ class Backbone(nn.Module):
         return self.widths[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for block in self.blocks:
-            x = block(x)
-        return x.mean(dim=(-2, -1))
+        return self.feature_map(x).mean(dim=(-2, -1))
 
-    def features(self, x: torch.Tensor, block: int, grid: int = 2) -> torch.Tensor:
-        """Output of block `block` (1-based), average-pooled to a `grid` x `grid` map, flattened."""
+    def feature_map(self, x: torch.Tensor, block: int | None = None) -> torch.Tensor:
+        """Spatial output `(B, C, h, w)` of block `block` (1-based; default the last)."""
+        block = block or self.num_blocks
         if not 1 <= block <= self.num_blocks:
             raise ValueError(f"block must be in 1..{self.num_blocks}")
         for layer in self.blocks[:block]:
             x = layer(x)
-        return F.adaptive_avg_pool2d(x, grid).flatten(1)
+        return x
+
+    def features(self, x: torch.Tensor, block: int, grid: int = 2) -> torch.Tensor:
+        """Output of block `block` (1-based), average-pooled to a `grid` x `grid` map, flattened."""
+        return F.adaptive_avg_pool2d(self.feature_map(x, block), grid).flatten(1)
 
     def feature_dim(self, block: int, grid: int = 2) -> int:
         return self.widths[block - 1] * grid * grid
@@ -57,7 +62,7 @@ def _conv_stack(in_channels: int, widths: tuple[int, ...], convs_per_block: int)
             layers.append(nn.MaxPool2d(2, ceil_mode=True))
         blocks.append(nn.Sequential(*layers))
         cin = width
-    return Backbone(blocks, list(widths))
+    return Backbone(blocks, list(widths), in_channels)
 
 
 def small_cnn(in_channels: int, widths: tuple[int, ...] = (16, 32, 64, 128)) -> Backbone:
@@ -77,7 +82,7 @@ def resnet18(in_channels: int) -> Backbone:
     net = tv_resnet18(weights=None)
     stem = nn.Sequential(nn.Conv2d(in_channels, 64, 3, padding=1, bias=False), net.bn1, net.relu)
     blocks = [nn.Sequential(stem, net.layer1), net.layer2, net.layer3, net.layer4]
-    return Backbone(blocks, [64, 128, 256, 512])
+    return Backbone(blocks, [64, 128, 256, 512], in_channels)
 
 
 BACKBONES: dict[str, Callable[[int], Backbone]] = {
@@ -132,3 +137,38 @@ class Classifier(nn.Module):
         else:
             features = self.backbone.features(x, self.block, self.grid)
         return self.head(features)
+
+
+class TileClassifier(nn.Module):
+    """Context-free network for tile tasks (jigsaw, context prediction): the shared backbone embeds
+    each tile alone, an MLP reads the embeddings side by side. Input `(B, T, C, t, t)`."""
+
+    def __init__(self, backbone: Backbone, n_tiles: int, num_classes: int, hidden: int = 256) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = nn.Sequential(nn.Linear(backbone.num_features * n_tiles, hidden), nn.ReLU(inplace=True),
+                                  nn.Linear(hidden, num_classes))
+
+    def forward(self, tiles: torch.Tensor) -> torch.Tensor:
+        features = self.backbone(tiles.flatten(0, 1))
+        return self.head(features.reshape(len(tiles), -1))
+
+
+class Decoder(nn.Module):
+    """Backbone plus an upsampling decoder back to the input size, for tasks that predict pixels
+    (colorization, inpainting). It reads only the last block's map, with no skip connections, so
+    everything it paints has to pass through the features that later transfer."""
+
+    def __init__(self, backbone: Backbone, out_channels: int) -> None:
+        super().__init__()
+        self.backbone = backbone
+        widths = backbone.widths[::-1]  # deepest first
+        self.stages = nn.ModuleList(nn.Sequential(*_conv(cin, cout)) for cin, cout in zip(widths, widths[1:]))
+        self.out = nn.Conv2d(widths[-1], out_channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        size = x.shape[-2:]
+        h = self.backbone.feature_map(x)
+        for stage in self.stages:
+            h = stage(F.interpolate(h, scale_factor=2.0, mode="nearest"))
+        return self.out(F.interpolate(h, size=size, mode="bilinear", align_corners=False))

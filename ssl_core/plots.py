@@ -7,6 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
+from ssl_core.metrics import ACCURACY, PSNR, Metric
 from ssl_core.pretext.base import to_display
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
@@ -54,27 +55,38 @@ def loss_figure(steps: Sequence[dict], epochs: Sequence[dict], height: int = 320
             fig.add_trace(go.Scatter(x=[p["step"] for p in held], y=[p["test_loss"] for p in held],
                                      mode="lines+markers", name=f"{run}: held-out loss",
                                      line=dict(color=colour, dash="dash")))
-    return _layout(fig, "Loss", height, "step", "cross-entropy")
+    return _layout(fig, "Loss", height, "step", "loss")
 
 
-def accuracy_figure(epochs: Sequence[dict], height: int = 320, chance: float | None = None) -> go.Figure:
-    """Train and held-out accuracy per epoch, one colour per run."""
+def epoch_metric(epochs: Sequence[dict]) -> Metric:
+    """The metric the epoch records carry (`train_<key>`): accuracy, or PSNR for tasks that paint."""
+    keys = {k for p in epochs for k in p}
+    return next((m for m in (PSNR, ACCURACY) if f"train_{m.key}" in keys), ACCURACY)
+
+
+def metric_figure(epochs: Sequence[dict], height: int = 320, baseline: float | None = None,
+                  baseline_label: str = "chance") -> go.Figure:
+    """Train and held-out metric per epoch, one colour per run, with the trivial answer's score."""
+    metric = epoch_metric(epochs)
+    train_key, test_key = f"train_{metric.key}", f"test_{metric.key}"
     fig = go.Figure()
     for i, run in enumerate(dict.fromkeys(p["run"] for p in epochs)):
         colour = PALETTE[i % len(PALETTE)]
-        points = [p for p in epochs if p["run"] == run]
-        fig.add_trace(go.Scatter(x=[p["epoch"] for p in points], y=[p["train_accuracy"] for p in points],
+        points = [p for p in epochs if p["run"] == run and train_key in p]
+        fig.add_trace(go.Scatter(x=[p["epoch"] for p in points], y=[p[train_key] for p in points],
                                  mode="lines+markers", name=f"{run}: train", line=dict(color=colour, dash="dot")))
-        held = [p for p in points if "test_accuracy" in p]
+        held = [p for p in points if test_key in p]
         if held:
-            fig.add_trace(go.Scatter(x=[p["epoch"] for p in held], y=[p["test_accuracy"] for p in held],
+            fig.add_trace(go.Scatter(x=[p["epoch"] for p in held], y=[p[test_key] for p in held],
                                      mode="lines+markers", name=f"{run}: held-out", line=dict(color=colour)))
-    if chance is not None:
-        fig.add_hline(y=chance, line=dict(color="grey", dash="dot"), annotation_text="chance")
-    fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    if baseline is not None:
+        fig.add_hline(y=baseline, line=dict(color="grey", dash="dot"), annotation_text=baseline_label)
+    if metric.fraction:
+        fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
     last = max((p["epoch"] for p in epochs), default=1)
     fig.update_xaxes(tick0=1, dtick=max(1, round(last / 8)))  # whole epochs only, never 0.5
-    return _layout(fig, "Accuracy", height, "epoch", "accuracy")
+    label = metric.label + (f" ({metric.unit.strip()})" if metric.unit else "")
+    return _layout(fig, label[0].upper() + label[1:], height, "epoch", label)
 
 
 def confusion_figure(confusion: torch.Tensor, names: Sequence[str], title: str, height: int = 360) -> go.Figure:

@@ -2,30 +2,28 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
 
-from ssl_core.augment import augment, normalise, resize_all
+from ssl_core.augment import normalise, resize_all
 from ssl_core.device import pick_device
-from ssl_core.evaluate import Evaluation, evaluate
 from ssl_core.models import Backbone, make_backbone
-from ssl_core.pretext import PretextTask, make_task
+from ssl_core.pretext import PretextScore, PretextTask, TaskSettings, make_task, settings_from, task_type
 from ssl_core.train import Callbacks, LoopConfig, fit
 
 EPOCH_EVAL_CAP = 512  # held-out images scored after each epoch, at most…
 EPOCH_EVAL_SHARE = 8  # …and at most 1/8 of the epoch's images: scoring stays a few % of the epoch's work
 EPOCH_EVAL_MIN = 32  # …but enough for a readable curve
 EVAL_CAP = 2000  # held-out images scored at the end
+SHOWCASE_IMAGES = 6  # held-out images a reconstruction task paints after each epoch, for the live view
 
 
 @dataclass(frozen=True)
 class PretrainConfig:
     task: str = "rotation"
-    angles: tuple[int, ...] = (0, 90, 180, 270)
-    jigsaw_grid: int = 2
-    jigsaw_permutations: int = 24
+    settings: TaskSettings | None = None  # the task's own settings; None: its defaults
     backbone: str = "small_cnn"
     image_size: int = 16
     epochs: int = 8
@@ -37,12 +35,12 @@ class PretrainConfig:
     mixed_precision: bool = True  # bf16 autocast on CUDA
 
     def make_task(self) -> PretextTask:
-        if self.task == "rotation":
-            return make_task("rotation", angles=self.angles)
-        if self.task == "jigsaw":
-            return make_task("jigsaw", grid=self.jigsaw_grid, num_permutations=self.jigsaw_permutations,
-                             seed=self.seed)
-        return make_task(self.task)
+        """The task this run trains; the gallery builds it here too, so both see the same one."""
+        return make_task(self.task, self.settings, self.seed)
+
+    def with_options(self, task: str, values: dict) -> "PretrainConfig":
+        """This config for `task` with its settings read from plain values (raises ValueError)."""
+        return replace(self, task=task, settings=settings_from(task_type(task).Settings, values))
 
     def loop(self) -> LoopConfig:
         return LoopConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
@@ -56,13 +54,17 @@ class PretrainResult:
     model: nn.Module  # the pretext network (backbone + task head)
     in_channels: int
     dataset: str = ""  # name of the dataset it was trained on
-    evaluation: Evaluation | None = None
+    evaluation: PretextScore | None = None
     stopped: bool = False
     history: list[dict] = field(default_factory=list)
 
     @property
     def backbone(self) -> Backbone:
         return self.model.backbone
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
 
 
 def device_images(images: torch.Tensor, size: int, device: torch.device) -> torch.Tensor:
@@ -98,7 +100,7 @@ class _FallbackOnError(nn.Module):
         return self.eager(x)
 
 
-def pretext_batches(task: PretextTask, images: torch.Tensor, seed: int, batch_size: int = 256):
+def pretext_batches(task: PretextTask, images: torch.Tensor, seed: int, batch_size: int = 128):
     """Fixed pseudo-labelled batches for a reproducible held-out score."""
     generator = torch.Generator(images.device).manual_seed(seed + 1)
     for start in range(0, len(images), batch_size):
@@ -122,19 +124,22 @@ def pretrain(config: PretrainConfig, train_images: torch.Tensor, test_images: to
     forward = compiled(model) if config.compile else model
 
     def batch_fn(indices: torch.Tensor):
-        return task.make_batch(augment(train_x[indices.to(device)], generator, flip=allow_flip), generator)
+        return task.training_batch(train_x[indices.to(device)], generator, allow_flip)
 
     epoch_eval_size = min(EPOCH_EVAL_CAP, max(EPOCH_EVAL_MIN, len(train_x) // EPOCH_EVAL_SHARE))
+    showcase_images = test_x[:SHOWCASE_IMAGES]
 
     def held_out() -> dict[str, float]:
         if not len(test_x):
             return {}
-        result = evaluate(model, pretext_batches(task, test_x[:epoch_eval_size], config.seed), task.num_classes)
-        return {"test_loss": result.loss, "test_accuracy": result.accuracy}
+        shown = task.showcase(model, showcase_images)
+        if shown:
+            callbacks.on_showcase(shown)
+        return task.evaluate(model, pretext_batches(task, test_x[:epoch_eval_size], config.seed)).as_metrics()
 
     result = PretrainResult(config, task, model, channels)
     result.stopped = fit(forward, [{"params": model.parameters()}], batch_fn, len(train_x), config.loop(),
-                         device, callbacks, held_out, seed=config.seed)
+                         device, callbacks, held_out, seed=config.seed, objective=task)
     if len(test_x):
-        result.evaluation = evaluate(model, pretext_batches(task, test_x, config.seed), task.num_classes)
+        result.evaluation = task.evaluate(model, pretext_batches(task, test_x, config.seed))
     return result

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from ssl_core.augment import augment
+from ssl_core.augment import augment, normalise
 from ssl_core.datasets import ImageDataset
 from ssl_core.device import pick_device
 from ssl_core.downstream import EPOCH_EVAL_CAP as DOWNSTREAM_EVAL_CAP, PLANS, DownstreamConfig
@@ -80,8 +80,8 @@ def _calibrate(pretext: PretrainConfig, channels: int, num_classes: int, downstr
     images = torch.randint(0, 256, (max(pretext.batch_size, downstream_batch), channels, size, size),
                            dtype=torch.uint8, device=device)
 
-    def train_step(net, opt, inputs, targets) -> None:
-        loss = torch.nn.functional.cross_entropy(net(inputs), targets)
+    def train_step(net, opt, inputs, targets, loss_fn=torch.nn.functional.cross_entropy) -> None:
+        loss = loss_fn(net(inputs), targets)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -89,7 +89,7 @@ def _calibrate(pretext: PretrainConfig, channels: int, num_classes: int, downstr
             torch.cuda.synchronize()
 
     def pretext_step() -> None:
-        train_step(model, optimizer, *task.make_batch(augment(images[:pretext.batch_size], generator, flip=True), generator))
+        train_step(model, optimizer, *task.training_batch(images[:pretext.batch_size], generator), task.loss)
 
     classifier = Classifier(make_backbone(pretext.backbone, channels), num_classes, grid=2).to(device)
     labels = torch.randint(0, num_classes, (downstream_batch,), device=device)
@@ -103,20 +103,22 @@ def _calibrate(pretext: PretrainConfig, channels: int, num_classes: int, downstr
         train_step(classifier, full, augment(images[:downstream_batch], generator, flip=True), labels)
         classifier.freeze(False)
 
+    eval_inputs, _ = task.make_batch(normalise(images), generator)
+
     def eval_batch() -> None:
         with torch.inference_mode():
-            model.eval()(images.float())
+            model.eval()(eval_inputs)
         model.train()
 
     with torch.random.fork_rng(devices=[]):  # calibrating must not change what a seeded run draws
         return Speed(_time_steps(pretext_step, repeats), _time_steps(downstream_step, repeats),
-                     _time_steps(probe_step, repeats), _time_steps(eval_batch, repeats) / len(images))
+                     _time_steps(probe_step, repeats), _time_steps(eval_batch, repeats) / len(eval_inputs))
 
 
 def pretext_seconds(config: PretrainConfig, n_pool: int, n_test: int, speed: Speed) -> float:
-    classes = config.make_task().num_classes  # held-out images are scored under every pseudo-label
+    views = config.make_task().views_per_image  # rotation scores each held-out image under every angle
     per_epoch_eval = min(EPOCH_EVAL_CAP, max(EPOCH_EVAL_MIN, n_pool // EPOCH_EVAL_SHARE), n_test)
-    scored = (config.epochs * per_epoch_eval + min(n_test, EVAL_CAP)) * classes
+    scored = (config.epochs * per_epoch_eval + min(n_test, EVAL_CAP)) * views
     return config.epochs * steps_per_epoch(n_pool, config.batch_size) * speed.pretext_step + \
         scored * speed.eval_image
 

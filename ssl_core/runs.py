@@ -8,18 +8,30 @@ from ssl_core.comparison import Comparison, compare_modes
 from ssl_core.datasets import ImageDataset
 from ssl_core.downstream import DownstreamConfig
 from ssl_core.jobs import Job
+from ssl_core.pretext import task_type
 from ssl_core.pretrain import PretrainConfig, PretrainResult, pretrain
 from ssl_core.splits import Split, SplitConfig
 from ssl_core.train import Callbacks
 
 
-def check_pretext_data(dataset: ImageDataset, split: Split) -> None:
+def check_pretext_data(dataset: ImageDataset, split: Split, config: PretrainConfig) -> None:
     if len(split.pool) < 2:
         raise ValueError(f"the pretext task needs at least 2 training images; this split has {len(split.pool)}")
+    reason = task_type(config.task).unavailable(dataset.channels)
+    if reason:
+        raise ValueError(reason)
+
+
+def transfer_problem(pretrained: PretrainResult, dataset: ImageDataset) -> str:
+    """Why the pretrained model cannot transfer to `dataset` (another dataset); '' when it can."""
+    if pretrained.dataset != dataset.name or pretrained.in_channels != dataset.channels:
+        return (f"The pretrained model was trained on **{pretrained.dataset}**, but the current dataset is "
+                f"**{dataset.name}**. Pick that dataset again, or pretrain on this one.")
+    return ""
 
 
 def pretext_work(dataset: ImageDataset, split: Split, config: PretrainConfig) -> Callable[[Job], PretrainResult]:
-    check_pretext_data(dataset, split)
+    check_pretext_data(dataset, split, config)
     pool, test = dataset.images[split.pool], dataset.images[split.test]
 
     def work(job: Job) -> PretrainResult:

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ssl_core.metrics import ACCURACY, Metric
+
 
 @dataclass(frozen=True)
 class LoopConfig:
@@ -56,6 +58,9 @@ class Callbacks:
 
     def on_epoch(self, event: EpochEvent) -> None: ...
 
+    def on_showcase(self, samples: list) -> None:
+        """What the model currently makes of a few held-out images (pretext samples), once per epoch."""
+
     def should_stop(self) -> bool:
         return False
 
@@ -83,6 +88,23 @@ class Continued(Callbacks):
 
     def should_stop(self) -> bool:
         return self.inner.should_stop()
+
+
+class Objective:
+    """What a run minimises and reports. Classification unless a subclass says otherwise: pretext
+    tasks are objectives, so the loop never needs to know whether it predicts labels or pixels."""
+
+    metric: Metric = ACCURACY
+
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(outputs, targets)
+
+    def score(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The metric of each output row, `(len(outputs),)`; the epoch figure is their mean."""
+        return (outputs.argmax(1) == targets).float()
+
+
+CLASSIFICATION = Objective()
 
 
 class TrainingDiverged(RuntimeError):
@@ -119,7 +141,8 @@ def batch_order(n: int, batch_size: int, generator: torch.Generator) -> list[tor
 
 def fit(model: nn.Module, param_groups: Iterable[dict], batch_fn: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
         n_train: int, config: LoopConfig, device: torch.device, callbacks: Callbacks,
-        evaluate_fn: Callable[[], dict[str, float]] | None = None, seed: int = 0) -> bool:
+        evaluate_fn: Callable[[], dict[str, float]] | None = None, seed: int = 0,
+        objective: Objective = CLASSIFICATION) -> bool:
     """Train `model` for `config.epochs`; returns True when stopped early by request."""
     if n_train < 1:
         raise ValueError("nothing to train on")
@@ -140,7 +163,7 @@ def fit(model: nn.Module, param_groups: Iterable[dict], batch_fn: Callable[[torc
     for epoch in range(1, config.epochs + 1):
         model.train()
         loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.int64)
+        score_sum = torch.zeros((), device=device)
         seen = 0
         window_images, window_start = 0, time.perf_counter()
         for indices in batch_order(n_train, config.batch_size, generator):
@@ -148,17 +171,17 @@ def fit(model: nn.Module, param_groups: Iterable[dict], batch_fn: Callable[[torc
                 return True
             inputs, targets = batch_fn(indices)
             with autocast_for(device, config.mixed_precision):
-                logits = model(inputs)
-                loss = F.cross_entropy(logits.float(), targets)
+                outputs = model(inputs)
+                loss = objective.loss(outputs.float(), targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             scheduler.step()
             step += 1
-            loss_sum += loss.detach() * len(targets)
-            correct += (logits.detach().argmax(1) == targets).sum()
-            seen += len(targets)
-            window_images += len(targets)
+            loss_sum += loss.detach() * len(outputs)
+            score_sum += objective.score(outputs.detach().float(), targets).sum()
+            seen += len(outputs)
+            window_images += len(inputs)
             if step % config.log_every == 0 or step == total:
                 value = loss.item()
                 if not math.isfinite(value):
@@ -173,7 +196,7 @@ def fit(model: nn.Module, param_groups: Iterable[dict], batch_fn: Callable[[torc
         if not math.isfinite(train_loss):
             raise TrainingDiverged(f"the loss became {train_loss} in epoch {epoch}: training diverged. "
                                    f"Try a lower learning rate (now {config.lr:g}).")
-        metrics = {"train_loss": train_loss, "train_accuracy": correct.item() / seen}
+        metrics = {"train_loss": train_loss, f"train_{objective.metric.key}": score_sum.item() / seen}
         if evaluate_fn is not None and (epoch % config.eval_every == 0 or epoch == config.epochs):
             metrics.update(evaluate_fn())
         callbacks.on_epoch(EpochEvent(epoch, config.epochs, step, metrics))

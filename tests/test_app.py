@@ -159,14 +159,15 @@ def test_pretext_gallery_for_rotation_and_jigsaw():
     assert len(at.get("image")) == 6 * 4
     at.multiselect[0].set_value([90, 180]).run()
     assert len(at.get("image")) == 6 * 2
-    assert at.session_state.pretext["angles"] == (90, 180)
+    assert at.session_state.pretext["settings"]["rotation"].angles == (90, 180)
     at.radio[0].set_value("jigsaw").run()
     no_errors(at)
     assert any("minimum Hamming distance" in c.value for c in at.caption)
     assert len(at.get("image")) == 6 * 2
     at.radio[1].set_value(3).run()
     no_errors(at)
-    assert at.session_state.pretext["grid"] == 3
+    assert at.session_state.pretext["settings"]["jigsaw"].grid == 3
+    assert any(c.value.startswith("jigsaw 3×3: which of 24 permutations") for c in at.caption)
 
 
 def start_training(at: AppTest, epochs: int = 2, size: int = 8) -> AppTest:
@@ -187,6 +188,7 @@ def test_training_runs_in_the_background_and_shows_results():
     no_errors(at)
     metrics = {m.label: m.value for m in at.metric}
     assert float(metrics["Held-out pretext accuracy"].rstrip("%")) > 25
+    assert metrics["Chance level"] == "25.0%"
     figures = charts(at)
     assert any(trace["y"] for fig in figures for trace in fig["data"])  # curves have points
 
@@ -327,7 +329,7 @@ def test_experiments_page_label_budget_and_which_layer():
     figures = charts(at)
     assert any(t.get("error_y") for fig in figures for t in fig["data"])
     assert "at 1/class (SSL" in markdown(at) and "95% interval" in markdown(at)
-    assert any("Pretrain on this dataset" in i.value for i in at.info)
+    assert any("First pretrain a backbone" in i.value for i in at.info)
 
     at = start_training(at, epochs=1)
     wait_for_job(at, "train_job")

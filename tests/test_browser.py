@@ -127,10 +127,20 @@ def test_journey(page, server, tmp_path):
     page.get_by_text("Jigsaw", exact=True).click()
     idle(page)
     healthy(page, "04_pretext_jigsaw")
-    assert page.get_by_text("minimum Hamming distance").is_visible()
+    assert page.get_by_text("minimum Hamming distance").first.is_visible()
+    for title, step in (("Context prediction", "04b_pretext_context"), ("Inpainting", "04c_pretext_inpainting"),
+                        ("Contrastive (SimCLR)", "04d_pretext_simclr")):
+        page.get_by_text(title, exact=True).click()
+        idle(page)
+        healthy(page, step)
+        assert page.locator('[data-testid="stImage"]').count() >= 6, step
+    page.get_by_text("Colorization (colour only)", exact=True).click()
+    idle(page)
+    assert page.get_by_text("Colorization needs colour images; this dataset is greyscale.").is_visible()
     page.get_by_text("Rotation", exact=True).click()
     idle(page)
-    assert page.get_by_text("rotation (0°, 90°, 180°, 270°)").is_visible(), "switching back to rotation was lost"
+    assert page.get_by_text("rotation: predict which of 0°, 90°, 180°, 270°").first.is_visible(), \
+        "switching back to rotation was lost"
 
     go(page, "3. Train")
     predicted = page.get_by_text("Predicted on this").inner_text()
@@ -218,6 +228,19 @@ def test_journey(page, server, tmp_path):
     page.get_by_text("Current dataset: pets").wait_for()
     idle(page)
     healthy(page, "11_zip_dataset")
+
+    go(page, "2. Pretext")
+    page.get_by_text("Colorization", exact=True).click()  # pets are in colour
+    idle(page)
+    healthy(page, "12_pretext_colorization")
+    go(page, "3. Train")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("What the network paints now").wait_for(timeout=120_000)
+    healthy(page, "13_colorization_live")
+    wait_for_text(page, "Held-out pretext PSNR", timeout=300_000)
+    idle(page)
+    healthy(page, "14_colorization_done")
+    assert page.get_by_text("One mean colour everywhere").first.is_visible()
 
     peak = peak_rss_mb(server[1])
     (ARTIFACTS / "server_peak_rss_mb.txt").write_text(f"{peak:.0f}\n")

@@ -26,9 +26,10 @@ def test_cli_json_has_the_documented_shape(capsys):
     assert code == 0
     captured = capsys.readouterr()
     report = json.loads(captured.out)
-    assert set(report) == {"pretext_accuracy", "pretext_accuracies", "n_unlabeled", "n_test", "chance", "seconds",
+    assert report["pretext_task"] == {"name": "rotation", "settings": {"angles": [0, 90, 180, 270]}}
+    assert set(report) == {"pretext_task", "pretext_score", "pretext_metric", "pretext_scores", "n_unlabeled", "n_test", "chance", "seconds",
                            "results", "points"}
-    assert len(report["pretext_accuracies"]) == 2 and len(report["points"]) == 2 * 2 * 3
+    assert len(report["pretext_scores"]) == 2 and len(report["points"]) == 2 * 2 * 3
     assert report["n_unlabeled"] + report["n_test"] == 1797
     assert [r["labels_per_class"] for r in report["results"]] == [1, 5]
     assert [r["n_labeled"] for r in report["results"]] == [10, 50]
@@ -76,7 +77,9 @@ def test_recipe_auto_fills_what_the_flags_leave_out():
     (["--seeds", "x"], "comma-separated"),
     (["--test-fraction", "1.5"], "test-fraction"),
     (["--pretext", "colour"], "invalid choice"),
-    (["--angles", "0,45"], "angles"),
+    (["--task-option", "angles=0,45"], "angles must be one of"),
+    (["--pretext", "jigsaw", "--task-option", "grid=5"], "grid must be one of"),
+    (["--task-option", "tiles=3"], "unknown option 'tiles'"),
     (["--scratch-lrs", "0.001,-1"], "scratch-lrs"),
 ])
 def test_bad_arguments_exit_non_zero_with_one_line(args, message):
@@ -124,7 +127,7 @@ def test_budget_verdict_groups_the_budgets_by_outcome():
 def test_old_reports_without_per_image_outcomes_get_a_conservative_interval():
     points = [{"seed": 0, "budget_key": "labels_per_class", "budget": 1, "n_labeled": 10, "mode": mode,
                "accuracy": accuracy} for mode, accuracy in (("linear", 0.60), ("scratch", 0.35))]
-    report = experiment.judged({"points": points, "pretext_accuracies": [0.9], "n_unlabeled": 8000, "n_test": 2000,
+    report = experiment.judged({"points": points, "pretext_scores": [0.9], "n_unlabeled": 8000, "n_test": 2000,
                                 "seconds": 1.0})
     entry = report["results"][0]
     low, high = entry["difference"]["ssl_linear"]["ci95"]
@@ -164,7 +167,7 @@ def test_merging_single_seed_reports_equals_a_multi_seed_summary():
     digits = load_digits()
     apart = [run_experiment(digits, replace(TINY_CONFIG, seeds=(seed,))) for seed in (0, 1)]
     merged = merge_reports(apart)
-    assert merged["pretext_accuracies"] == [r["pretext_accuracy"] for r in apart]
+    assert merged["pretext_scores"] == [r["pretext_score"] for r in apart]
     assert merged["seconds"] == pytest.approx(sum(r["seconds"] for r in apart))
     for i, entry in enumerate(merged["results"]):
         for key in ("ssl_linear", "ssl_finetune", "scratch"):

@@ -32,7 +32,7 @@ def test_job_reports_progress_and_finishes(digits):
     snap = job.snapshot()
     assert snap.status == DONE and snap.progress == 1.0
     assert [p["epoch"] for p in snap.epochs] == [1, 2] and snap.steps
-    assert snap.result.dataset == "digits" and snap.result.evaluation.accuracy > 0.25
+    assert snap.result.dataset == "digits" and snap.result.evaluation.value > 0.25
     assert registry.get(job.id) is job
 
 

@@ -1,130 +1,161 @@
-import itertools
-import math
+"""What every pretext task promises, the settings machinery, and a new task added through the
+registry alone (the toy task at the end)."""
+from dataclasses import dataclass
 
 import pytest
 import torch
+from torch import nn
 
-from ssl_core.models import small_cnn
-from ssl_core.pretext import TASKS, JigsawTask, RotationTask, hamming_permutations, make_task
-
-
-def images(n=3, c=3, s=12):
-    return torch.arange(n * c * s * s, dtype=torch.float32).reshape(n, c, s, s)
-
-
-@pytest.mark.parametrize("angles", [(0, 90, 180, 270), (90, 180), (0, 180)])
-def test_rotating_back_by_the_label_restores_the_image_exactly(angles):
-    task = RotationTask(angles)
-    x = images()
-    inputs, targets = task.make_batch(x, torch.Generator())
-    assert inputs.shape == (len(angles) * 3, 3, 12, 12)
-    for sample, label, original in zip(inputs, targets, x.repeat(len(angles), 1, 1, 1)):
-        back = torch.rot90(sample, -task.angles[int(label)] // 90, dims=(-2, -1))
-        assert torch.equal(back, original)
+from ssl_core.models import Classifier, small_cnn
+from ssl_core.pretext import (TASKS, ClassificationTask, PretextSample, TaskSettings, make_task, option, options,
+                              parse_options, settings_dict, settings_from)
+from ssl_core.pretrain import PretrainConfig, pretrain
 
 
-def test_all_rotations_of_an_image_are_in_the_same_batch():
-    task = RotationTask()
-    _, targets = task.make_batch(images(5), torch.Generator())
-    assert torch.bincount(targets).tolist() == [5, 5, 5, 5]
-
-
-def test_bad_angles_are_refused():
-    with pytest.raises(ValueError):
-        RotationTask((0, 45))
-    with pytest.raises(ValueError):
-        RotationTask((90,))
-
-
-@pytest.mark.parametrize("grid", [2, 3])
-def test_tiles_put_back_by_the_permutation_restore_the_image(grid):
-    task = JigsawTask(grid=grid, num_permutations=10, gap=0.0)
-    x = images(4, 3, grid * 5)
-    g = torch.Generator().manual_seed(0)
-    tiles = task.cut_tiles(x, g)
-    labels = torch.tensor([0, 3, 7, 9])
-    shuffled = task.shuffle(tiles, labels)
-    restored = torch.empty_like(shuffled)
-    for b, label in enumerate(labels):
-        for position, tile in enumerate(task.permutations[label]):
-            restored[b, tile] = shuffled[b, position]
-    assert torch.equal(restored, tiles)
-    # with no gap the tiles are exactly the grid cells: assembling them rebuilds the image
-    for b in range(4):
-        rebuilt = task.assemble(tiles[b], border=0)
-        assert torch.equal(rebuilt, x[b])
-
-
-def test_tiles_have_gap_and_jitter_within_their_cell():
-    task = JigsawTask(grid=3, num_permutations=5, gap=0.25)
-    x = images(2, 1, 24)
-    tiles = task.cut_tiles(x, torch.Generator().manual_seed(1))
-    assert tiles.shape == (2, 9, 1, 6, 6)
-    first = tiles[0, 0, 0, 0, 0].item()  # top-left tile's corner lies in the first 8x8 cell
-    row, col = divmod(int(first), 24)
-    assert row <= 2 and col <= 2
-
-
-def test_jigsaw_batch_is_normalised_per_tile():
-    task = JigsawTask(grid=3, num_permutations=20)
-    inputs, labels = task.make_batch(torch.rand(6, 3, 30, 30), torch.Generator().manual_seed(0))
-    assert inputs.shape[:2] == (6, 9) and labels.max() < 20
-    means = inputs.mean(dim=(2, 3, 4))
-    assert means.abs().max() < 1e-4
-
-
-@pytest.mark.parametrize("tiles, count", [(4, 24), (9, 100), (9, 1000)])
-def test_permutation_set_size_uniqueness_and_reported_distance(tiles, count):
-    perms, min_distance = hamming_permutations(tiles, count, seed=0)
-    assert perms.shape == (count, tiles)
-    assert len({tuple(p) for p in perms.tolist()}) == count
-    assert all(sorted(p) == list(range(tiles)) for p in perms.tolist())
-    distances = (perms[:, None] != perms[None]).sum(-1)
-    distances.fill_diagonal_(tiles + 1)
-    assert int(distances.min()) == min_distance
-    if tiles == 9 and count <= 100:
-        assert min_distance >= 4  # the tie-break on the closest member keeps sets well spread
-
-
-def test_greedy_set_beats_random_sets_on_mean_and_minimum_distance():
-    perms, min_distance = hamming_permutations(9, 50, seed=0)
-    generator = torch.Generator().manual_seed(0)
-    everything = torch.tensor(list(itertools.islice(itertools.permutations(range(9)), 0, None, 7)))
-    random_set = everything[torch.randperm(len(everything), generator=generator)[:50]]
-
-    def mean_distance(p):
-        d = (p[:, None] != p[None]).sum(-1).float()
-        return d.sum() / (len(p) * (len(p) - 1))
-
-    assert mean_distance(perms) > mean_distance(random_set)
-    random_distances = (random_set[:, None] != random_set[None]).sum(-1)
-    random_distances.fill_diagonal_(10)
-    assert min_distance > int(random_distances.min())
-
-
-def test_permutation_set_is_deterministic_from_seed():
-    a, _ = hamming_permutations(9, 30, seed=5)
-    b, _ = hamming_permutations(9, 30, seed=5)
-    c, _ = hamming_permutations(9, 30, seed=6)
-    assert torch.equal(a, b) and not torch.equal(a, c)
-
-
-def test_too_many_permutations_is_refused():
-    with pytest.raises(ValueError, match="24 permutations"):
-        hamming_permutations(4, 25)
-    assert math.factorial(4) == 24
+def colour_images(n=6, size=24, seed=0):
+    return torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
 
 
 @pytest.mark.parametrize("name", sorted(TASKS))
-def test_every_task_builds_a_model_that_takes_its_batches(name):
+def test_every_task_trains_one_step_and_scores_and_previews(name):
     task = make_task(name)
-    inputs, targets = task.make_batch(torch.randn(4, 3, 24, 24), torch.Generator())
-    logits = task.build_model(small_cnn(3))(inputs)
-    assert logits.shape == (len(targets), task.num_classes)
-    samples = task.preview(torch.randint(0, 256, (2, 3, 24, 24), dtype=torch.uint8), torch.Generator())
+    inputs, targets = task.training_batch(colour_images(), torch.Generator().manual_seed(0))
+    model = task.build_model(small_cnn(3))
+    assert hasattr(model, "backbone")  # what downstream transfers
+    outputs = model(inputs)
+    loss = task.loss(outputs, targets)
+    loss.backward()
+    assert loss.ndim == 0 and torch.isfinite(loss)
+    assert task.score(outputs.detach(), targets).shape == (len(outputs),)
+    score = task.evaluate(model, [(inputs, targets)])
+    assert score.n > 0 and score.metric == task.metric and score.baseline_label
+    samples = task.preview(colour_images(2), torch.Generator())
     assert samples and all(s.image.dtype.name == "uint8" and s.image.shape[-1] == 3 for s in samples)
+    assert task.describe()
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_the_gallery_shows_what_training_generates_for_the_same_settings_and_seed(name):
+    """The Pretext page builds its task from the same config as training (`PretrainConfig.make_task`),
+    and its gallery renders `training_batch`, the function training calls for every batch."""
+    settings_type = TASKS[name].Settings
+    config = PretrainConfig(task=name, settings=settings_type(), seed=7)
+    shown, trained = config.make_task(), pretrain(
+        PretrainConfig(task=name, settings=settings_type(), seed=7, epochs=1, image_size=16, batch_size=8),
+        colour_images(16, 16), colour_images(4, 16, seed=1)).task
+    assert shown.describe() == trained.describe()
+    images = colour_images(3, 16, seed=2)
+    gallery_batch = shown.training_batch(images, torch.Generator().manual_seed(3))
+    training_batch = trained.training_batch(images, torch.Generator().manual_seed(3))
+    for a, b in zip(gallery_batch, training_batch):
+        assert torch.equal(a.cpu(), b.cpu())
+    assert len(shown.preview(images, torch.Generator().manual_seed(3))) >= len(images)
+
+
+def test_settings_describe_themselves_and_parse_from_text_and_json():
+    jigsaw = TASKS["jigsaw"].Settings
+    names = [opt.name for opt in options(jigsaw)]
+    assert names[:2] == ["grid", "permutations"]
+    assert all(opt.help for opt in options(jigsaw))
+    parsed = parse_options(jigsaw, ["grid=3", "permutations=100"])
+    assert (parsed.grid, parsed.permutations) == (3, 100)
+    assert settings_from(jigsaw, settings_dict(parsed)) == parsed
+    rotation = parse_options(TASKS["rotation"].Settings, ["angles=90,180"])
+    assert rotation.angles == (90, 180) and settings_dict(rotation) == {"angles": [90, 180]}
+    with pytest.raises(ValueError, match="unknown option 'tiles'"):
+        parse_options(jigsaw, ["tiles=3"])
+    with pytest.raises(ValueError, match="name=value"):
+        parse_options(jigsaw, ["grid"])
+    with pytest.raises(ValueError, match="permutations must be one of"):
+        parse_options(jigsaw, ["permutations=30"])
+    with pytest.raises(ValueError, match="between 0 and 0.5"):
+        parse_options(jigsaw, ["gap=0.9"])
 
 
 def test_unknown_task_lists_the_valid_ones():
-    with pytest.raises(KeyError, match="jigsaw.*rotation"):
-        make_task("colorization")
+    with pytest.raises(KeyError, match="colorization.*jigsaw.*rotation"):
+        make_task("sudoku")
+
+
+def test_colour_only_tasks_say_why_on_grey_images():
+    unavailable = {name: task.unavailable(1) for name, task in TASKS.items()}
+    assert unavailable["colorization"].startswith("Colorization needs colour images")
+    assert not any(text for name, text in unavailable.items() if name != "colorization")
+    assert not any(task.unavailable(3) for task in TASKS.values())
+
+
+# ---- a new task through the registry alone ----------------------------------------------------
+
+@dataclass(frozen=True)
+class MirrorSettings(TaskSettings):
+    share: float = option(0.5, "Share of images mirrored.", low=0.1, high=0.9)
+
+
+class MirrorTask(ClassificationTask):
+    """Was the image mirrored left to right? (A toy: one file, one registry line, one test.)"""
+
+    name = "mirror"
+    title = "Mirror"
+    Settings = MirrorSettings
+    explanation = "Was the image mirrored?"
+    gallery_group = 1
+
+    @property
+    def num_classes(self) -> int:
+        return 2
+
+    def make_batch(self, images, generator):
+        flipped = torch.rand(len(images), generator=generator, device=images.device) < self.settings.share
+        return torch.where(flipped[:, None, None, None], images.flip(-1), images), flipped.long()
+
+    def build_model(self, backbone: nn.Module) -> nn.Module:
+        return Classifier(backbone, 2)
+
+    def render(self, images, inputs, targets):
+        from ssl_core.pretext.base import pixels, to_display
+
+        return [PretextSample(to_display(pixels(x)), "mirrored" if t else "as is") for x, t in zip(inputs, targets)]
+
+    def describe(self) -> str:
+        return f"mirror: was it mirrored ({self.settings.share:.0%} are)"
+
+
+@pytest.fixture
+def mirror_registered(monkeypatch):
+    monkeypatch.setitem(TASKS, "mirror", MirrorTask)  # the one registry line
+    yield
+
+
+def test_a_new_task_is_one_class_and_one_registry_line(mirror_registered, digits_setup):
+    from ssl_core.downstream import DownstreamConfig, train_downstream
+    from ssl_core.experiment import build_parser, config_from_args
+
+    dataset, split, _ = digits_setup
+    config = PretrainConfig(task="mirror", settings=parse_options(MirrorSettings, ["share=0.3"]), epochs=1,
+                            image_size=8)
+    result = pretrain(config, dataset.images[split.pool], dataset.images[split.test])
+    assert result.evaluation.baseline == 0.5 and result.evaluation.confusion.shape == (2, 2)
+    probe = train_downstream("linear", result, dataset.images[split.labeled], dataset.labels[split.labeled],
+                             dataset.images[split.test], dataset.labels[split.test], dataset.num_classes,
+                             DownstreamConfig(epochs=1, min_steps=5))
+    assert 0 <= probe.evaluation.accuracy <= 1
+    args = build_parser().parse_args(["--pretext", "mirror", "--task-option", "share=0.7"])
+    assert config_from_args(args).pretext.make_task().describe() == "mirror: was it mirrored (70% are)"
+    from ssl_core.experiment import task_options_text
+
+    assert "share=0.5  (0.1 to 0.9) Share of images mirrored." in task_options_text()
+
+
+def test_a_new_task_shows_on_the_pretext_page_with_its_control_and_gallery(mirror_registered):
+    from tests.test_app import app, no_errors
+
+    at = app()
+    at.switch_page("pages/pretext.py").run()
+    at.radio(key="pretext_task").set_value("mirror").run()
+    no_errors(at)
+    assert any("Was the image mirrored?" in m.value for m in at.markdown)
+    assert [s.label for s in at.slider] == ["Share"]
+    at.slider[0].set_value(0.3).run()
+    assert any("mirror: was it mirrored (30% are)" in c.value for c in at.caption)
+    assert len(at.get("image")) == 6
+    assert at.session_state.pretext["settings"]["mirror"] == MirrorSettings(share=0.3)

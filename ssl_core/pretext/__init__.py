@@ -1,23 +1,40 @@
-"""Pretext tasks, registered by name: a new task is one file plus one line here."""
+"""Pretext tasks, found by name in `TASKS`: a new task is one file plus one line here.
+
+`make_task` is the only way the library, the pages and the CLI build a task, so the gallery shows
+the task that training uses (same settings, same seed).
+"""
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from ssl_core.pretext.base import PretextSample, PretextTask
+from ssl_core.pretext.base import (ClassificationTask, Option, PretextSample, PretextScore, PretextTask,
+                                   ReconstructionTask, TaskSettings, option, options, parse_options,
+                                   settings_dict, settings_from)
+from ssl_core.pretext.colorization import ColorizationTask
+from ssl_core.pretext.context import ContextTask
+from ssl_core.pretext.contrastive import SimCLRTask
+from ssl_core.pretext.inpainting import InpaintingTask
 from ssl_core.pretext.jigsaw import JigsawTask, hamming_permutations
 from ssl_core.pretext.rotation import RotationTask
 
-TASKS: dict[str, Callable[..., PretextTask]] = {
+TASKS: dict[str, type[PretextTask]] = {
     "rotation": RotationTask,
     "jigsaw": JigsawTask,
+    "context": ContextTask,
+    "colorization": ColorizationTask,
+    "inpainting": InpaintingTask,
+    "simclr": SimCLRTask,
 }
 
 
-def make_task(name: str, **settings) -> PretextTask:
+def task_type(name: str) -> type[PretextTask]:
     if name not in TASKS:
         raise KeyError(f"unknown pretext task {name!r}; choose from {sorted(TASKS)}")
-    return TASKS[name](**settings)
+    return TASKS[name]
 
 
-__all__ = ["TASKS", "PretextSample", "PretextTask", "JigsawTask", "RotationTask",
-           "hamming_permutations", "make_task"]
+def make_task(name: str, settings: TaskSettings | None = None, seed: int = 0) -> PretextTask:
+    return task_type(name)(settings, seed)
+
+
+__all__ = ["TASKS", "ClassificationTask", "Option", "PretextSample", "PretextScore", "PretextTask",
+           "ReconstructionTask", "TaskSettings", "JigsawTask", "RotationTask", "hamming_permutations",
+           "make_task", "option", "options", "parse_options", "settings_dict", "settings_from", "task_type"]

@@ -1,18 +1,118 @@
-"""The interface every pretext task implements.
+"""What every pretext task is, and how its settings describe themselves.
 
-A pretext task turns unlabeled images into (input, pseudo-label) pairs with
-tensor operations on the training device, builds the network that solves it
-around a shared backbone, and renders a few samples for the gallery.
+A task owns everything about itself: its settings (a frozen dataclass whose field metadata gives the
+page controls, the CLI options and the summaries), how it turns images into a batch, the head or
+decoder it puts on the backbone, its loss and metric, how it is scored on held-out images, its
+gallery and its live showcase. Training, evaluation and the pages call these and never ask which
+task they hold.
 """
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
+from ssl_core.augment import MEAN, STD, augment, normalise
+from ssl_core.evaluate import evaluate
+from ssl_core.metrics import ACCURACY, PSNR, Metric, psnr
+from ssl_core.train import Objective, autocast_for
+
+
+# ---- settings ---------------------------------------------------------------------------------
+
+def option(default: Any, help: str, *, label: str = "", choices: Iterable = (), low: float | None = None,
+           high: float | None = None) -> Any:
+    """A task setting. Its control on the Pretext page, its `--task-option` on the CLI and its place
+    in summaries all come from this one declaration."""
+    return field(default=default, metadata={"help": help, "label": label, "choices": tuple(choices),
+                                            "low": low, "high": high})
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    label: str
+    default: Any
+    help: str
+    choices: tuple = ()
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    """Base of every task's settings: checks each value against its declared choices and range."""
+
+    def __post_init__(self) -> None:
+        for opt in options(type(self)):
+            value = getattr(self, opt.name)
+            for item in value if isinstance(value, tuple) else (value,):
+                if opt.choices and item not in opt.choices:
+                    raise ValueError(f"{opt.name} must be one of {list(opt.choices)}, got {item!r}")
+                if opt.low is not None and item < opt.low or opt.high is not None and item > opt.high:
+                    raise ValueError(f"{opt.name} must be between {opt.low:g} and {opt.high:g}, got {item!r}")
+
+
+def options(settings_type: type[TaskSettings]) -> list[Option]:
+    return [Option(f.name, f.metadata.get("label") or f.name.replace("_", " ").capitalize(), f.default,
+                   f.metadata.get("help", ""), f.metadata.get("choices", ()), f.metadata.get("low"),
+                   f.metadata.get("high"))
+            for f in dataclasses.fields(settings_type)]
+
+
+def _coerce(opt: Option, value: Any) -> Any:
+    default = opt.default
+    if isinstance(default, tuple):
+        items = value.split(",") if isinstance(value, str) else list(value)
+        kind = type(default[0]) if default else str
+        return tuple(kind(item) for item in items)
+    if isinstance(default, bool):
+        if isinstance(value, str):
+            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(f"{opt.name} must be true or false, got {value!r}")
+            return value.lower() in ("true", "1", "yes")
+        return bool(value)
+    return type(default)(value)
+
+
+def settings_from(settings_type: type[TaskSettings], values: Mapping[str, Any]) -> TaskSettings:
+    """Settings from plain values (a saved config, CLI text such as `angles=90,180`, widget values);
+    raises ValueError naming the option that is wrong."""
+    known = {opt.name: opt for opt in options(settings_type)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValueError(f"unknown option {unknown[0]!r}; this task has {sorted(known) or 'no options'}")
+    try:
+        coerced = {name: _coerce(known[name], value) for name, value in values.items()}
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"bad option value: {exc}") from None
+    return settings_type(**coerced)
+
+
+def parse_options(settings_type: type[TaskSettings], pairs: Iterable[str]) -> TaskSettings:
+    """`["grid=3", "permutations=100"]` -> settings."""
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"task options are name=value, got {pair!r}")
+        values[name.strip().replace("-", "_")] = value.strip()
+    return settings_from(settings_type, values)
+
+
+def settings_dict(settings: TaskSettings) -> dict[str, Any]:
+    """JSON-ready values (tuples as lists) that `settings_from` reads back."""
+    return {name: list(value) if isinstance(value, tuple) else value
+            for name, value in dataclasses.asdict(settings).items()}
+
+
+# ---- samples and scores -----------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class PretextSample:
@@ -22,36 +122,189 @@ class PretextSample:
     caption: str
 
 
-class PretextTask(ABC):
-    name: str = ""
+@dataclass(frozen=True, eq=False)
+class PretextScore:
+    """A pretext model on held-out images, beside what a trivial answer would score."""
 
-    @property
-    @abstractmethod
-    def num_classes(self) -> int: ...
+    metric: Metric
+    value: float
+    loss: float
+    baseline: float
+    baseline_label: str  # "chance level", "one mean colour everywhere"…
+    n: int
+    confusion: torch.Tensor | None = None  # (K, K) for classification tasks
 
-    @abstractmethod
-    def label_name(self, label: int) -> str: ...
-
-    @abstractmethod
-    def make_batch(self, images: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """Images `(B, C, H, W)` float, normalised -> (network inputs, int64 pseudo-labels)."""
-
-    @abstractmethod
-    def build_model(self, backbone: nn.Module) -> nn.Module:
-        """The pretext network: the backbone plus this task's head."""
-
-    @abstractmethod
-    def preview(self, images: torch.Tensor, generator: torch.Generator) -> list[PretextSample]:
-        """Gallery samples for images `(B, C, H, W)` uint8."""
-
-    def describe(self) -> str:
-        return f"{self.name}: {self.num_classes} pseudo-classes"
+    def as_metrics(self, prefix: str = "test") -> dict[str, float]:
+        return {f"{prefix}_loss": self.loss, f"{prefix}_{self.metric.key}": self.value}
 
 
 def to_display(image: torch.Tensor) -> np.ndarray:
     """(C, H, W) uint8 or float in [0, 1] -> (H, W, 3) uint8 for st.image."""
     if image.dtype != torch.uint8:
-        image = (image.clamp(0, 1) * 255).round().to(torch.uint8)
+        image = (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8)
     if image.shape[0] == 1:
         image = image.expand(3, -1, -1)
     return image.permute(1, 2, 0).contiguous().cpu().numpy()
+
+
+def pixels(normalised: torch.Tensor) -> torch.Tensor:
+    """Network inputs back to pixel values in [0, 1]."""
+    return (normalised * STD + MEAN).clamp(0, 1)
+
+
+def stretch(x: torch.Tensor) -> torch.Tensor:
+    """Each item of `(N, C, H, W)` min-max scaled to [0, 1]: how a per-tile normalised input looks."""
+    low = x.flatten(1).min(1).values[:, None, None, None]
+    high = x.flatten(1).max(1).values[:, None, None, None]
+    return (x - low) / (high - low).clamp_min(1e-6)
+
+
+# ---- the task ---------------------------------------------------------------------------------
+
+class PretextTask(Objective, ABC):
+    """A pretext task. Subclasses set the class attributes and implement the abstract methods."""
+
+    name: ClassVar[str]  # registry key and CLI name
+    title: ClassVar[str]  # shown on the pages
+    Settings: ClassVar[type[TaskSettings]]
+    explanation: ClassVar[str] = ""  # markdown for the Pretext page: what the network must do, and the paper
+    gallery_group: ClassVar[int] = 1  # gallery samples made from one image (kept on one row)
+
+    def __init__(self, settings: TaskSettings | None = None, seed: int = 0) -> None:
+        self.settings = settings if settings is not None else self.Settings()
+        if not isinstance(self.settings, self.Settings):
+            raise TypeError(f"{self.name} takes {self.Settings.__name__}, got {type(self.settings).__name__}")
+        self.seed = seed
+
+    @classmethod
+    def unavailable(cls, channels: int) -> str:
+        """Why this task cannot train on images with `channels` channels; '' when it can."""
+        return ""
+
+    @property
+    def views_per_image(self) -> int:
+        """Network inputs made from one image (rotation: one per angle); timing estimates need it."""
+        return 1
+
+    @abstractmethod
+    def make_batch(self, images: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalised images `(B, C, H, W)` -> (network inputs, targets), all on the images' device."""
+
+    @abstractmethod
+    def build_model(self, backbone: nn.Module) -> nn.Module:
+        """The pretext network: the backbone (as `.backbone`) plus this task's head or decoder."""
+
+    @abstractmethod
+    def render(self, images: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> list[PretextSample]:
+        """Gallery samples of a batch made from uint8 `images`."""
+
+    @abstractmethod
+    def evaluate(self, model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> PretextScore:
+        """Score on held-out batches, without gradients."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """One line: what the network must predict, with these settings."""
+
+    def training_batch(self, images: torch.Tensor, generator: torch.Generator,
+                       allow_flip: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """uint8 images -> the batch training uses: the shared augmentation, then `make_batch`."""
+        return self.make_batch(augment(images, generator, flip=allow_flip), generator)
+
+    def preview(self, images: torch.Tensor, generator: torch.Generator, allow_flip: bool = True,
+                augmented: bool = True) -> list[PretextSample]:
+        """The gallery: exactly what training makes of uint8 `images` with this generator
+        (`augmented=False` skips the crop and flip, for an explanatory picture)."""
+        batch = (self.training_batch(images, generator, allow_flip) if augmented
+                 else self.make_batch(normalise(images), generator))
+        return self.render(images, *batch)
+
+    def showcase(self, model: nn.Module, images: torch.Tensor) -> list[PretextSample]:
+        """What the model currently makes of fixed held-out uint8 images, for the live view
+        (input, output, truth); empty for tasks whose output is not a picture."""
+        return []
+
+    def explain(self, model: nn.Module, image: torch.Tensor) -> str:
+        """What the pretext model makes of one uploaded image (normalised `(1, C, S, S)`); '' when
+        that says nothing a person can check."""
+        return ""
+
+    @torch.inference_mode()
+    def averaged(self, model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+                 baseline: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> tuple[float, float, float, int]:
+        """Mean loss, metric and baseline metric per output row over held-out batches; `baseline(outputs,
+        targets)` gives the trivial answer's metric per row."""
+        was_training = model.training
+        model.eval()
+        loss_sum = value_sum = baseline_sum = 0.0
+        n = 0
+        for inputs, targets in batches:
+            with autocast_for(inputs.device):
+                outputs = model(inputs).float()
+            loss_sum += float(self.loss(outputs, targets)) * len(outputs)
+            value_sum += float(self.score(outputs, targets).sum())
+            baseline_sum += float(baseline(outputs, targets).sum())
+            n += len(outputs)
+        model.train(was_training)
+        if not n:
+            return float("nan"), float("nan"), float("nan"), 0
+        return loss_sum / n, value_sum / n, baseline_sum / n, n
+
+
+class ClassificationTask(PretextTask):
+    """A task whose targets are pseudo-labels: cross-entropy, accuracy, chance level, confusion."""
+
+    metric = ACCURACY
+
+    @property
+    @abstractmethod
+    def num_classes(self) -> int: ...
+
+    def label_name(self, label: int) -> str:
+        return f"#{label}"
+
+    def evaluate(self, model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> PretextScore:
+        result = evaluate(model, batches, self.num_classes)
+        return PretextScore(ACCURACY, result.accuracy, result.loss, 1 / self.num_classes, "chance level",
+                            result.n, result.confusion)
+
+
+class ReconstructionTask(PretextTask):
+    """A task whose targets are pixels. Its targets carry all the truth needed to rebuild the
+    picture; the metric is PSNR against the truth over the region predicted, beside a trivial
+    prediction that knows nothing about images."""
+
+    metric = PSNR
+    baseline_label: ClassVar[str] = ""
+
+    @abstractmethod
+    def reconstruct(self, outputs: torch.Tensor,
+                    targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """-> (predicted picture, true picture, region scored or None), pixels in [0, 1]."""
+
+    @abstractmethod
+    def trivial_output(self, targets: torch.Tensor) -> torch.Tensor:
+        """The output of a network that learned nothing about images: the baseline."""
+
+    def score(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return psnr(*self.reconstruct(outputs, targets))
+
+    def evaluate(self, model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> PretextScore:
+        loss, value, baseline, n = self.averaged(
+            model, batches, lambda outputs, targets: self.score(self.trivial_output(targets), targets))
+        return PretextScore(PSNR, value, loss, baseline, self.baseline_label, n)
+
+    @torch.inference_mode()
+    def showcase(self, model: nn.Module, images: torch.Tensor) -> list[PretextSample]:
+        was_training = model.training
+        model.eval()
+        device = next(model.parameters()).device
+        inputs, targets = self.make_batch(normalise(images.to(device)), torch.Generator(device).manual_seed(0))
+        with autocast_for(device):
+            outputs = model(inputs).float()
+        model.train(was_training)
+        output, truth, _ = self.reconstruct(outputs, targets)
+        shown = pixels(inputs)
+        return [sample for i in range(len(images)) for sample in (
+            PretextSample(to_display(shown[i]), "input"), PretextSample(to_display(output[i]), "network"),
+            PretextSample(to_display(truth[i]), "truth"))]

@@ -7,27 +7,51 @@ of 90 degrees are exact (`torch.rot90`), so there is no interpolation cue.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
 from ssl_core.models import Classifier
-from ssl_core.pretext.base import PretextSample, PretextTask, to_display
+from ssl_core.pretext.base import ClassificationTask, PretextSample, TaskSettings, option, pixels, to_display
 
 VALID_ANGLES = (0, 90, 180, 270)
 
 
-class RotationTask(PretextTask):
-    name = "rotation"
+@dataclass(frozen=True)
+class RotationSettings(TaskSettings):
+    angles: tuple[int, ...] = option(VALID_ANGLES, "The rotations the network must tell apart; 90° against "
+                                     "270° needs it to know which way is up.", choices=VALID_ANGLES)
 
-    def __init__(self, angles: tuple[int, ...] = VALID_ANGLES) -> None:
-        angles = tuple(sorted(set(int(a) % 360 for a in angles)))
-        if len(angles) < 2 or any(a not in VALID_ANGLES for a in angles):
-            raise ValueError(f"choose at least two angles from {VALID_ANGLES}, got {angles}")
-        self.angles = angles
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "angles", tuple(sorted({int(a) % 360 for a in self.angles})))
+        super().__post_init__()
+        if len(self.angles) < 2:
+            raise ValueError(f"choose at least two angles from {VALID_ANGLES}")
+
+
+class RotationTask(ClassificationTask):
+    name = "rotation"
+    title = "Rotation"
+    Settings = RotationSettings
+    explanation = ("The network sees each image under every chosen rotation **in the same batch** and must say "
+                   "which one it is (RotNet, Gidaris et al. 2018). To tell 90° from 270° it must know what is up.")
+
+    @property
+    def angles(self) -> tuple[int, ...]:
+        return self.settings.angles
 
     @property
     def num_classes(self) -> int:
         return len(self.angles)
+
+    @property
+    def views_per_image(self) -> int:
+        return self.num_classes
+
+    @property
+    def gallery_group(self) -> int:
+        return self.num_classes
 
     def label_name(self, label: int) -> str:
         return f"{self.angles[label]}°"
@@ -43,9 +67,18 @@ class RotationTask(PretextTask):
     def build_model(self, backbone: nn.Module) -> nn.Module:
         return Classifier(backbone, self.num_classes)
 
-    def preview(self, images: torch.Tensor, generator: torch.Generator) -> list[PretextSample]:
-        return [PretextSample(to_display(self.rotate(image, k)), f"label {k}: {self.label_name(k)}")
-                for image in images for k in range(self.num_classes)]
+    def render(self, images: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> list[PretextSample]:
+        n = len(images)
+        return [PretextSample(to_display(pixels(inputs[k * n + i])), f"label {k}: {self.label_name(k)}")
+                for i in range(n) for k in range(self.num_classes)]
+
+    def explain(self, model: nn.Module, image: torch.Tensor) -> str:
+        with torch.inference_mode():
+            was_training = model.training
+            belief = model.eval()(image).float().softmax(-1)[0].cpu()
+            model.train(was_training)
+        best = int(belief.argmax())
+        return f"Pretext model: rotated by **{self.label_name(best)}** ({belief[best]:.0%} sure)"
 
     def describe(self) -> str:
         return f"rotation: predict which of {', '.join(self.label_name(k) for k in range(self.num_classes))}"

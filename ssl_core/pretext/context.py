@@ -1,0 +1,68 @@
+"""Context prediction (Doersch, Gupta & Efros, "Unsupervised Visual Representation
+Learning by Context Prediction", ICCV 2015).
+
+The image is divided into a 3×3 grid; the network gets the centre patch and one of
+its eight neighbours and must say which neighbour it is. A gap and random jitter
+between the patches keep it from matching edges or continuing lines, and each
+patch is normalised on its own, so it has to recognise parts of things.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ssl_core.models import TileClassifier
+from ssl_core.pretext.base import ClassificationTask, PretextSample, TaskSettings, option, stretch, to_display
+from ssl_core.pretext.tiles import assemble, cut_tiles, grey_some, normalise_tiles
+
+CENTRE = 4
+NEIGHBOURS = (0, 1, 2, 3, 5, 6, 7, 8)  # grid cells around the centre, row by row
+NAMES = ("top left", "top", "top right", "left", "right", "bottom left", "bottom", "bottom right")
+
+
+@dataclass(frozen=True)
+class ContextSettings(TaskSettings):
+    gap: float = option(0.25, "Share of each cell left out between the patches, so edges and lines that run "
+                        "across do not give the answer away.", low=0.0, high=0.5)
+    grey_fraction: float = option(0.3, "Share of colour images turned grey, against the colour-fringe shortcut "
+                                  "the paper found.", low=0.0, high=1.0)
+
+
+class ContextTask(ClassificationTask):
+    name = "context"
+    title = "Context prediction"
+    Settings = ContextSettings
+    explanation = ("The network gets the **centre patch** of a 3×3 grid and **one of its eight neighbours**, with "
+                   "a gap and random jitter between them, and must say where the neighbour sits (Doersch, Gupta "
+                   "& Efros 2015). Knowing that an ear sits above an eye needs a notion of objects.")
+    gallery_group = 2
+
+    @property
+    def num_classes(self) -> int:
+        return len(NEIGHBOURS)
+
+    def label_name(self, label: int) -> str:
+        return NAMES[label]
+
+    def make_batch(self, images: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        device = images.device
+        images = grey_some(images, self.settings.grey_fraction, generator)
+        labels = torch.randint(0, self.num_classes, (len(images),), generator=generator, device=device)
+        cells = torch.stack([torch.full_like(labels, CENTRE), torch.tensor(NEIGHBOURS, device=device)[labels]], 1)
+        return normalise_tiles(cut_tiles(images, 3, self.settings.gap, cells, generator)), labels
+
+    def build_model(self, backbone: nn.Module) -> nn.Module:
+        return TileClassifier(backbone, 2, self.num_classes)
+
+    def render(self, images: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> list[PretextSample]:
+        samples = []
+        for image, pair, label in zip(images, inputs, targets.tolist()):
+            samples.append(PretextSample(to_display(image), "original"))
+            samples.append(PretextSample(to_display(assemble(stretch(pair), 3, [CENTRE, NEIGHBOURS[label]], empty=0.85)),
+                                         f"label {label}: {NAMES[label]}"))
+        return samples
+
+    def describe(self) -> str:
+        return "context prediction: where does the patch sit around the centre (8 places)"

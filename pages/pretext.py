@@ -5,7 +5,7 @@ import torch
 from pages.common import current_dataset, current_split, pretext_config
 from ssl_core.augment import resize_all
 from ssl_core.plots import display_scale
-from ssl_core.pretext import TASKS, Option, options, settings_from
+from ssl_core.pretext import TASKS, Option, options, settings_dict, settings_from
 
 st.title("2. Pretext task")
 dataset = current_dataset()
@@ -17,8 +17,12 @@ def widget_key(task: str, name: str) -> str:
 
 
 def widget_values(task: str) -> dict:
-    return {opt.name: st.session_state[widget_key(task, opt.name)] for opt in options(TASKS[task].Settings)
-            if widget_key(task, opt.name) in st.session_state}
+    """The task's saved settings, overridden by its widgets that exist (a widget's state is dropped on
+    runs that do not draw it)."""
+    saved = state["settings"].get(task) or TASKS[task].Settings()
+    return {**settings_dict(saved), **{opt.name: st.session_state[widget_key(task, opt.name)]
+                                       for opt in options(TASKS[task].Settings)
+                                       if widget_key(task, opt.name) in st.session_state}}
 
 
 def save() -> None:

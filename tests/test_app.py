@@ -167,6 +167,12 @@ def test_pretext_gallery_for_rotation_and_jigsaw():
     at.radio[1].set_value(3).run()
     no_errors(at)
     assert at.session_state.pretext["settings"]["jigsaw"].grid == 3
+    at.radio[0].set_value("rotation").run()
+    at.switch_page("pages/train.py").run()
+    at.switch_page("pages/pretext.py").run()
+    at.radio[0].set_value("jigsaw").run()
+    assert at.session_state.pretext["settings"]["jigsaw"].grid == 3, "a task's settings survive switching away"
+    assert at.session_state.pretext["settings"]["rotation"].angles == (90, 180)
     assert any(c.value.startswith("jigsaw 3×3: which of 24 permutations") for c in at.caption)
 
 

@@ -101,10 +101,15 @@ class _FallbackOnError(nn.Module):
 
 
 def pretext_batches(task: PretextTask, images: torch.Tensor, seed: int, batch_size: int = 128):
-    """Fixed pseudo-labelled batches for a reproducible held-out score."""
+    """Fixed pseudo-labelled batches for a reproducible held-out score. A lone last image joins the
+    batch before it (a contrastive batch needs two images, batch norm more than one)."""
     generator = torch.Generator(images.device).manual_seed(seed + 1)
-    for start in range(0, len(images), batch_size):
-        yield task.make_batch(normalise(images[start:start + batch_size]), generator)
+    starts = list(range(0, len(images), batch_size))
+    if len(starts) > 1 and len(images) - starts[-1] == 1:
+        starts.pop()
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(images)
+        yield task.make_batch(normalise(images[start:end]), generator)
 
 
 def pretrain(config: PretrainConfig, train_images: torch.Tensor, test_images: torch.Tensor,

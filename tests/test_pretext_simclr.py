@@ -56,3 +56,12 @@ def test_the_gallery_shows_pairs_and_which_pairs_are_negatives():
     assert [s.caption for s in samples[:2]] == ["image 1: view 1", "image 1: view 2"]
     matrix = samples[-1]
     assert "positive" in matrix.caption and matrix.image.shape[:2] == (6 * 12, 6 * 12)
+
+
+def test_a_held_out_set_that_leaves_one_image_over_is_still_scored():
+    from ssl_core.pretrain import pretext_batches
+
+    batches = list(pretext_batches(make_task("simclr"), torch.zeros(129, 1, 8, 8, dtype=torch.uint8), seed=0))
+    assert [len(targets) // 2 for _, targets in batches] == [129]
+    batches = list(pretext_batches(make_task("simclr"), torch.zeros(257, 1, 8, 8, dtype=torch.uint8), seed=0))
+    assert [len(targets) // 2 for _, targets in batches] == [128, 129]

@@ -6,18 +6,30 @@ import streamlit as st
 
 from pages.common import (current_dataset, current_split, get_job, live_job, pretext_config, start_job,
                           usable_pretrained)
-from ssl_core.downstream import DownstreamConfig
-from ssl_core.experiment import ExperimentConfig, judged, pretext_text, probe_blocks, run_experiment
+from ssl_core.downstream import MODE_TITLES, DownstreamConfig
+from ssl_core.experiment import ExperimentConfig, pretext_text, probe_blocks, run_experiment
 from ssl_core.plots import block_figure, budget_figure
+from ssl_core.report import ExperimentReport, Point
 from ssl_core.runs import check_pretext_data
+from ssl_core.task_ranking import BudgetRanking, rank_tasks
 from ssl_core.verdict import block_verdict, budget_verdict
 
-REFERENCE = Path(__file__).resolve().parents[1] / "assets" / "results" / "label-efficiency-h100.json"
+RESULTS = Path(__file__).resolve().parents[1] / "assets" / "results"
+REFERENCE = RESULTS / "label-efficiency-h100.json"
+ALL_TASKS = RESULTS / "label-efficiency-cpu-all-tasks.json"
 
 
 @st.cache_data
-def reference_results() -> dict:
-    return json.loads(REFERENCE.read_text())["protocols"] if REFERENCE.is_file() else {}
+def reference_results(path: Path = REFERENCE) -> dict[str, ExperimentReport]:
+    if not path.is_file():
+        return {}
+    saved = json.loads(path.read_text())["protocols"]
+    return {title: ExperimentReport.from_json(report) for title, report in saved.items()}
+
+
+@st.cache_data
+def task_rankings() -> list[BudgetRanking]:
+    return rank_tasks(reference_results(ALL_TASKS))
 
 
 st.title("5. When does self-supervision help?")
@@ -27,11 +39,26 @@ if reference:
                      "label-efficiency`)"):
         title = st.selectbox("Protocol", list(reference), key="reference_protocol")
         report = reference[title]
-        st.caption(f"{report['n_unlabeled']:,} unlabeled images for the pretext task, {report['n_test']:,} held "
+        st.caption(f"{report.n_unlabeled:,} unlabeled images for the pretext task, {report.n_test:,} held "
                    f"out; pretext {pretext_text(report)}. The scratch baseline gets the "
                    "better of two learning rates. Measured on an NVIDIA H100.")
-        st.plotly_chart(budget_figure(report["points"]), key="reference_chart")
-        st.markdown(budget_verdict(judged(report)["results"]))
+        st.plotly_chart(budget_figure(report.points), key="reference_chart")
+        st.markdown(budget_verdict(report.results))
+rankings = task_rankings()
+if rankings:
+    with st.expander("Which pretext task transfers best? Every task on MNIST and flowers, one seed, on 2 CPU cores "
+                     "(`python -m ssl_core.bench label-efficiency --scale cpu`)"):
+        st.caption("Each task's better SSL model (linear probe or fine-tuned) at each label budget, with its "
+                   "difference from scratch; the leader's lead over the runner-up is a paired 95% interval over "
+                   "the same test images.")
+        for ranking in rankings:
+            st.markdown(ranking.sentence())
+            rows = ["| task | SSL model | test accuracy | vs scratch (95% interval) |", "|---|---|---|---|"]
+            for r in ranking.tasks:
+                d = r.versus_scratch
+                rows.append(f"| {r.task} | {MODE_TITLES[r.mode]} | {r.accuracy:.1%} | {d.mean * 100:+.1f} "
+                            f"[{d.low * 100:+.1f}, {d.high * 100:+.1f}] |")
+            st.markdown("\n".join(rows))
 dataset = current_dataset()
 split = current_split()
 if dataset.num_classes < 2:
@@ -62,7 +89,7 @@ if run_budget:
 
         def work(job):
             def on_point(point):
-                job.record(point, progress=len(job.snapshot().epochs) / total,
+                job.record(point.to_json(), progress=len(job.snapshot().epochs) / total,
                            message=f"{len(job.snapshot().epochs)} of {total} runs done")
 
             return run_experiment(dataset, config, on_point, lambda: job.stop_requested,
@@ -77,9 +104,9 @@ if run_budget:
 
 def budget_body(snap) -> None:
     if snap.epochs:
-        st.plotly_chart(budget_figure(snap.epochs), key="budget_chart")
+        st.plotly_chart(budget_figure([Point.from_json(p) for p in snap.epochs]), key="budget_chart")
     if snap.result:
-        st.markdown(budget_verdict(snap.result["results"]))
+        st.markdown(budget_verdict(snap.result.results))
 
 
 live_job("budget_job", "■ Stop experiment", budget_body)

@@ -37,7 +37,8 @@ from ssl_core.augment import augment
 from ssl_core.comparison import Comparison
 from ssl_core.datasets import ImageDataset
 from ssl_core.downstream import DownstreamConfig
-from ssl_core.experiment import ExperimentConfig, format_table, merge_reports, pretext_text, run_experiment
+from ssl_core.experiment import ExperimentConfig, format_table, pretext_text, run_experiment
+from ssl_core.report import ExperimentReport
 from ssl_core.models import make_backbone
 from ssl_core.pretext import TASKS
 from ssl_core.pretrain import PretrainConfig, device_images
@@ -69,7 +70,8 @@ def protocols(scale: str) -> list[Protocol]:
 
     `full` is the seeds' protocol (3 seeds, full pools, 28 px digits, 64 px flowers with the wide CNN:
     a GPU's work); `cpu` is sized to finish within about 30 minutes on 2 CPU cores (one seed, 3,000
-    digits and 2,000 flowers for pretext training, 28 and 32 px, 1 and 10 labels per class on digits);
+    digits and 2,000 flowers for pretext training, 28 and 32 px, 1 and 10 labels per class on digits,
+    10% of the labels on flowers);
     `quick` is a smoke run."""
     quick, full = scale == "quick", scale == "full"
     seeds = (0, 1, 2) if full else (0,)
@@ -85,7 +87,7 @@ def protocols(scale: str) -> list[Protocol]:
                              test_fraction=0.2, seeds=seeds, pool_limit=None if full else 2000 if quick else 3000,
                              scratch_lrs=scratch_lrs)
     flowers = ExperimentConfig(pretext=flowers_pretext, downstream=down,
-                               label_fractions=(0.1, 0.5, 1.0) if full else (0.1, 1.0),
+                               label_fractions=(0.1, 0.5, 1.0) if full else (0.1, 1.0) if quick else (0.1,),
                                test_fraction=0.2, seeds=seeds, pool_limit=None if full else 1500 if quick else 2000,
                                scratch_lrs=scratch_lrs)
     flowers_10 = replace(flowers, label_fractions=(), labels_per_class=(10,))
@@ -95,13 +97,15 @@ def protocols(scale: str) -> list[Protocol]:
                                                 ("Flowers 10/class", "flowers", flowers_10, 3)):
             if task.unavailable(channels) or (title == "Flowers 10/class" and not full):
                 continue
-            out.append(Protocol(f"{title}, {name}", folder, replace(config, pretext=replace(config.pretext, task=name))))
+            pretext = replace(config.pretext, task=name)
+            out.append(Protocol(f"{title}, {name}", folder, replace(config, pretext=pretext)))
     return out
 
 
 def label_efficiency(scale: str, data_root: Path, only: list[str] | None = None,
                      seeds: tuple[int, ...] | None = None,
-                     on_report: Callable[[dict], None] = lambda reports: None) -> dict:
+                     on_report: Callable[[dict[str, ExperimentReport]], None] = lambda reports: None
+                     ) -> dict[str, ExperimentReport]:
     """Every protocol whose title contains one of the `only` texts (all when None). `on_report` gets
     the reports so far after each downstream result, so a run cut short keeps what it measured."""
     reports = {}
@@ -126,21 +130,25 @@ def label_efficiency(scale: str, data_root: Path, only: list[str] | None = None,
     return reports
 
 
-def print_report(title: str, report: dict) -> None:
+def print_report(title: str, report: ExperimentReport) -> None:
     print(f"\n### {title}\npretext {pretext_text(report)} "
-          f"({len(report['pretext_scores'])} seeds), {report['n_unlabeled']} unlabeled, "
-          f"{report['n_test']} test, {report['seconds']:.0f} s\n")
+          f"({len(report.pretext_scores)} seeds), {report.n_unlabeled} unlabeled, "
+          f"{report.n_test} test, {report.seconds:.0f} s\n")
     print(format_table(report), flush=True)
 
 
-def merge_files(paths: list[Path]) -> dict:
+def protocols_json(reports: dict[str, ExperimentReport]) -> dict:
+    return {title: report.to_json() for title, report in reports.items()}
+
+
+def merge_files(paths: list[Path]) -> dict[str, ExperimentReport]:
     """Reports of the same protocols on different seeds, run as separate processes, into one."""
-    by_title: dict[str, list[dict]] = {}
+    by_title: dict[str, list[ExperimentReport]] = {}
     for path in paths:
         for title, report in json.loads(path.read_text())["protocols"].items():
-            by_title.setdefault(title, []).append(report)
+            by_title.setdefault(title, []).append(ExperimentReport.from_json(report))
     order = [p.title for p in protocols("full")]
-    merged = {title: merge_reports(by_title[title])
+    merged = {title: ExperimentReport.merged(by_title[title])
               for title in sorted(by_title, key=lambda t: order.index(t) if t in order else len(order))}
     for title, report in merged.items():
         print_report(title, report)
@@ -334,7 +342,8 @@ def speed(quick: bool, device_names: tuple[str, ...] = ("cpu", "cuda")) -> dict:
             cases = [(task, "small_cnn", 32) for task in TASKS] + ([] if quick else [("rotation", "resnet18", 16)])
         else:
             cases = [("rotation", "small_cnn", 64)] + ([] if quick else [("rotation", "resnet18", 16)])
-        for (task, backbone, size), (precision, mixed, compile_model) in itertools.product(cases, variants[device.type]):
+        for (task, backbone, size), (precision, mixed, compile_model) in itertools.product(cases,
+                                                                                           variants[device.type]):
             heavy = backbone == "resnet18" and device.type == "cpu"
             config = PretrainConfig(task=task, backbone=backbone, image_size=size,
                                     epochs=6 if heavy else 2 if quick else 3, device=device.type,
@@ -402,15 +411,15 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         seeds = tuple(int(v) for v in args.seeds.split(",")) if args.seeds else None
         scale = args.scale or ("quick" if args.quick else "full")
-        write({"protocols": label_efficiency(scale, data, args.only, seeds,
-                                             on_report=lambda reports: write({"protocols": reports}))})
+        write({"protocols": protocols_json(label_efficiency(
+            scale, data, args.only, seeds, on_report=lambda reports: write({"protocols": protocols_json(reports)})))})
     elif args.which == "journey":
         write(journey(args.data or "mnist-10k", int(args.seeds or 1), args.time_budget))
     elif args.which == "talk":
         write(talk(tuple(int(v) for v in args.seeds.split(",")) if args.seeds else (0,)))
     elif args.which == "merge":
         try:
-            write({"protocols": merge_files(args.reports)})
+            write({"protocols": protocols_json(merge_files(args.reports))})
         except (OSError, ValueError, KeyError) as exc:
             print(f"error: cannot merge: {exc}", file=sys.stderr)
             return 1

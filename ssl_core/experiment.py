@@ -9,15 +9,12 @@ CLI: `python -m ssl_core.experiment --data mnist-10k --recipe auto --labels-per-
 from __future__ import annotations
 
 import argparse
-import base64
 import json
-import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-import numpy as np
 import torch
 
 from ssl_core.datasets import ImageDataset
@@ -25,12 +22,11 @@ from ssl_core.downstream import DownstreamConfig, train_downstream
 from ssl_core.pretext import TASKS, parse_options, settings_dict, task_type
 from ssl_core.pretrain import PretrainConfig, PretrainResult, pretrain
 from ssl_core.recipe import Recipe
+from ssl_core.report import BudgetResult, ExperimentReport, Point, pack_outcomes
 from ssl_core.splits import SplitConfig, labeled_subset, make_split
-from ssl_core.stats import Difference, chance_level, difference_from_accuracies, paired_difference
+from ssl_core.stats import chance_level
 from ssl_core.train import Callbacks, EpochEvent
-from ssl_core.verdict import budget_name, entry_verdict
 
-MODE_KEYS = {"linear": "ssl_linear", "finetune": "ssl_finetune", "scratch": "scratch"}
 TRANSFERS = {"linear": ("linear",), "finetune": ("finetune",), "both": ("linear", "finetune")}
 
 
@@ -59,13 +55,6 @@ class ExperimentConfig:
         return TRANSFERS[self.transfer] + ("scratch",)
 
 
-Point = dict  # {"seed", "budget_key", "budget", "n_labeled", "mode", "accuracy", "correct" (packed bits)}
-
-
-def summary(values: Sequence[float]) -> dict[str, float]:
-    return {"mean": statistics.fmean(values), "std": statistics.pstdev(values) if len(values) > 1 else 0.0}
-
-
 class _StderrProgress(Callbacks):
     def __init__(self, label: str, log: Callable[[str], None]) -> None:
         self.label, self.log = label, log
@@ -79,9 +68,8 @@ class _StderrProgress(Callbacks):
 def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Callable[[Point], None] | None = None,
                    should_stop: Callable[[], bool] = lambda: False,
                    log: Callable[[str], None] = lambda message: None,
-                   on_partial: Callable[[dict], None] | None = None) -> dict:
-    """Run every seed and budget; returns the JSON-ready summary described in the CLI help.
-    `on_partial` gets that summary, so far, after each result."""
+                   on_partial: Callable[[ExperimentReport], None] | None = None) -> ExperimentReport:
+    """Run every seed and budget. `on_partial` gets the report so far after each result."""
     if dataset.num_classes < 2:
         raise ValueError("a label-budget experiment needs labeled images of at least two classes")
     started = time.perf_counter()
@@ -100,9 +88,9 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
         raise ValueError(task.unavailable(dataset.channels))
     saved_task = {"name": task.name, "settings": settings_dict(task.settings)}  # enough to rebuild it
 
-    def so_far() -> dict:
-        return {**_summarise(points, pretext_scores, len(pool), len(split.test), time.perf_counter() - started,
-                             chance, task.metric.key), "pretext_task": saved_task}
+    def so_far() -> ExperimentReport:
+        return ExperimentReport.judged(points, pretext_scores, len(pool), len(split.test),
+                                       time.perf_counter() - started, chance, task.metric.key, saved_task)
 
     for seed in config.seeds:
         log(f"seed {seed}: pretext training on {len(pool):,} images")
@@ -124,8 +112,7 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
                                                allow_flip=dataset.allow_flip)
                     if best is None or outcome.evaluation.accuracy > best.accuracy:
                         best = outcome.evaluation
-                point = {"seed": seed, "budget_key": key, "budget": budget, "n_labeled": len(labeled),
-                         "mode": mode, "accuracy": best.accuracy, "correct": pack_outcomes(best.correct)}
+                point = Point(seed, key, budget, len(labeled), mode, best.accuracy, pack_outcomes(best.correct))
                 points.append(point)
                 log(f"seed {seed}, {key}={budget:g} ({len(labeled)} labels), {mode}: "
                     f"test accuracy {best.accuracy:.3f}")
@@ -134,77 +121,6 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
                 if on_partial:
                     on_partial(so_far())
     return so_far()
-
-
-def pack_outcomes(correct: torch.Tensor) -> str:
-    """Per-test-image outcomes as base64 bits: what paired intervals need, a few hundred bytes a run."""
-    return base64.b64encode(np.packbits(correct.numpy().astype(np.uint8)).tobytes()).decode()
-
-
-def unpack_outcomes(text: str, n: int) -> torch.Tensor:
-    bits = np.unpackbits(np.frombuffer(base64.b64decode(text), dtype=np.uint8))[:n]
-    return torch.from_numpy(bits.astype(bool))
-
-
-def budget_differences(group: Sequence[Point], modes: Sequence[str], n_test: int) -> dict[str, Difference]:
-    """Each SSL mode minus scratch at one budget: paired over test images and seeds where the points
-    keep their per-image outcomes, else the conservative interval from the accuracies."""
-    by_seed = {(p["mode"], p["seed"]): p for p in group}
-    differences = {}
-    for mode in modes:
-        if mode == "scratch":
-            continue
-        seeds = [seed for (m, seed) in by_seed if m == mode and ("scratch", seed) in by_seed]
-        if not seeds:
-            continue
-        pairs = [(by_seed[(mode, s)], by_seed[("scratch", s)]) for s in seeds]
-        if all("correct" in a and "correct" in b for a, b in pairs):
-            stack = lambda i: torch.stack([unpack_outcomes(pair[i]["correct"], n_test) for pair in pairs])  # noqa: E731
-            differences[MODE_KEYS[mode]] = paired_difference(stack(0), stack(1))
-        else:
-            differences[MODE_KEYS[mode]] = difference_from_accuracies([a["accuracy"] for a, _ in pairs],
-                                                                      [b["accuracy"] for _, b in pairs], n_test)
-    return differences
-
-
-def _summarise(points: list[Point], pretext_scores: list[float], n_unlabeled: int, n_test: int,
-               seconds: float, chance: float | None = None, metric_key: str = "accuracy") -> dict:
-    results = []
-    for key, budget in dict.fromkeys((p["budget_key"], p["budget"]) for p in points):
-        group = [p for p in points if p["budget_key"] == key and p["budget"] == budget]
-        entry = {key: budget, "n_labeled": round(statistics.fmean(p["n_labeled"] for p in group))}
-        for mode, name in MODE_KEYS.items():
-            values = [p["accuracy"] for p in group if p["mode"] == mode]
-            entry[name] = summary(values) if values else None
-        differences = budget_differences(group, list(MODE_KEYS), n_test)
-        entry["difference"] = {name: d.to_json() for name, d in differences.items()}
-        verdict = entry_verdict(entry, differences, chance)
-        if verdict is not None:
-            entry["verdict"], entry["outcome"] = verdict.text, verdict.outcome
-        results.append(entry)
-    return {"pretext_score": statistics.fmean(pretext_scores) if pretext_scores else None,
-            "pretext_metric": metric_key, "pretext_scores": pretext_scores, "n_unlabeled": n_unlabeled, "n_test": n_test, "chance": chance,
-            "seconds": seconds, "results": results, "points": points}
-
-
-def judged(report: dict) -> dict:
-    """A report with each budget's difference and verdict (re)computed: reports written before
-    verdicts had intervals gain them."""
-    return _summarise(report["points"], report["pretext_scores"], report["n_unlabeled"], report["n_test"],
-                      report["seconds"], report.get("chance"), report.get("pretext_metric", "accuracy"))
-
-
-def merge_reports(reports: Sequence[dict]) -> dict:
-    """One report from runs of the same protocol on different seeds (run apart, e.g. in parallel);
-    `seconds` becomes the summed compute time."""
-    if not reports:
-        raise ValueError("nothing to merge")
-    if len({(r["n_unlabeled"], r["n_test"]) for r in reports}) > 1:
-        raise ValueError("these reports come from different protocols")
-    points = [p for r in reports for p in r["points"]]
-    return _summarise(points, [a for r in reports for a in r["pretext_scores"]], reports[0]["n_unlabeled"],
-                      reports[0]["n_test"], sum(r["seconds"] for r in reports), reports[0].get("chance"),
-                      reports[0].get("pretext_metric", "accuracy"))
 
 
 def probe_blocks(pretrained: PretrainResult, train_images: torch.Tensor, train_labels: torch.Tensor,
@@ -316,31 +232,29 @@ def config_from_args(args: argparse.Namespace, recipe: Recipe | None = None) -> 
                             scratch_lrs=args.scratch_lrs)
 
 
-def format_table(report: dict) -> str:
-    def cell(value: dict | None) -> str:
-        return "—" if value is None else f"{value['mean'] * 100:.1f} ± {value['std'] * 100:.1f}"
+def format_table(report: ExperimentReport) -> str:
+    def cell(result: BudgetResult, mode: str) -> str:
+        value = result.accuracy.get(mode)
+        return "—" if value is None else f"{value.mean * 100:.1f} ± {value.std * 100:.1f}"
 
-    def gap(entry: dict, key: str) -> str:
-        d = entry.get("difference", {}).get(key)
-        if d is None:
-            return "—"
-        return f"{d['mean'] * 100:+.1f} [{d['ci95'][0] * 100:+.1f}, {d['ci95'][1] * 100:+.1f}]"
+    def gap(result: BudgetResult, mode: str) -> str:
+        d = result.difference.get(mode)
+        return "—" if d is None else f"{d.mean * 100:+.1f} [{d.low * 100:+.1f}, {d.high * 100:+.1f}]"
 
     lines = ["| labels | n labeled | SSL linear | SSL fine-tune | scratch | linear − scratch (95% interval) | "
              "fine-tune − scratch (95% interval) |", "|---|---|---|---|---|---|---|"]
-    for entry in report["results"]:
-        lines.append(f"| {budget_name(entry)} | {entry['n_labeled']} | {cell(entry['ssl_linear'])} | "
-                     f"{cell(entry['ssl_finetune'])} | {cell(entry['scratch'])} | {gap(entry, 'ssl_linear')} | "
-                     f"{gap(entry, 'ssl_finetune')} |")
+    for r in report.results:
+        lines.append(f"| {r.name} | {r.n_labeled} | {cell(r, 'linear')} | {cell(r, 'finetune')} | "
+                     f"{cell(r, 'scratch')} | {gap(r, 'linear')} | {gap(r, 'finetune')} |")
     return "\n".join(lines)
 
 
-def pretext_text(report: dict) -> str:
-    """'accuracy 93.1%' or 'psnr 21.4 dB': a report's pretext score in its own metric."""
+def pretext_text(report: ExperimentReport) -> str:
+    """'accuracy 93.1%' or 'PSNR 21.4 dB': a report's pretext score in its own metric."""
     from ssl_core.metrics import ACCURACY, PSNR
 
-    metric = PSNR if report.get("pretext_metric") == PSNR.key else ACCURACY
-    score = report["pretext_score"]
+    metric = PSNR if report.pretext_metric == PSNR.key else ACCURACY
+    score = report.pretext_score
     return f"{metric.label} " + ("—" if score is None else metric.format(score))
 
 
@@ -386,14 +300,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {message}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(report))
+        print(json.dumps(report.to_json()))
     else:
-        print(f"pretext {pretext_text(report)}, {report['n_unlabeled']} unlabeled, "
-              f"{report['n_test']} test, {report['seconds']:.0f} s")
+        print(f"pretext {pretext_text(report)}, {report.n_unlabeled} unlabeled, "
+              f"{report.n_test} test, {report.seconds:.0f} s")
         print(format_table(report))
-        for entry in report["results"]:
-            if entry.get("verdict"):
-                print(f"- {entry['verdict']}")
+        for result in report.results:
+            if result.verdict is not None:
+                print(f"- {result.verdict.text}")
     return 0
 
 

@@ -9,6 +9,7 @@ import torch
 
 from ssl_core.metrics import ACCURACY, PSNR, Metric
 from ssl_core.pretext.base import to_display
+from ssl_core.report import Point
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 
@@ -122,24 +123,24 @@ def class_count_figure(counts: dict[str, int], height: int = 260) -> go.Figure:
     return _layout(fig, "Images per class", height, "class", "images")
 
 
-def budget_figure(points: Sequence[dict], height: int = 380) -> go.Figure:
+def budget_figure(points: Sequence[Point], height: int = 380) -> go.Figure:
     """Test accuracy against labels per class, mean and spread over seeds, one line per mode."""
     from statistics import fmean, pstdev
 
     from ssl_core.downstream import MODE_TITLES
 
     fig = go.Figure()
-    for i, mode in enumerate(m for m in MODE_TITLES if any(p["mode"] == m for p in points)):
-        budgets = sorted({p["budget"] for p in points if p["mode"] == mode})
+    for i, mode in enumerate(m for m in MODE_TITLES if any(p.mode == m for p in points)):
+        budgets = sorted({p.budget for p in points if p.mode == mode})
         means, spreads = [], []
         for budget in budgets:
-            values = [p["accuracy"] for p in points if p["mode"] == mode and p["budget"] == budget]
+            values = [p.accuracy for p in points if p.mode == mode and p.budget == budget]
             means.append(fmean(values))
             spreads.append(pstdev(values) if len(values) > 1 else 0.0)
         fig.add_trace(go.Scatter(x=budgets, y=means, error_y=dict(type="data", array=spreads, visible=True),
                                  mode="lines+markers", name=MODE_TITLES[mode], line=dict(color=PALETTE[i])))
-    key = points[0]["budget_key"] if points else "labels_per_class"
-    ticks = sorted({p["budget"] for p in points})  # only the budgets measured, not log-axis minor ticks
+    key = points[0].budget_key if points else "labels_per_class"
+    ticks = sorted({p.budget for p in points})  # only the budgets measured, not log-axis minor ticks
     if key == "labels_per_class":
         fig.update_xaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
     else:

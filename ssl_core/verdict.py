@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ssl_core.stats import Difference, above_chance
+
+if TYPE_CHECKING:
+    from ssl_core.report import BudgetResult
 
 HELPED, HURT, TOO_CLOSE, AT_CHANCE = "helped", "hurt", "too close to call", "at chance"
 
@@ -84,7 +88,7 @@ def chance_note(accuracies: Mapping[str, float], n_test: int, chance: float, ima
 
 # ---- label-budget reports (experiment CLI, benchmarks, page 5) ----------------------------------
 
-SSL_KEYS = {"ssl_linear": "SSL linear probe", "ssl_finetune": "SSL fine-tuned"}
+SSL_TITLES = {"linear": "SSL linear probe", "finetune": "SSL fine-tuned"}
 
 
 def budget_name(entry: Mapping) -> str:
@@ -93,26 +97,26 @@ def budget_name(entry: Mapping) -> str:
     return f"{entry['label_fraction']:.0%} of labels"
 
 
-def entry_verdict(entry: Mapping, differences: Mapping[str, Difference], chance: float | None) -> Verdict | None:
-    """The verdict for one budget: the SSL mode with the larger mean difference against scratch."""
-    if not entry.get("scratch") or not differences:
+def entry_verdict(accuracy: Mapping, differences: Mapping[str, Difference], n_labeled: int,
+                  chance: float | None) -> Verdict | None:
+    """The verdict for one budget: the SSL mode with the larger mean difference against scratch.
+    `accuracy`: mode -> summary with a `mean`; `differences`: SSL mode -> its difference from scratch."""
+    if "scratch" not in accuracy or not differences:
         return None  # a run stopped before both sides were measured
-    key = max(differences, key=lambda k: differences[k].mean)
-    return compare(SSL_KEYS[key], entry[key]["mean"], entry["scratch"]["mean"], differences[key],
-                   entry["n_labeled"], chance)
+    mode = max(differences, key=lambda m: differences[m].mean)
+    return compare(SSL_TITLES[mode], accuracy[mode].mean, accuracy["scratch"].mean, differences[mode], n_labeled,
+                   chance)
 
 
-def budget_verdict(results: Sequence[Mapping]) -> str:
-    """One paragraph per outcome: where along the label budget self-supervision helped, and where not.
-    `results`: a report's entries, each with its `outcome` and `difference` (see `experiment.judged`)."""
+def budget_verdict(results: Sequence["BudgetResult"]) -> str:
+    """One paragraph per outcome: where along the label budget self-supervision helped, and where not."""
     groups: dict[str, list[str]] = {HELPED: [], HURT: [], TOO_CLOSE: [], AT_CHANCE: []}
-    for entry in results:
-        if entry.get("outcome") not in groups:
+    for result in results:
+        if result.verdict is None or result.verdict.outcome not in groups:
             continue
-        key, d = max(entry["difference"].items(), key=lambda item: item[1]["mean"])
-        low, high = d["ci95"]
-        groups[entry["outcome"]].append(f"{budget_name(entry)} ({SSL_KEYS[key]} {points(d['mean'])} points, "
-                                        f"95% interval {points(low)} to {points(high)})")
+        mode, d = max(result.difference.items(), key=lambda item: item[1].mean)
+        groups[result.verdict.outcome].append(f"{result.name} ({SSL_TITLES[mode]} {points(d.mean)} points, "
+                                              f"95% interval {points(d.low)} to {points(d.high)})")
     lines = []
     if groups[HELPED]:
         lines.append("✅ Self-supervision helped at " + "; ".join(groups[HELPED]) + ".")

@@ -358,6 +358,10 @@ def test_experiments_page_shows_the_measured_reference_results():
     assert "at 10% of labels (SSL fine-tuned" in markdown(at)
     reference = next(fig for fig in charts(at) if fig["layout"]["xaxis"]["title"]["text"] == "fraction of labels")
     assert {trace["name"] for trace in reference["data"]} == {"SSL linear probe", "SSL fine-tuned", "from scratch"}
+    text = markdown(at)  # every task ranked per dataset and budget, from assets/results
+    for heading in ("MNIST digits, 1/class: **", "MNIST digits, 10/class: **", "Flowers, 10% of labels: **"):
+        assert heading in text
+    assert "| simclr | SSL " in text and "| colorization | SSL " in text
 
 
 def test_flowers_folder_journey():

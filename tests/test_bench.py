@@ -79,7 +79,7 @@ def test_merge_pools_per_seed_runs_into_one_table(tmp_path):
     for seed in (0, 1):
         report = run_experiment(load_digits(), replace(config, seeds=(seed,)))
         files.append(tmp_path / f"seed{seed}.json")
-        files[-1].write_text(json.dumps({"protocols": {"MNIST digits, rotation": report}}))
+        files[-1].write_text(json.dumps({"protocols": {"MNIST digits, rotation": report.to_json()}}))
     stdout, merged = run_bench("merge", *map(str, files), tmp_path=tmp_path)
     protocol = merged["protocols"]["MNIST digits, rotation"]
     assert len(protocol["pretext_scores"]) == 2 and len(protocol["points"]) == 6

@@ -10,12 +10,12 @@ import torch
 from ssl_core.datasets import load_digits
 from ssl_core.downstream import DownstreamConfig
 from ssl_core import experiment
-from ssl_core.experiment import (ExperimentConfig, build_parser, config_from_args, main, merge_reports, probe_blocks,
-                                 run_experiment)
+from ssl_core.experiment import ExperimentConfig, build_parser, config_from_args, main, probe_blocks, run_experiment
 from ssl_core.pretrain import PretrainConfig, pretrain
 from ssl_core.recipe import Recipe
+from ssl_core.report import ExperimentReport, unpack_outcomes
 from ssl_core.splits import SplitConfig, make_split
-from ssl_core.verdict import block_verdict, budget_verdict
+from ssl_core.verdict import block_verdict
 from tests.conftest import ROOT
 
 TINY = ["--pretext-epochs", "1", "--image-size", "8", "--downstream-epochs", "1", "--downstream-min-steps", "2"]
@@ -43,8 +43,8 @@ def test_cli_json_has_the_documented_shape(capsys):
         assert entry["verdict"].startswith(f"With {entry['n_labeled']} labels, SSL")
         assert entry["outcome"] in ("helped", "hurt", "too close to call", "at chance")
     point = report["points"][0]
-    assert len(experiment.unpack_outcomes(point["correct"], 359)) == 359
-    assert experiment.unpack_outcomes(point["correct"], 359).float().mean() == pytest.approx(point["accuracy"])
+    assert len(unpack_outcomes(point["correct"], 359)) == 359
+    assert unpack_outcomes(point["correct"], 359).float().mean() == pytest.approx(point["accuracy"])
     assert "seed 1" in captured.err  # progress goes to stderr
 
 
@@ -96,7 +96,7 @@ def test_label_budgets_are_nested_and_stop_is_honoured():
                               downstream=DownstreamConfig(epochs=1, min_steps=1), labels_per_class=(1, 2))
     points = []
     report = run_experiment(digits, config, on_point=points.append, should_stop=lambda: len(points) >= 2)
-    assert len(points) == 2 and len(report["results"]) == 1
+    assert len(points) == 2 and len(report.results) == 1
 
 
 def test_probe_every_block():
@@ -108,30 +108,6 @@ def test_probe_every_block():
                           DownstreamConfig(epochs=3, min_steps=10), allow_flip=False)
     assert sorted(scores) == [1, 2, 3, 4] and all(0 <= v <= 1 for v in scores.values())
     assert "transfers best" in block_verdict(scores)
-
-
-def test_budget_verdict_groups_the_budgets_by_outcome():
-    def entry(budget, ssl, scratch, low, high, outcome):
-        return {"labels_per_class": budget, "ssl_linear": {"mean": ssl}, "scratch": {"mean": scratch},
-                "difference": {"ssl_linear": {"mean": ssl - scratch, "ci95": [low, high]}}, "outcome": outcome}
-
-    results = [entry(1, 0.7, 0.5, 0.15, 0.25, "helped"), entry(10, 0.80, 0.81, -0.03, 0.01, "too close to call"),
-               entry(100, 0.80, 0.95, -0.2, -0.1, "hurt")]
-    text = budget_verdict(results)
-    assert "✅ Self-supervision helped at 1/class (SSL linear probe +20.0 points, 95% interval +15.0 to +25.0)" in text
-    assert "➖ Too close to call at 10/class" in text and "❌ It hurt at 100/class" in text
-    results.append({"labels_per_class": 500, "ssl_linear": {"mean": 0.9}, "scratch": None, "difference": {}})
-    assert budget_verdict(results) == text  # a run stopped before scratch was measured is left out
-
-
-def test_old_reports_without_per_image_outcomes_get_a_conservative_interval():
-    points = [{"seed": 0, "budget_key": "labels_per_class", "budget": 1, "n_labeled": 10, "mode": mode,
-               "accuracy": accuracy} for mode, accuracy in (("linear", 0.60), ("scratch", 0.35))]
-    report = experiment.judged({"points": points, "pretext_scores": [0.9], "n_unlabeled": 8000, "n_test": 2000,
-                                "seconds": 1.0})
-    entry = report["results"][0]
-    low, high = entry["difference"]["ssl_linear"]["ci95"]
-    assert 0.2 < low < 0.25 < high < 0.3 and entry["outcome"] == "helped"
 
 
 def test_parser_defaults_build_a_valid_config():
@@ -160,19 +136,19 @@ def test_scratch_reports_the_best_of_its_learning_rates(monkeypatch):
     report = run_experiment(load_digits(), config)
     assert [lr for mode, lr in tried if mode == "scratch"] == [0.001, 0.003, 0.01]
     assert {lr for mode, lr in tried if mode != "scratch"} == {config.downstream.lr}  # SSL keeps its own rate
-    assert report["results"][0]["scratch"]["mean"] == 0.7
+    assert report.results[0].accuracy["scratch"].mean == 0.7
 
 
 def test_merging_single_seed_reports_equals_a_multi_seed_summary():
     digits = load_digits()
     apart = [run_experiment(digits, replace(TINY_CONFIG, seeds=(seed,))) for seed in (0, 1)]
-    merged = merge_reports(apart)
-    assert merged["pretext_scores"] == [r["pretext_score"] for r in apart]
-    assert merged["seconds"] == pytest.approx(sum(r["seconds"] for r in apart))
-    for i, entry in enumerate(merged["results"]):
-        for key in ("ssl_linear", "ssl_finetune", "scratch"):
-            values = [r["results"][i][key]["mean"] for r in apart]
-            assert entry[key]["mean"] == pytest.approx(statistics.fmean(values))
-            assert entry[key]["std"] == pytest.approx(statistics.pstdev(values))
+    merged = ExperimentReport.merged(apart)
+    assert merged.pretext_scores == tuple(r.pretext_score for r in apart)
+    assert merged.seconds == pytest.approx(sum(r.seconds for r in apart))
+    for i, result in enumerate(merged.results):
+        for mode in ("linear", "finetune", "scratch"):
+            values = [r.results[i].accuracy[mode].mean for r in apart]
+            assert result.accuracy[mode].mean == pytest.approx(statistics.fmean(values))
+            assert result.accuracy[mode].std == pytest.approx(statistics.pstdev(values))
     with pytest.raises(ValueError, match="different protocols"):
-        merge_reports([apart[0], {**apart[1], "n_test": apart[1]["n_test"] + 1}])
+        ExperimentReport.merged([apart[0], replace(apart[1], n_test=apart[1].n_test + 1)])

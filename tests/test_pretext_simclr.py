@@ -46,7 +46,7 @@ def test_simclr_learns_to_find_partners_above_chance(digits_setup):
     result = pretrain(PretrainConfig(task="simclr", epochs=4, image_size=16, batch_size=64),
                       dataset.images[split.pool], dataset.images[split.test], allow_flip=False)
     score = result.evaluation
-    assert score.metric.label == "partner found" and score.baseline < 0.01
+    assert score.metric.label == "partners found" and score.baseline < 0.01
     assert score.value > 10 * score.baseline
 
 

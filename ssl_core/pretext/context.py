@@ -60,8 +60,8 @@ class ContextTask(ClassificationTask):
         samples = []
         for image, pair, label in zip(images, inputs, targets.tolist()):
             samples.append(PretextSample(to_display(image), "original"))
-            samples.append(PretextSample(to_display(assemble(stretch(pair), 3, [CENTRE, NEIGHBOURS[label]], empty=0.85)),
-                                         f"label {label}: {NAMES[label]}"))
+            picture = assemble(stretch(pair), 3, [CENTRE, NEIGHBOURS[label]], empty=0.85)
+            samples.append(PretextSample(to_display(picture), f"label {label}: {NAMES[label]}"))
         return samples
 
     def describe(self) -> str:

@@ -21,7 +21,7 @@ from ssl_core.augment import MEAN, STD
 from ssl_core.metrics import Metric
 from ssl_core.pretext.base import PretextSample, PretextScore, PretextTask, TaskSettings, option, pixels, to_display
 
-PARTNER = Metric("accuracy", "partner found")  # share of views whose most similar view is their partner
+PARTNER = Metric("accuracy", "partners found")  # share of views whose most similar view is their partner
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from ssl_core.pretext import make_task, parse_options, task_type
+from ssl_core.pretext import TASKS, make_task, parse_options
 
 
 def sample_photo() -> torch.Tensor:
@@ -20,13 +20,31 @@ def sample_photo() -> torch.Tensor:
                                            mode="bilinear").round().clamp(0, 255).to(torch.uint8)
 
 
+EXPLANATORY = {  # settings that make the clearest picture of one photo (the gallery shows the training ones)
+    "jigsaw": ["grid=3", "permutations=100", "grey_fraction=0"],
+    "context": ["grey_fraction=0"],
+    "simclr": ["grey_probability=0"],
+}
+CAPTIONS = {
+    "jigsaw": "the pseudo-label is which shuffling of the tiles was applied",
+    "context": "the pseudo-label is where the patch sits around the centre",
+    "colorization": "the target is the colours of the grey picture",
+    "inpainting": "the target is what was blanked out",
+    "simclr": "two random views of one photo must be matched",
+}
+
+
 @st.cache_data
-def example_views() -> tuple:
+def example_views() -> dict[str, list]:
+    """Each task's samples of one photo (SimCLR's batch also holds the photo mirrored: it needs two)."""
     photo = sample_photo()
-    rotations = make_task("rotation").preview(photo, torch.Generator().manual_seed(0), augmented=False)
-    jigsaw = make_task("jigsaw", parse_options(task_type("jigsaw").Settings,
-                                               ["grid=3", "permutations=100", "grey_fraction=0"]))
-    return rotations, jigsaw.preview(photo, torch.Generator().manual_seed(3), augmented=False)
+    views = {}
+    for name in TASKS:
+        task = make_task(name, parse_options(TASKS[name].Settings, EXPLANATORY.get(name, [])))
+        images = torch.cat([photo, photo.flip(-1)]) if name == "simclr" else photo
+        samples = task.preview(images, torch.Generator().manual_seed(3), augmented=False)
+        views[name] = samples[:task.gallery_group]
+    return views
 
 
 st.title("🧩 SSL Playground")
@@ -36,15 +54,16 @@ st.markdown(
     "Solving it forces the network to learn what objects look like. The learned features then help the "
     "**downstream task** you care about (say, telling flowers apart) when only a few images have labels.")
 
-rotations, jigsaw = example_views()
-st.subheader("One photo, two pretext tasks")
+views = example_views()
+st.subheader(f"One photo, {len(views)} pretext tasks")
 st.caption("Rotation: the pseudo-label is the angle.")
-for column, sample in zip(st.columns(len(rotations)), rotations):
+for column, sample in zip(st.columns(4), views.pop("rotation")):
     column.image(sample.image, caption=sample.caption, width=150)
-st.caption("Jigsaw: the pseudo-label is which shuffling of the tiles was applied.")
-left, right, _ = st.columns([1, 1, 2])
-left.image(jigsaw[0].image, caption="original", width=190)
-right.image(jigsaw[1].image, caption=jigsaw[1].caption, width=190)
+for row in range(0, len(views), 2):
+    for column, name in zip(st.columns(2), list(views)[row:row + 2]):
+        column.caption(f"{TASKS[name].title}: {CAPTIONS.get(name, TASKS[name].explanation)}.")
+        for inner, sample in zip(column.columns(2), views[name]):
+            inner.image(sample.image, caption=sample.caption, width=150)
 
 st.subheader("The journey")
 steps = [

@@ -115,7 +115,7 @@ def test_journey(page, server, tmp_path):
     """The default journey: open the app, Train with the defaults, Downstream with the defaults."""
     idle(page)
     healthy(page, "01_home")
-    assert page.get_by_text("One photo, two pretext tasks").is_visible()
+    assert page.get_by_text("One photo, 6 pretext tasks").is_visible()
 
     go(page, "1. Data")
     healthy(page, "02_data")

@@ -80,7 +80,7 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
     test_x, test_y = dataset.images[split.test], dataset.labels[split.test]
     chance = chance_level(test_y, dataset.num_classes)
     points: list[Point] = []
-    pretext_scores = []
+    pretext_scores, pretext_baselines = [], []
     modes = config.modes()
 
     task = config.pretext.make_task()  # validates the task's settings before any training
@@ -90,13 +90,15 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
 
     def so_far() -> ExperimentReport:
         return ExperimentReport.judged(points, pretext_scores, len(pool), len(split.test),
-                                       time.perf_counter() - started, chance, task.metric.key, saved_task)
+                                       time.perf_counter() - started, chance, task.metric.key, saved_task,
+                                       pretext_baselines)
 
     for seed in config.seeds:
         log(f"seed {seed}: pretext training on {len(pool):,} images")
         pretrained = pretrain(replace(config.pretext, seed=seed), dataset.images[pool], test_x,
                               _StderrProgress(f"seed {seed} pretext", log), allow_flip=dataset.allow_flip)
         pretext_scores.append(pretrained.evaluation.value)
+        pretext_baselines.append(pretrained.evaluation.baseline)
         for key, budget in config.budgets():
             per_class = int(budget) if key == "labels_per_class" else None
             labeled, _ = labeled_subset(dataset.labels, split.pool, per_class, float(budget), seed)
@@ -254,8 +256,9 @@ def pretext_text(report: ExperimentReport) -> str:
     from ssl_core.metrics import ACCURACY, PSNR
 
     metric = PSNR if report.pretext_metric == PSNR.key else ACCURACY
-    score = report.pretext_score
-    return f"{metric.label} " + ("—" if score is None else metric.format(score))
+    score, baseline = report.pretext_score, report.pretext_baseline
+    text = f"{metric.label} " + ("—" if score is None else metric.format(score))
+    return text if baseline is None else text + f" (a trivial answer: {metric.format(baseline)})"
 
 
 def task_options_text() -> str:

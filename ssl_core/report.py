@@ -135,22 +135,27 @@ class ExperimentReport:
     chance: float | None = None
     pretext_metric: str = "accuracy"  # or "psnr"
     pretext_task: dict | None = None  # {"name", "settings"}: enough to rebuild the task
+    pretext_baselines: tuple[float, ...] = ()  # what a trivial answer scores, one per seed
     results: tuple[BudgetResult, ...] = field(default=(), compare=False)  # judged from the points
 
     @classmethod
     def judged(cls, points: Sequence[Point], pretext_scores: Sequence[float], n_unlabeled: int, n_test: int,
                seconds: float, chance: float | None = None, pretext_metric: str = "accuracy",
-               pretext_task: dict | None = None) -> "ExperimentReport":
+               pretext_task: dict | None = None, pretext_baselines: Sequence[float] = ()) -> "ExperimentReport":
         return cls(tuple(points), tuple(pretext_scores), n_unlabeled, n_test, seconds, chance, pretext_metric,
-                   pretext_task, judge_budgets(points, n_test, chance))
+                   pretext_task, tuple(pretext_baselines), judge_budgets(points, n_test, chance))
 
     @property
     def pretext_score(self) -> float | None:
         return statistics.fmean(self.pretext_scores) if self.pretext_scores else None
 
+    @property
+    def pretext_baseline(self) -> float | None:
+        return statistics.fmean(self.pretext_baselines) if self.pretext_baselines else None
+
     def to_json(self) -> dict:
         out = {"pretext_score": self.pretext_score, "pretext_metric": self.pretext_metric,
-               "pretext_scores": list(self.pretext_scores), "n_unlabeled": self.n_unlabeled, "n_test": self.n_test,
+               "pretext_scores": list(self.pretext_scores), "pretext_baselines": list(self.pretext_baselines), "n_unlabeled": self.n_unlabeled, "n_test": self.n_test,
                "chance": self.chance, "seconds": self.seconds, "results": [r.to_json() for r in self.results],
                "points": [p.to_json() for p in self.points]}
         return out if self.pretext_task is None else {"pretext_task": self.pretext_task, **out}
@@ -160,7 +165,7 @@ class ExperimentReport:
         """Read a saved report and judge it again (reports written before verdicts had intervals gain them)."""
         return cls.judged([Point.from_json(p) for p in data["points"]], data["pretext_scores"], data["n_unlabeled"],
                           data["n_test"], data["seconds"], data.get("chance"), data.get("pretext_metric", "accuracy"),
-                          data.get("pretext_task"))
+                          data.get("pretext_task"), data.get("pretext_baselines", ()))
 
     @classmethod
     def merged(cls, reports: Sequence["ExperimentReport"]) -> "ExperimentReport":
@@ -173,4 +178,4 @@ class ExperimentReport:
         first = reports[0]
         return cls.judged([p for r in reports for p in r.points], [s for r in reports for s in r.pretext_scores],
                           first.n_unlabeled, first.n_test, sum(r.seconds for r in reports), first.chance,
-                          first.pretext_metric, first.pretext_task)
+                          first.pretext_metric, first.pretext_task, [b for r in reports for b in r.pretext_baselines])

@@ -27,7 +27,9 @@ def test_cli_json_has_the_documented_shape(capsys):
     captured = capsys.readouterr()
     report = json.loads(captured.out)
     assert report["pretext_task"] == {"name": "rotation", "settings": {"angles": [0, 90, 180, 270]}}
-    assert set(report) == {"pretext_task", "pretext_score", "pretext_metric", "pretext_scores", "n_unlabeled", "n_test", "chance", "seconds",
+    assert report["pretext_baselines"] == [0.25, 0.25]  # rotation: chance among 4 angles
+    assert set(report) == {"pretext_task", "pretext_score", "pretext_metric", "pretext_scores", "pretext_baselines",
+                           "n_unlabeled", "n_test", "chance", "seconds",
                            "results", "points"}
     assert len(report["pretext_scores"]) == 2 and len(report["points"]) == 2 * 2 * 3
     assert report["n_unlabeled"] + report["n_test"] == 1797

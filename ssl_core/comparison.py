@@ -32,6 +32,7 @@ class Comparison:
     labels_per_class: int | None = None
     seeds_wanted: int = 1
     verdicts: dict[str, Verdict] = field(default_factory=dict)  # SSL mode -> verdict, once scratch ran
+    pretrained: PretrainResult | None = None  # the pretext model transferred: a newer one makes this stale
 
     def accuracies(self, mode: str) -> list[float]:
         return [run.evaluation.accuracy for run in self.runs.get(mode, [])]
@@ -104,7 +105,7 @@ def compare_modes(dataset: ImageDataset, split: Split, pretrained: PretrainResul
     test_x, test_y = dataset.images[split.test], dataset.labels[split.test]
     per_class = split.config.labels_per_class if split.config else None
     comparison = Comparison({mode: [] for mode in modes}, len(split.labeled), len(split.test),
-                            chance_level(test_y, dataset.num_classes), per_class, seeds)
+                            chance_level(test_y, dataset.num_classes), per_class, seeds, pretrained=pretrained)
     total = seeds * len(modes)
     for k, labeled in enumerate(labeled_sets(dataset, split, seeds)):
         for mode in modes:

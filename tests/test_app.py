@@ -251,6 +251,11 @@ def test_downstream_comparison_and_photo_upload():
     bars = [fig for fig in charts(at) if fig["data"] and fig["data"][0]["type"] == "bar"]
     assert len(bars) == 1 and {t["name"] for t in bars[0]["data"]} == {"SSL fine-tuned", "from scratch"}
     assert any("rotated by" in c.value for c in at.caption)
+    assert not any("earlier pretext model" in i.value for i in at.info)
+    start_training(at, epochs=1)
+    wait_for_job(at, "train_job")
+    at.switch_page("pages/downstream.py").run()
+    assert any("These results come from an earlier pretext model" in i.value for i in at.info)
 
 
 def test_reload_reattaches_to_the_running_job():

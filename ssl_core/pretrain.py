@@ -140,7 +140,7 @@ def pretrain(config: PretrainConfig, train_images: torch.Tensor, test_images: to
         shown = task.showcase(model, showcase_images)
         if shown:
             callbacks.on_showcase(shown)
-        return task.evaluate(model, pretext_batches(task, test_x[:epoch_eval_size], config.seed)).as_metrics()
+        return task.held_out_metrics(model, pretext_batches(task, test_x[:epoch_eval_size], config.seed))
 
     result = PretrainResult(config, task, model, channels)
     result.stopped = fit(forward, [{"params": model.parameters()}], batch_fn, len(train_x), config.loop(),

@@ -219,6 +219,12 @@ class PretextTask(Objective, ABC):
                  else self.make_batch(normalise(images), generator))
         return self.render(images, *batch)
 
+    def held_out_metrics(self, model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]
+                         ) -> dict[str, float]:
+        """The per-epoch held-out figures for the curves: loss and metric (the trivial answer's score,
+        which does not change during training, is left to the final `evaluate`)."""
+        return self.evaluate(model, batches).as_metrics()
+
     def showcase(self, model: nn.Module, images: torch.Tensor) -> list[PretextSample]:
         """What the model currently makes of fixed held-out uint8 images, for the live view
         (input, output, truth); empty for tasks whose output is not a picture."""
@@ -293,6 +299,11 @@ class ReconstructionTask(PretextTask):
         loss, value, baseline, n = self.averaged(
             model, batches, lambda outputs, targets: self.score(self.trivial_output(targets), targets))
         return PretextScore(PSNR, value, loss, baseline, self.baseline_label, n)
+
+    def held_out_metrics(self, model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]
+                         ) -> dict[str, float]:
+        loss, value, _, _ = self.averaged(model, batches, lambda outputs, targets: outputs.new_zeros(len(outputs)))
+        return {"test_loss": loss, f"test_{self.metric.key}": value}
 
     @torch.inference_mode()
     def showcase(self, model: nn.Module, images: torch.Tensor) -> list[PretextSample]:

@@ -72,29 +72,29 @@ class ColorizationTask(ReconstructionTask):
     def make_batch(self, images: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         if images.shape[1] != 3:
             raise ValueError(self.unavailable(images.shape[1]))
-        lab = rgb_to_lab(pixels(images))
+        rgb = pixels(images)
+        lab = rgb_to_lab(rgb)
         lightness = lab[:, :1] / 100
         inputs = ((lightness - MEAN) / STD).expand(-1, 3, -1, -1)
-        return inputs, torch.cat([lightness, lab[:, 1:] / AB_SCALE], 1)
+        return inputs, torch.cat([lightness, lab[:, 1:] / AB_SCALE, rgb], 1)  # the true colours, for scoring
 
     def build_model(self, backbone: nn.Module) -> nn.Module:
         return Decoder(backbone, 2)
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         if self.settings.loss == "mse":
-            return F.mse_loss(outputs, targets[:, 1:])
-        return F.smooth_l1_loss(outputs, targets[:, 1:], beta=0.1)
+            return F.mse_loss(outputs, targets[:, 1:3])
+        return F.smooth_l1_loss(outputs, targets[:, 1:3], beta=0.1)
 
     def reconstruct(self, outputs: torch.Tensor, targets: torch.Tensor):
-        lightness = targets[:, :1] * 100
-        painted = lab_to_rgb(torch.cat([lightness, outputs.clamp(-1, 1) * AB_SCALE], 1))
-        return painted, lab_to_rgb(torch.cat([lightness, targets[:, 1:] * AB_SCALE], 1)), None
+        painted = lab_to_rgb(torch.cat([targets[:, :1] * 100, outputs.clamp(-1, 1) * AB_SCALE], 1))
+        return painted, targets[:, 3:], None
 
     def trivial_output(self, targets: torch.Tensor) -> torch.Tensor:
-        return targets[:, 1:].mean(dim=(0, 2, 3), keepdim=True).expand(len(targets), -1, *targets.shape[-2:])
+        return targets[:, 1:3].mean(dim=(0, 2, 3), keepdim=True).expand(len(targets), -1, *targets.shape[-2:])
 
     def render(self, images: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> list[PretextSample]:
-        _, truth, _ = self.reconstruct(targets[:, 1:], targets)
+        truth = targets[:, 3:]
         return [sample for i in range(len(images)) for sample in (
             PretextSample(to_display(pixels(inputs[i])), "input: lightness only"),
             PretextSample(to_display(truth[i]), "target: its colours"))]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -10,7 +10,7 @@ from torch import nn
 from ssl_core.augment import normalise, resize_all
 from ssl_core.device import pick_device
 from ssl_core.models import Backbone, make_backbone
-from ssl_core.pretext import PretextScore, PretextTask, TaskSettings, make_task, settings_from, task_type
+from ssl_core.pretext import PretextScore, PretextTask, TaskSettings, make_task
 from ssl_core.train import Callbacks, LoopConfig, fit
 
 EPOCH_EVAL_CAP = 512  # held-out images scored after each epoch, at most…
@@ -37,10 +37,6 @@ class PretrainConfig:
     def make_task(self) -> PretextTask:
         """The task this run trains; the gallery builds it here too, so both see the same one."""
         return make_task(self.task, self.settings, self.seed)
-
-    def with_options(self, task: str, values: dict) -> "PretrainConfig":
-        """This config for `task` with its settings read from plain values (raises ValueError)."""
-        return replace(self, task=task, settings=settings_from(task_type(task).Settings, values))
 
     def loop(self) -> LoopConfig:
         return LoopConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,

@@ -60,3 +60,15 @@ def limit_malloc_arenas(arenas: int = SERVER_ARENAS) -> bool:
         return bool(libc and hasattr(libc, "mallopt") and libc.mallopt(M_ARENA_MAX, arenas) == 1)
     except OSError:
         return False
+
+
+def release_freed_memory() -> None:
+    """Hand memory that malloc holds but no longer uses back to the system (glibc `malloc_trim`), so
+    a finished job's working set does not stay in the server's footprint. No effect off glibc."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        if libc is not None and hasattr(libc, "malloc_trim"):
+            libc.malloc_trim(0)
+    except OSError:
+        pass

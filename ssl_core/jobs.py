@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from ssl_core.device import release_freed_memory
 from ssl_core.train import Callbacks, EpochEvent, StepEvent, TrainingDiverged
 
 MAX_POINTS = 400  # history kept per job: long runs are thinned, charts stay light
@@ -98,6 +99,7 @@ class Job:
             with self._lock:
                 self._ended = time.monotonic()
                 self._work = None  # the closure holds the job's copy of its data: release it now, not in hours
+            release_freed_memory()
 
     def _fail(self, message: str) -> None:
         with self._lock:

@@ -1,7 +1,9 @@
 """SSL Playground: the frame around the pages (navigation, sidebar status)."""
 import streamlit as st
 
-from pages.common import current_dataset, device_label, get_job, init_state, pretext_summary
+from pages.common import (HEARTBEAT_S, current_dataset, device_label, get_job, init_state, pretext_summary, server,
+                          workspace)
+from ssl_core.jobs import WAITING
 
 st.set_page_config(page_title="SSL Playground", page_icon="🧩", layout="wide")
 init_state()
@@ -15,10 +17,12 @@ pages = [
     st.Page("pages/experiments.py", title="5. When does SSL help?", icon="📈"),
 ]
 page = st.navigation(pages)
-
+if note := st.session_state.pop("workspace_note", None):
+    st.info(note)
 
 
 def status_panel() -> None:
+    server().touch(workspace())  # the heartbeat: a visitor whose tab is open is not reaped
     dataset = current_dataset()
     st.markdown(f"**Dataset:** {dataset.name} ({len(dataset):,} images)")
     st.markdown(f"**Pretext:** {pretext_summary()}")
@@ -27,13 +31,14 @@ def status_panel() -> None:
         job = get_job(key)
         if job:
             snap = job.snapshot()
-            st.markdown(f"**{label}:** {snap.status} ({snap.progress:.0%})")
+            state = snap.message if snap.status == WAITING else f"{snap.status} ({snap.progress:.0%})"
+            st.markdown(f"**{label}:** {state}")
         elif key == "train_job":
             st.markdown(f"**{label}:** not started")
 
 
 with st.sidebar:  # pages save their settings in widget callbacks, which run before this
     busy = any(job and job.snapshot().active for job in (get_job("train_job"), get_job("downstream_job")))
-    st.fragment(status_panel, run_every=2.0 if busy else None)()
+    st.fragment(status_panel, run_every=2.0 if busy else HEARTBEAT_S)()
 
 page.run()

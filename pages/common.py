@@ -1,8 +1,10 @@
-"""State shared by the pages: the current dataset and split, the job registry,
-and the query parameters that let a reload find its jobs again."""
+"""State shared by the pages: the visitor's workspace (their datasets and jobs, found again after a
+reload through the session token in the URL), the current dataset and split."""
 from __future__ import annotations
 
-from collections import OrderedDict
+import hashlib
+import sys
+
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -10,37 +12,44 @@ import streamlit as st
 
 from ssl_core.comparison import Comparison
 from ssl_core.datasets import BUILTIN, ImageDataset, load_downloadable
+from ssl_core.deployment import Deployment, from_env
 from ssl_core.downstream import MODE_TITLES, DownstreamConfig
 from ssl_core.device import describe, leave_core_for_server, pick_device
-from ssl_core.jobs import FAILED, Job, JobBusy, JobRegistry, Snapshot
+from ssl_core.jobs import FAILED, WAITING, Job, JobBusy, Snapshot
 from ssl_core.pretext import PretextSample, make_task
 from ssl_core.pretrain import PretrainConfig, PretrainResult
 from ssl_core.recipe import Recipe, calibrate, comparison_seconds, pretext_seconds, recommend
 from ssl_core.runs import transfer_problem
 from ssl_core.splits import Split, SplitConfig, make_split
 from ssl_core.verdict import AT_CHANCE, HELPED, HURT, Verdict
+from ssl_core.workspaces import Workspace, Workspaces
 
 DEFAULT_DATASET = "builtin:mnist-10k"
-USER_DATASETS_KEPT = 6
+SESSION_PARAM = "session"  # the visitor's token: a reload finds their workspace again
+OLD_PARAMS = ("data", "train", "downstream", "budget", "blocks")  # links from before sessions had tokens
 # Seconds between refreshes of a running job's progress bar, and of its charts. Redrawing charts costs CPU
 # that training shares on a small machine: with both every second, a 2-core pretext run took 218 s with
 # its page open against 147 s with the page closed; with both every 2 s, 171 s.
 LIVE_REFRESH_S = 2.0
 CHART_REFRESH_S = 6.0
-PARAMS = {"dataset_id": "data", "train_job": "train", "downstream_job": "downstream", "budget_job": "budget",
-          "blocks_job": "blocks"}
+HEARTBEAT_S = 30.0  # an open tab says it is still there this often (see Limits.session_grace_s)
 
 
 @st.cache_resource
-def registry() -> JobRegistry:
+def deployment() -> Deployment:
     leave_core_for_server()
-    return JobRegistry()
+    rules = from_env(pick_device("auto").type)
+    if rules.public and st.get_option("server.maxUploadSize") > rules.limits.upload_mb:
+        print(f"SSL Playground, public mode: set server.maxUploadSize to {rules.limits.upload_mb} (now "
+              f"{st.get_option('server.maxUploadSize')} MB): the app refuses larger files, but Streamlit still "
+              "accepts them into memory first. See README, 'Running it for others'.", file=sys.stderr)
+    return rules
 
 
 @st.cache_resource
-def _user_datasets() -> OrderedDict[str, ImageDataset]:
-    """Uploaded and folder datasets: one copy per process, the most recent few kept."""
-    return OrderedDict()
+def server() -> Workspaces:
+    """Every visitor's workspace and the job registry (one per process)."""
+    return Workspaces(deployment().limits)
 
 
 @st.cache_resource(show_spinner="Loading dataset…")
@@ -53,12 +62,14 @@ def _downloaded(name: str) -> ImageDataset:
     return load_downloadable(name)  # only called once the files are on disk
 
 
-def remember_user_dataset(dataset_id: str, dataset: ImageDataset) -> None:
-    store = _user_datasets()
-    store[dataset_id] = dataset
-    store.move_to_end(dataset_id)
-    while len(store) > USER_DATASETS_KEPT:
-        store.popitem(last=False)
+def workspace() -> Workspace:
+    return st.session_state.workspace
+
+
+def remember_user_dataset(dataset_id: str, dataset: ImageDataset) -> list[str]:
+    """Keep the visitor's dataset; the names of their older ones dropped to make room (CapacityError
+    when it does not fit)."""
+    return server().add_dataset(workspace(), dataset_id, dataset)
 
 
 def resolve(dataset_id: str) -> ImageDataset | None:
@@ -70,32 +81,57 @@ def resolve(dataset_id: str) -> ImageDataset | None:
             return _downloaded(name)
         except Exception:
             return None
-    return _user_datasets().get(dataset_id)
+    return server().dataset(workspace(), dataset_id)
 
 
 def init_state() -> None:
-    """Defaults once per session; a reload restores the dataset and jobs from the URL."""
+    """Defaults once per session; a reload finds the visitor's workspace from the token in the URL
+    (a token the server did not make, or one whose visitor left, gets a fresh workspace)."""
     state = st.session_state
-    for key, param in PARAMS.items():
-        if key not in state:
-            state[key] = st.query_params.get(param)
+    asked = state.workspace.token if "workspace" in state else st.query_params.get(SESSION_PARAM)
+    space = state.workspace = server().open(asked, browser_id())
+    if asked and asked != space.token:
+        minutes = deployment().limits.session_grace_s / 60
+        state.workspace_note = (f"A fresh session has started: this link belongs to another browser, or its session "
+                                f"was away for more than {minutes:.0f} minutes and its data and jobs were released.")
+    if st.query_params.get(SESSION_PARAM) != space.token:
+        st.query_params[SESSION_PARAM] = space.token
+    for param in OLD_PARAMS:
+        if param in st.query_params:
+            del st.query_params[param]
+    if "dataset_id" not in state:
+        state.dataset_id = space.dataset_id
     if not state.dataset_id or resolve(state.dataset_id) is None:
-        state.dataset_id = DEFAULT_DATASET
+        state.dataset_id = space.dataset_id = DEFAULT_DATASET
     state.setdefault("split_config", SplitConfig())
     if "train_settings" not in state:
         apply_recipe()
     state.setdefault("pretext", {"task": "rotation", "settings": {}})  # settings: task name -> its TaskSettings
-    for key, param in PARAMS.items():
-        if state[key]:
-            st.query_params[param] = state[key]
-        elif param in st.query_params:
-            del st.query_params[param]
+
+
+def browser_id() -> str | None:
+    """A digest of this browser's XSRF cookie secret (Streamlit sets the cookie once per browser; the
+    masked form changes with every page load, the secret does not). None without the cookie (AppTest,
+    or XSRF protection turned off), and then the URL token alone identifies the session."""
+    cookie = st.context.cookies.get("_streamlit_xsrf")
+    if not isinstance(cookie, str):
+        return None
+    version, _, rest = cookie.partition("|")
+    mask, _, rest = rest.partition("|")
+    masked = rest.partition("|")[0]
+    try:
+        mask_bytes, masked_bytes = bytes.fromhex(mask), bytes.fromhex(masked)
+    except ValueError:
+        return None
+    if version != "2" or len(mask_bytes) != 4 or not masked_bytes:
+        return None
+    secret = bytes(b ^ mask_bytes[i % 4] for i, b in enumerate(masked_bytes))
+    return hashlib.sha256(secret).hexdigest()
 
 
 def set_dataset(dataset_id: str) -> None:
     """Choose a dataset and fill in its recommended settings."""
-    st.session_state.dataset_id = dataset_id
-    st.query_params[PARAMS["dataset_id"]] = dataset_id
+    st.session_state.dataset_id = workspace().dataset_id = dataset_id
     apply_recipe()
 
 
@@ -111,7 +147,7 @@ class Estimate:
 
 def predicted_seconds(dataset: ImageDataset, split: Split, config: PretrainConfig) -> Estimate:
     """Pretext training with `config` and the comparison with the saved Downstream settings, on this device."""
-    registry()
+    deployment()
     down = st.session_state.downstream_settings
     downstream = DownstreamConfig(epochs=down["epochs"], batch_size=down["batch_size"], lr=down["lr"])
     modes = TRANSFER_MODES[down["transfer"]] + ("scratch",)
@@ -139,7 +175,7 @@ def apply_recipe() -> Recipe:
     """Fill the Train, Downstream and split settings with the current dataset's recommendation
     (also the **Recommended** buttons' callback)."""
     state = st.session_state
-    registry()  # thread settings first: the recipe is calibrated under them
+    deployment()  # thread settings first: the recipe is calibrated under them
     dataset = current_dataset()
     n_test = round(len(dataset) * state.split_config.test_fraction)
     with st.spinner("Choosing settings for this dataset: timing a few training steps…"):
@@ -174,15 +210,18 @@ def pretext_summary() -> str:
     return make_task(pretext["task"], pretext["settings"].get(pretext["task"])).describe()
 
 
-def start_job(key: str, kind: str, title: str, make_work: Callable[[], Callable[[Job], object]]) -> None:
-    """Start this session's job `key` and rerun; a refusal (busy, bad input) shows as an error."""
+def start_job(key: str, kind: str, title: str, make_work: Callable[[], Callable[[Job], object]],
+              after: Job | None = None, rerun: bool = True) -> Job | None:
+    """Start this visitor's job `key` (it waits for `after` and for a free slot) and rerun; a refusal
+    (busy, line full, bad input) shows as an error and returns None."""
     try:
-        job = registry().start(kind, title, make_work(), busy=st.session_state.get(key))
+        job = server().start_job(workspace(), key, kind, title, make_work(), after=after)
     except (JobBusy, ValueError) as exc:
         st.error(str(exc))
-        return
-    set_job(key, job)
-    st.rerun()
+        return None
+    if rerun:
+        st.rerun()
+    return job
 
 
 def usable_pretrained(dataset: ImageDataset) -> tuple[PretrainResult | None, str]:
@@ -197,20 +236,12 @@ def usable_pretrained(dataset: ImageDataset) -> tuple[PretrainResult | None, str
     return (None, problem) if problem else (snap.result, "")
 
 
-def set_job(key: str, job: Job | None) -> None:
-    st.session_state[key] = job.id if job else None
-    if job:
-        st.query_params[PARAMS[key]] = job.id
-    elif PARAMS[key] in st.query_params:
-        del st.query_params[PARAMS[key]]
-
-
 def get_job(key: str) -> Job | None:
-    return registry().get(st.session_state.get(key))
+    return server().job(workspace(), key)
 
 
 def device_label() -> str:
-    registry()  # sets the thread count first
+    deployment()  # sets the thread count first
     return describe(pick_device("auto"))
 
 
@@ -233,7 +264,9 @@ def live_job(key: str, stop_label: str, body: Callable[[Snapshot], None]) -> Sna
             details.append(f"{snap.images_per_s:,.0f} images/s")
         left, right = st.columns([5, 1])
         left.progress(snap.progress, text=" · ".join(details))
-        if snap.active:
+        if snap.status == WAITING:
+            right.button("✕ Cancel", on_click=job.stop, key=f"cancel_{key}", help="Leave the line; nothing has run yet.")
+        elif snap.active:
             right.button(stop_label, on_click=job.stop, key=f"stop_{key}")
         if snap.status == FAILED:
             st.error(snap.message)

@@ -1,14 +1,18 @@
 """Step 1: choose the dataset and how it is split."""
 import hashlib
+from collections.abc import Callable
 
 import streamlit as st
 
-from pages.common import current_dataset, current_split, remember_user_dataset, resolve, set_dataset
-from ssl_core.datasets import BUILTIN_TITLES, DOWNLOADABLE, dataset_folder, default_data_root, load_downloadable
+from pages.common import current_dataset, current_split, deployment, remember_user_dataset, resolve, set_dataset
+from ssl_core.datasets import (BUILTIN_TITLES, DOWNLOADABLE, ImageDataset, dataset_folder, default_data_root,
+                               load_downloadable)
+from ssl_core.deployment import MB, FolderRefused, allowed_folder
 from ssl_core.downloads import DownloadError
 from ssl_core.plots import class_count_figure, display_scale, image_grid
 from ssl_core.splits import SplitConfig
-from ssl_core.user_images import DatasetError, iter_class_samples, load_folder, load_zip
+from ssl_core.user_images import DatasetError, ProgressFn, iter_class_samples, load_folder, load_zip
+from ssl_core.workspaces import CapacityError
 
 st.title("1. Data")
 kind, _, current_name = st.session_state.dataset_id.partition(":")
@@ -49,38 +53,50 @@ elif source == "Download (torchvision)":
 else:
     st.markdown("One subfolder per class (`cats/`, `dogs/`…). Images in a folder named `unlabeled` or at the "
                 "top level serve the pretext task only. JPEG, PNG, WebP, BMP, GIF and TIFF are read.")
-    upload_tab, folder_tab = st.tabs(["Upload a .zip", "Local folder"])
-    with upload_tab:
-        upload = st.file_uploader("Zip archive of class folders", type=["zip"], key="zip_upload")
-        if upload is not None and st.button("Load the archive", type="primary"):
-            data = upload.getvalue()
-            dataset_id = f"upload:{hashlib.sha1(data).hexdigest()[:12]}"
-            if resolve(dataset_id) is None:
-                bar = st.progress(0.0, text="reading images…")
-                try:
-                    dataset = load_zip(data, name=upload.name.removesuffix(".zip"),
-                                       progress=lambda d, t: bar.progress(d / t, text=f"image {d} of {t}"))
-                    remember_user_dataset(dataset_id, dataset)
-                except DatasetError as exc:
-                    st.error(f"Could not use {upload.name}: {exc}. The previous dataset stays selected.")
-                    st.stop()
-                bar.empty()
-            set_dataset(dataset_id)
-            st.rerun()
-    with folder_tab:
-        path = st.text_input("Folder path on this machine", placeholder="/home/me/photos")
-        if path and st.button("Load the folder", type="primary"):
+    rules = deployment()
+    tabs = ["Upload a .zip"] + (["Folder on the server" if rules.public else "Local folder"]
+                                if rules.folders_allowed else [])
+    upload_tab, *folder_tab = st.tabs(tabs)
+
+    def use(dataset_id: str, load: Callable[[ProgressFn], ImageDataset], what: str) -> None:
+        """Load (unless this visitor has it already), keep it, select it; any refusal is a message."""
+        if resolve(dataset_id) is None:
             bar = st.progress(0.0, text="reading images…")
             try:
-                dataset = load_folder(path, progress=lambda d, t: bar.progress(d / t, text=f"image {d} of {t}"))
-            except DatasetError as exc:
-                st.error(f"Could not use {path}: {exc}. The previous dataset stays selected.")
+                dataset = load(lambda d, t: bar.progress(d / t, text=f"image {d:,} of {t:,}"))
+                evicted = remember_user_dataset(dataset_id, dataset)
+            except (DatasetError, FolderRefused, CapacityError) as exc:
+                bar.empty()
+                st.error(f"Could not use {what}: {exc}. The previous dataset stays selected.")
                 st.stop()
-            dataset_id = f"folder:{path}"
-            remember_user_dataset(dataset_id, dataset)
-            set_dataset(dataset_id)
-            st.rerun()
+            if evicted:
+                st.session_state.data_note = (f"To make room, your earlier dataset {', '.join(evicted)} was released "
+                                              f"(each visitor keeps {rules.limits.datasets_per_session} here).")
+        set_dataset(dataset_id)
+        st.rerun()
 
+    with upload_tab:
+        upload = st.file_uploader("Zip archive of class folders", type=["zip"], key="zip_upload",
+                                  max_upload_size=rules.limits.upload_mb)
+        if upload is not None and upload.size > rules.limits.upload_mb * MB:  # the widget's bound is the browser's
+            st.error(f"{upload.name} is {upload.size / MB:,.0f} MB; this server takes zips up to "
+                     f"{rules.limits.upload_mb} MB. The previous dataset stays selected.")
+        elif upload is not None and st.button("Load the archive", type="primary"):
+            data = upload.getvalue()
+            use(f"upload:{hashlib.sha256(data).hexdigest()[:16]}",
+                lambda progress: load_zip(data, name=upload.name.removesuffix(".zip"), progress=progress,
+                                          limits=rules.archive_limits), upload.name)
+    for tab in folder_tab:
+        with tab:
+            where = f"inside `{rules.folder_root}`" if rules.public else "on this machine"
+            path = st.text_input(f"Folder path {where}", placeholder="flowers" if rules.public else "/home/me/photos")
+            if path and st.button("Load the folder", type="primary"):
+                use(f"folder:{path}", lambda progress: load_folder(
+                    allowed_folder(rules, path), progress=progress, limits=rules.archive_limits,
+                    stay_inside=rules.public), path)
+
+if note := st.session_state.pop("data_note", None):
+    st.info(note)
 dataset = current_dataset()
 st.divider()
 st.subheader(f"Current dataset: {dataset.name}")

@@ -1,8 +1,9 @@
 """Step 4: transfer to the labeled task against a from-scratch baseline, then classify photos."""
 import streamlit as st
 
-from pages.common import (TRANSFER_MODES, apply_recipe, current_dataset, current_split, device_label, get_job,
-                          headline, live_job, predicted_seconds, setting, start_job, usable_pretrained, verdict_box)
+from pages.common import (TRANSFER_MODES, apply_recipe, current_dataset, current_split, deployment, device_label,
+                          get_job, headline, live_job, predicted_seconds, setting, start_job, usable_pretrained,
+                          verdict_box)
 from ssl_core.comparison import MAX_SEEDS
 from ssl_core.downstream import MODE_TITLES, DownstreamConfig
 from ssl_core.images import ImageError
@@ -102,7 +103,8 @@ if not modes:
     st.info("Run the comparison above first; then upload photos to see what each model makes of them.")
     st.stop()
 uploads = st.file_uploader("Photos (JPEG, PNG, WebP, BMP, GIF)", type=["jpg", "jpeg", "png", "webp", "bmp", "gif"],
-                           accept_multiple_files=True, key="photo_upload")
+                           accept_multiple_files=True, key="photo_upload",
+                           max_upload_size=deployment().limits.upload_mb)
 ssl_mode = "finetune" if "finetune" in modes else "linear"
 models = {MODE_TITLES[m]: comparison.model(m) for m in (ssl_mode, "scratch") if m in modes}
 for upload in uploads or []:

@@ -2,9 +2,7 @@
 import streamlit as st
 
 from pages.common import (apply_recipe, current_dataset, current_split, device_label, get_job, headline, live_job,
-                          predicted_seconds, pretext_config, registry, set_dataset, set_job, setting, showcase,
-                          start_job)
-from ssl_core.jobs import JobBusy
+                          predicted_seconds, pretext_config, set_dataset, setting, showcase, start_job)
 from ssl_core.models import BACKBONES
 from ssl_core.plots import confusion_figure, loss_figure, metric_figure
 from ssl_core.pretext import TASKS
@@ -64,19 +62,16 @@ if talk:
     st.session_state.pretext["settings"][TALK_PRETEXT.task] = TALK_PRETEXT.make_task().settings
     st.session_state.split_config = TALK_SPLIT
     dataset, split = current_dataset(), current_split()
-    try:
-        pretext_job = registry().start("pretext", "talk preset", pretext_work(dataset, split, TALK_PRETEXT),
-                                       busy=st.session_state.train_job)
-        set_job("train_job", pretext_job)
-        talk_job = registry().start(
-            "downstream", "talk preset", comparison_after(pretext_job, dataset, split, TALK_MODES, TALK_DOWNSTREAM),
-            busy=st.session_state.downstream_job)
-        set_job("downstream_job", talk_job)
+    pretext_job = start_job("train_job", "pretext", "talk preset", lambda: pretext_work(dataset, split, TALK_PRETEXT),
+                            rerun=False)
+    talk_job = pretext_job and start_job(
+        "downstream_job", "downstream", "talk preset",
+        lambda: comparison_after(pretext_job, dataset, split, TALK_MODES, TALK_DOWNSTREAM), after=pretext_job,
+        rerun=False)
+    if talk_job:
         st.session_state.talk_job = talk_job.id
         st.session_state.train_predicted = None
         st.rerun()
-    except (JobBusy, ValueError) as exc:
-        st.error(str(exc))
 
 if start:
     st.session_state.talk_job = None

@@ -232,7 +232,7 @@ def talk_preset(dataset: ImageDataset, seed: int = 0) -> tuple[float, Comparison
     started = time.perf_counter()
     pretext = registry.start("pretext", "talk", pretext_work(dataset, split, replace(TALK_PRETEXT, seed=seed)))
     downstream = registry.start("downstream", "talk", comparison_after(pretext, dataset, split, TALK_MODES,
-                                                                        TALK_DOWNSTREAM))
+                                                                        TALK_DOWNSTREAM), after=pretext)
     downstream.join()
     seconds = time.perf_counter() - started
     snap = downstream.snapshot()

@@ -1,9 +1,11 @@
 """Background jobs: a training run in a thread, observed through snapshots.
 
-The web page never owns the training loop; it starts a `Job`, keeps its id
-(in the session and the URL, so a reload can find it again) and polls
-`snapshot()`. The job's thread never touches the UI. Stopping is a request the
-loop honours at its next step, keeping whatever was trained so far.
+The web page never owns the training loop; it starts a `Job` through its
+visitor's workspace (`ssl_core.workspaces`) and polls `snapshot()`. The job's
+thread never touches the UI. Stopping is a request the loop honours at its next
+step, keeping whatever was trained so far. Jobs wait in line for one of the
+registry's few slots, so a busy server queues trainings instead of running them
+all at once at a fraction of the speed each.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from ssl_core.train import Callbacks, EpochEvent, StepEvent, TrainingDiverged
 
 MAX_POINTS = 400  # history kept per job: long runs are thinned, charts stay light
 
-RUNNING, DONE, STOPPED, FAILED = "running", "done", "stopped", "failed"
+WAITING, RUNNING, DONE, STOPPED, FAILED = "waiting", "running", "done", "stopped", "failed"
 
 
 @dataclass(frozen=True)
@@ -40,10 +42,11 @@ class Snapshot:
     epochs: tuple[dict, ...]
     result: Any = None
     showcase: tuple = ()  # the latest pictures of what the model makes of held-out images (reconstruction tasks)
+    queue_position: int | None = None  # 1 = next to start, while waiting for a slot
 
     @property
     def active(self) -> bool:
-        return self.status == RUNNING
+        return self.status in (WAITING, RUNNING)
 
 
 def _thin(points: list[dict]) -> None:
@@ -51,18 +54,63 @@ def _thin(points: list[dict]) -> None:
         del points[1:-1:2]
 
 
-class Job:
-    """Runs `work(job)` in a daemon thread; `work` reports through `job.callbacks(run)`."""
+class Slots:
+    """At most `count` jobs run at once; the others wait in the order they asked (first come, first served)."""
 
-    def __init__(self, kind: str, title: str, work: Callable[["Job"], Any]) -> None:
-        self.id = uuid.uuid4().hex[:10]
+    def __init__(self, count: int) -> None:
+        self.count = max(1, count)
+        self._running = 0
+        self._line: list[Job] = []
+        self._changed = threading.Condition()
+
+    def acquire(self, job: "Job") -> bool:
+        """Wait for a slot; False when the job was stopped (cancelled) while waiting."""
+        with self._changed:
+            self._line.append(job)
+            try:
+                while not job.stop_requested and (self._line[0] is not job or self._running >= self.count):
+                    self._changed.wait(0.2)
+                if job.stop_requested:
+                    return False
+                self._running += 1
+                return True
+            finally:
+                self._line.remove(job)
+                self._changed.notify_all()
+
+    def release(self) -> None:
+        with self._changed:
+            self._running -= 1
+            self._changed.notify_all()
+
+    def position(self, job: "Job") -> int | None:
+        with self._changed:
+            return self._line.index(job) + 1 if job in self._line else None
+
+    @property
+    def waiting(self) -> int:
+        with self._changed:
+            return len(self._line)
+
+
+class Job:
+    """Runs `work(job)` in a daemon thread once `after` has finished and a slot is free; `work` reports
+    through `job.callbacks(run)`."""
+
+    def __init__(self, kind: str, title: str, work: Callable[["Job"], Any], slots: Slots | None = None,
+                 owner: str = "", after: "Job | None" = None) -> None:
+        self.id = uuid.uuid4().hex
         self.kind = kind
         self.title = title
+        self.owner = owner
+        self.forgotten = False  # its owner left or replaced it: the registry drops it once it has ended
         self._work = work
+        self._slots = slots or Slots(1)
+        self._after = after
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._status = RUNNING
-        self._message = "starting…"
+        self._status = WAITING
+        self._message = "waiting for a free slot…"
         self._steps: list[dict] = []
         self._epochs: list[dict] = []
         self._progress = 0.0
@@ -81,6 +129,16 @@ class Job:
         # OpenMP keeps its thread count per OS thread: a new thread would use every core,
         # ignoring the process-wide setting that leaves one to the web server.
         torch.set_num_threads(torch.get_num_threads())
+        while self._after is not None and self._after.alive and not self.stop_requested:
+            self._after.join(0.2)
+        self._after = None
+        if not self._slots.acquire(self):
+            with self._lock:
+                self._status, self._message, self._ended, self._work = STOPPED, "cancelled before it started", \
+                    time.monotonic(), None
+            return
+        with self._lock:
+            self._status, self._message, self._started = RUNNING, "starting…", time.monotonic()
         try:
             result = self._work(self)
             with self._lock:
@@ -99,6 +157,7 @@ class Job:
             with self._lock:
                 self._ended = time.monotonic()
                 self._work = None  # the closure holds the job's copy of its data: release it now, not in hours
+            self._slots.release()
             release_freed_memory()
 
     def _fail(self, message: str) -> None:
@@ -157,15 +216,24 @@ class Job:
                 self._message = message
 
     def snapshot(self) -> Snapshot:
+        position = self._slots.position(self) if self._status == WAITING else None
         with self._lock:
             end = self._ended if self._ended is not None else time.monotonic()
             seconds = end - self._started
             eta = None
             if self._status == RUNNING and self._progress > 0.02:
                 eta = seconds * (1 - self._progress) / self._progress
+            message = self._message
+            if self._status == WAITING:
+                message = (f"waiting in line: {_ordinal(position)} to start" if position else
+                           "waiting for the previous step to finish")
             return Snapshot(self.id, self.kind, self.title, self._status, self._progress, seconds, eta,
-                            self._images_per_s, self._message, tuple(self._steps), tuple(self._epochs),
-                            self._result, self._showcase)
+                            self._images_per_s, message, tuple(self._steps), tuple(self._epochs),
+                            self._result, self._showcase, position)
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 class JobCallbacks(Callbacks):
@@ -196,28 +264,37 @@ class JobCallbacks(Callbacks):
 
 
 class JobBusy(RuntimeError):
-    """A start refused because a job of the same kind is still running."""
+    """A start refused (the caller's previous job still runs, or the line is full); the message is for the user."""
 
 
 @dataclass
 class JobRegistry:
-    """All jobs of the process, shared by every browser session (thread-safe)."""
+    """All jobs of the process, shared by every browser session (thread-safe). Who may see a job is the
+    workspaces' business (`ssl_core.workspaces`); this only runs them."""
 
-    max_running: int = 2
+    max_running: int = 1
+    max_waiting: int = 32
     keep_seconds: float = 6 * 3600
     _jobs: dict[str, Job] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _slots: Slots | None = None
 
-    def start(self, kind: str, title: str, work: Callable[[Job], Any], busy: str | None = None) -> Job:
-        """Start a job; refuse if the job `busy` (the caller's previous one) is still running."""
+    def __post_init__(self) -> None:
+        self._slots = Slots(self.max_running)
+
+    def start(self, kind: str, title: str, work: Callable[[Job], Any], busy: str | None = None, owner: str = "",
+              after: Job | None = None) -> Job:
+        """Start a job (it waits for `after` and a free slot); refuse if the job `busy` (the caller's
+        previous one) is still active, or if the line is full."""
         with self._lock:
             self._reap()
             previous = self._jobs.get(busy) if busy else None
             if previous is not None and previous.alive:
                 raise JobBusy(f"'{previous.title}' is already running; stop it first")
-            if sum(job.alive for job in self._jobs.values()) >= self.max_running:
-                raise JobBusy("the server is busy with other training jobs; try again in a moment")
-            job = Job(kind, title, work)
+            if self._slots.waiting >= self.max_waiting:
+                raise JobBusy(f"the server's line of trainings is full ({self.max_waiting} waiting); "
+                              "try again in a few minutes")
+            job = Job(kind, title, work, self._slots, owner, after)
             self._jobs[job.id] = job
         return job.start()
 
@@ -225,10 +302,31 @@ class JobRegistry:
         if not job_id:
             return None
         with self._lock:
-            return self._jobs.get(job_id)
+            self._reap()
+            job = self._jobs.get(job_id)
+            return None if job is None or job.forgotten else job
+
+    def forget(self, job_id: str) -> None:
+        """Stop a job and drop it once it has ended (its owner left, or replaced it)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is not None:
+                job.forgotten = True
+                job.stop()
+            self._reap()
+
+    @property
+    def running(self) -> int:
+        with self._lock:
+            return sum(job.snapshot().status == RUNNING for job in self._jobs.values())
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._reap()
+            return len(self._jobs)
 
     def _reap(self) -> None:
         now = time.monotonic()
         for job_id, job in list(self._jobs.items()):
-            if not job.alive and job._ended is not None and now - job._ended > self.keep_seconds:
+            if not job.alive and job._ended is not None and (job.forgotten or now - job._ended > self.keep_seconds):
                 del self._jobs[job_id]

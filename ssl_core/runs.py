@@ -77,16 +77,12 @@ TALK_MODES = ("linear", "scratch")
 
 
 def comparison_after(pretext_job: Job, dataset: ImageDataset, split: Split, modes: Sequence[str],
-                      config: DownstreamConfig) -> Callable[[Job], Comparison | None]:
-    """The comparison, started as soon as `pretext_job` has finished (one click for both)."""
+                     config: DownstreamConfig) -> Callable[[Job], Comparison]:
+    """The comparison on the model of `pretext_job`, for a job started with `after=pretext_job` (one
+    click for both)."""
     check_downstream_data(dataset, split)
 
-    def work(job: Job) -> Comparison | None:
-        job.set_message("waiting for pretext training to finish…")
-        while pretext_job.alive:
-            if job.stop_requested:
-                return None
-            pretext_job.join(0.2)
+    def work(job: Job) -> Comparison:
         pretrained = pretext_job.snapshot().result
         if pretrained is None:
             raise RuntimeError("pretext training did not produce a model: " + pretext_job.snapshot().message)

@@ -30,6 +30,12 @@ class LoopConfig:
     eval_every: int = 1  # held-out scoring every this many epochs (and after the last)
     mixed_precision: bool = True  # bf16 autocast on CUDA; no effect elsewhere
 
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.lr) or self.lr <= 0:
+            raise ValueError(f"the learning rate must be a positive number, not {self.lr}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch size must be at least 1")
+
 
 @dataclass(frozen=True)
 class StepEvent:

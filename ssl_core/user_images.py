@@ -48,8 +48,28 @@ def _safe_parts(name: str) -> PurePosixPath | None:
     return path
 
 
+JUNK_NAMES = {"__MACOSX", "Thumbs.db", "desktop.ini", "ehthumbs.db"}  # what macOS and Windows add to folders
+
+
 def _hidden(path: PurePosixPath) -> bool:
-    return any(part.startswith(".") or part == "__MACOSX" for part in path.parts)
+    return any(part.startswith(".") or part in JUNK_NAMES for part in path.parts)
+
+
+def _overlapping(data: bytes, infos: list[zipfile.ZipInfo]) -> bool:
+    """Members whose compressed bytes overlap: the trick behind small zips that unpack to terabytes
+    (Fifield's "better zip bomb"; Python 3.11.7's zipfile does not refuse them itself). Spans are
+    measured from each member's own local header, whose name and extra fields may differ in length
+    from the central directory's."""
+    spans = []
+    for info in infos:
+        start = info.header_offset
+        header = data[start:start + 30]
+        if len(header) < 30:
+            return True  # points past the end: not a member at all
+        name_len, extra_len = int.from_bytes(header[26:28], "little"), int.from_bytes(header[28:30], "little")
+        spans.append((start, start + 30 + name_len + extra_len + info.compress_size))
+    spans.sort()
+    return any(end > next_start for (_, end), (next_start, _) in zip(spans, spans[1:]))
 
 
 def zip_entries(data: bytes, limits: ArchiveLimits, skipped: list[tuple[str, str]]) -> list[Entry]:
@@ -64,7 +84,9 @@ def zip_entries(data: bytes, limits: ArchiveLimits, skipped: list[tuple[str, str
     if declared > limits.max_total_bytes:
         raise DatasetError(f"zip would unpack to {declared / 2**20:,.0f} MB; the limit is "
                            f"{limits.max_total_bytes / 2**20:,.0f} MB")
-    budget = [limits.max_total_bytes]
+    if _overlapping(data, infos):
+        raise DatasetError("the zip's members overlap one another (a zip bomb?); make the archive again")
+    budget = [limits.max_total_bytes]  # bytes still to unpack, whatever the members declare
     entries: list[Entry] = []
     for info in infos:
         if info.is_dir():
@@ -75,39 +97,65 @@ def zip_entries(data: bytes, limits: ArchiveLimits, skipped: list[tuple[str, str
             continue
         if _hidden(path):
             continue
+        if info.flag_bits & 0x1:
+            skipped.append((info.filename, "password-protected: make the zip without a password"))
+            continue
         if info.file_size > limits.max_member_bytes:
             skipped.append((info.filename, "file too large"))
             continue
 
         def read(info: zipfile.ZipInfo = info) -> bytes:
             cap = min(limits.max_member_bytes, budget[0])
+            if cap <= 0:
+                raise ImageError("the archive unpacks beyond its size limit (zip bomb?)")
             try:
                 with archive.open(info) as handle:
                     blob = handle.read(cap + 1)  # declared sizes can lie
-            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as exc:
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
                 raise ImageError(f"damaged archive member ({exc})") from None
+            budget[0] -= len(blob)
             if len(blob) > cap:
                 raise ImageError("file unpacks beyond the size limit (zip bomb?)")
-            budget[0] -= len(blob)
             return blob
 
         entries.append((path, read))
+    files = {path.parts[0] for path, _ in entries if len(path.parts) > 1}
+    for info in infos:
+        path = _safe_parts(info.filename.rstrip("/"))
+        if info.is_dir() and path is not None and len(path.parts) == 1 and not _hidden(path) and path.name not in files:
+            skipped.append((info.filename, "empty folder: no images, so no class"))
     return entries
 
 
-def folder_entries(root: Path) -> list[Entry]:
+def folder_entries(root: Path, limits: ArchiveLimits = ArchiveLimits(), skipped: list[tuple[str, str]] | None = None,
+                   stay_inside: bool = False) -> list[Entry]:
+    """The regular files below `root`, refused past `limits.max_members` (a folder like `/` is not a
+    dataset). Links to folders are not followed, so a link loop ends the walk instead of hanging it;
+    with `stay_inside` (public mode) neither are links to files outside `root`."""
+    skipped = [] if skipped is None else skipped
     root = Path(root).expanduser()
-    if not root.is_dir():
+    if not root.exists():
         raise DatasetError(f"folder not found: {root}")
+    if not root.is_dir():
+        raise DatasetError(f"{root} is a file, not a folder: give the folder that holds the class folders")
     entries: list[Entry] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    for dirpath, dirnames, filenames in os.walk(root, onerror=None, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in JUNK_NAMES)
         for fname in sorted(filenames):
             full = Path(dirpath) / fname
             rel = PurePosixPath(full.relative_to(root).as_posix())
             if _hidden(rel):
                 continue
+            if not full.is_file():  # a pipe or device would block the read
+                skipped.append((str(rel), "not a regular file"))
+                continue
+            if stay_inside and full.is_symlink() and root.resolve() not in full.resolve().parents:
+                skipped.append((str(rel), "a link to a file outside the folder"))
+                continue
             entries.append((rel, lambda full=full: _read_capped(full)))
+            if len(entries) > limits.max_members:
+                raise DatasetError(f"{root} holds more than {limits.max_members:,} files; give the folder that "
+                                   "holds the class folders")
     return entries
 
 
@@ -164,9 +212,12 @@ def load_zip(data: bytes, name: str = "my images", size: int = STORE_SIZE,
     return build_dataset(name, zip_entries(data, limits, skipped), skipped, size, progress)
 
 
-def load_folder(path: str | Path, size: int = STORE_SIZE, progress: ProgressFn | None = None) -> ImageDataset:
+def load_folder(path: str | Path, size: int = STORE_SIZE, progress: ProgressFn | None = None,
+                limits: ArchiveLimits = ArchiveLimits(), stay_inside: bool = False) -> ImageDataset:
     root = Path(path).expanduser()
-    return build_dataset(root.name or str(root), folder_entries(root), [], size, progress)
+    skipped: list[tuple[str, str]] = []
+    return build_dataset(root.name or str(root), folder_entries(root, limits, skipped, stay_inside), skipped, size,
+                         progress)
 
 
 def iter_class_samples(dataset: ImageDataset, per_class: int) -> Iterator[tuple[str, torch.Tensor]]:

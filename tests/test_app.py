@@ -43,10 +43,15 @@ def markdown(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
 
 
-def wait_for_job(at: AppTest, key: str, timeout: float = 120) -> None:
-    from pages.common import registry
+def job_of(at: AppTest, key: str):
+    """The session's job `key`, as its pages see it."""
+    from pages.common import server
 
-    job = registry().get(at.session_state[key])
+    return server().job(at.session_state.workspace, key)
+
+
+def wait_for_job(at: AppTest, key: str, timeout: float = 120) -> None:
+    job = job_of(at, key)
     assert job is not None
     assert job.join(timeout), "job did not finish"
     at.run()
@@ -188,8 +193,8 @@ def start_training(at: AppTest, epochs: int = 2, size: int = 8) -> AppTest:
 def test_training_runs_in_the_background_and_shows_results():
     at = start_training(app())
     no_errors(at)
-    assert at.session_state.train_job
-    assert at.query_params["train"] in (at.session_state.train_job, [at.session_state.train_job])
+    assert job_of(at, "train_job") is not None
+    assert set(at.query_params) == {"session"}  # the URL carries the session's token, never a job id
     wait_for_job(at, "train_job")
     no_errors(at)
     metrics = {m.label: m.value for m in at.metric}
@@ -202,9 +207,7 @@ def test_training_runs_in_the_background_and_shows_results():
 def test_second_start_while_running_is_refused_and_stop_keeps_the_model():
     at = start_training(app(), epochs=200)
     assert button(at, "Start training").disabled
-    from pages.common import registry
-
-    job = registry().get(at.session_state.train_job)
+    job = job_of(at, "train_job")
     time.sleep(1.0)
     at.run()
     button(at, "Stop").click().run()
@@ -258,19 +261,38 @@ def test_downstream_comparison_and_photo_upload():
     assert any("These results come from an earlier pretext model" in i.value for i in at.info)
 
 
+def reopen(token: str) -> AppTest:
+    """A reload (or another visitor) opening the app with `token` in the URL."""
+    other = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    other.query_params["session"] = token
+    return other.run()
+
+
 def test_reload_reattaches_to_the_running_job():
     at = start_training(app(), epochs=200)
-    job_id = at.session_state.train_job
-    reloaded = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    reloaded.query_params["train"] = job_id
-    reloaded.run()
+    job = job_of(at, "train_job")
+    reloaded = reopen(at.session_state.workspace.token)
     reloaded.switch_page("pages/train.py").run()
     no_errors(reloaded)
-    assert reloaded.session_state.train_job == job_id
+    assert job_of(reloaded, "train_job") is job
     button(reloaded, "Stop").click().run()
-    from pages.common import registry
+    assert job.join(5)
 
-    assert registry().get(job_id).join(5)
+
+def test_a_link_with_a_job_id_or_a_made_up_token_shows_nothing_of_another_session():
+    at = start_training(app(), epochs=200)
+    job = job_of(at, "train_job")
+    for params in ({"train": job.id}, {"session": "A" * 32}, {"session": job.id}):
+        other = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+        for name, value in params.items():
+            other.query_params[name] = value
+        other.run().switch_page("pages/train.py").run()
+        no_errors(other)
+        assert job_of(other, "train_job") is None and other.session_state.workspace.token != at.session_state.workspace.token
+        assert any("No training yet" in i.value for i in other.info)
+        assert "train" not in other.query_params
+    job.stop()
+    assert job.join(5)
 
 
 def test_talk_preset_runs_pretext_then_comparison():
@@ -278,7 +300,7 @@ def test_talk_preset_runs_pretext_then_comparison():
     at.switch_page("pages/train.py").run()
     button(at, "Talk preset").click().run()
     no_errors(at)
-    assert at.session_state.train_job and at.session_state.downstream_job
+    assert job_of(at, "train_job") and job_of(at, "downstream_job")
     wait_for_job(at, "train_job", timeout=300)
     wait_for_job(at, "downstream_job", timeout=300)
     no_errors(at)
@@ -291,7 +313,7 @@ def test_talk_preset_runs_pretext_then_comparison():
 
 
 def test_a_result_at_chance_is_called_that():
-    from pages.common import registry
+    from pages.common import server
     from ssl_core.comparison import Comparison
     from ssl_core.datasets import load_mnist_10k
     from ssl_core.downstream import DownstreamResult
@@ -313,10 +335,10 @@ def test_a_result_at_chance_is_called_that():
     comparison = Comparison({"finetune": [at_chance("finetune", 0)], "scratch": [at_chance("scratch", 1)]},
                             n_labeled=20, n_test=2000, chance=0.1135, labels_per_class=2)
     comparison.judge()
-    train = registry().start("pretext", "t", lambda job: pretrained)
-    downstream = registry().start("downstream", "t", lambda job: comparison)
+    space = at.session_state.workspace
+    train = server().start_job(space, "train_job", "pretext", "t", lambda job: pretrained)
+    downstream = server().start_job(space, "downstream_job", "downstream", "t", lambda job: comparison)
     assert train.join(5) and downstream.join(5)
-    at.session_state["train_job"], at.session_state["downstream_job"] = train.id, downstream.id
     at.switch_page("pages/downstream.py").run()
     no_errors(at)
     warnings = " ".join(w.value for w in at.warning)
@@ -399,3 +421,91 @@ def test_flowers_folder_journey():
     no_errors(at)
     bars = [fig for fig in charts(at) if fig["data"] and fig["data"][0]["type"] == "bar"]
     assert bars and bars[0]["data"][0]["x"] == ["daisy", "dandelion", "rose", "sunflower", "tulip"]
+
+
+# ---- public mode and many visitors ------------------------------------------------------------------
+
+
+def pets_zip() -> bytes:
+    png = image_bytes(size=(32, 32))
+    return make_zip({**{f"cats/{i}.png": png for i in range(4)}, **{f"dogs/{i}.png": png for i in range(4)}})
+
+
+def test_public_mode_hides_the_folder_input_and_bounds_uploads(monkeypatch):
+    monkeypatch.setenv("SSL_PLAYGROUND_PUBLIC", "1")
+    at = app()
+    at.switch_page("pages/data.py").run()
+    at.radio(key="data_source").set_value("Your images").run()
+    no_errors(at)
+    assert [t.label for t in at.tabs] == ["Upload a .zip"]  # no way to name a server folder
+    assert not at.text_input
+    assert at.file_uploader(key="zip_upload").proto.max_upload_size_mb == 50
+
+
+def test_public_mode_with_a_root_reads_only_inside_it(monkeypatch, tmp_path):
+    root = tmp_path / "shared"
+    for name in ("cats", "dogs"):
+        (root / "pets" / name).mkdir(parents=True)
+        (root / "pets" / name / "1.png").write_bytes(image_bytes(size=(32, 32)))
+    (tmp_path / "private").mkdir()
+    monkeypatch.setenv("SSL_PLAYGROUND_PUBLIC", "1")
+    monkeypatch.setenv("SSL_PLAYGROUND_FOLDER_ROOT", str(root))
+    at = app()
+    at.switch_page("pages/data.py").run()
+    at.radio(key="data_source").set_value("Your images").run()
+    assert [t.label for t in at.tabs] == ["Upload a .zip", "Folder on the server"]
+    for outside, reason in (("../private", "only folders inside"), ("pets/../../private", "only folders inside"),
+                            ("/etc", "folder not found")):  # absolute paths start at the root
+        at.text_input[0].set_value(outside).run()
+        button(at, "Load the folder").click().run()
+        no_errors(at)
+        assert at.error and reason in at.error[0].value
+        assert at.session_state.dataset_id == "builtin:mnist-10k"
+    at.text_input[0].set_value("pets").run()
+    button(at, "Load the folder").click().run()
+    no_errors(at)
+    assert any("Current dataset: pets" in h.value for h in at.subheader)
+
+
+def test_a_full_server_refuses_a_dataset_with_a_message_and_keeps_the_current_one():
+    from pages.common import server
+    from ssl_core.deployment import Limits
+
+    at = app()
+    server().limits = Limits(total_mb=0)
+    at = upload_zip(at, pets_zip())
+    no_errors(at)
+    assert any("as many visitors' images as it can" in e.value for e in at.error)
+    assert at.session_state.dataset_id == "builtin:mnist-10k"
+
+
+def test_an_older_dataset_is_released_with_a_note_when_a_visitor_hits_their_cap():
+    from pages.common import server
+    from ssl_core.deployment import Limits
+
+    at = app()
+    server().limits = Limits(datasets_per_session=1)
+    at = upload_zip(at, pets_zip(), name="first.zip")
+    at = upload_zip(at, make_zip({"a/1.png": image_bytes(size=(32, 32)), "b/1.png": image_bytes(size=(32, 32))}),
+                    name="second.zip")
+    no_errors(at)
+    assert any("your earlier dataset first was released" in i.value for i in at.info)
+    assert len(at.session_state.workspace.datasets) == 1
+
+
+def test_two_visitors_training_at_once_take_turns_and_each_sees_only_their_own():
+    first = start_training(app(), epochs=3)
+    second = upload_zip(app(), pets_zip())
+    second = start_training(second, epochs=1)
+    no_errors(second)
+    waiting = job_of(second, "train_job")
+    assert waiting.snapshot().status == "waiting" and waiting.snapshot().queue_position == 1
+    assert "1st to start" in second.get("progress")[0].proto.text  # the visitor sees their place in line
+    assert any("Cancel" in b.label for b in second.button)
+    wait_for_job(first, "train_job")
+    wait_for_job(second, "train_job")
+    no_errors(first), no_errors(second)
+    assert job_of(first, "train_job").snapshot().result.dataset == "mnist-10k"
+    assert job_of(second, "train_job").snapshot().result.dataset == "pets"
+    assert job_of(first, "train_job") is not job_of(second, "train_job")
+    assert second.session_state.dataset_id not in first.session_state.workspace.datasets

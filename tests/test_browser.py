@@ -163,11 +163,19 @@ def test_journey(page, server, tmp_path):
     assert page.get_by_role("button", name="Stop training").is_visible(), "the job did not survive a page switch"
     print(f"page switch while training: {switch_seconds:.2f} s")  # a figure to read, not a timed assertion
     (ARTIFACTS / "page_switch_seconds.txt").write_text(f"{switch_seconds:.2f}\n")
-    assert "train=" in page.url
+    assert "session=" in page.url and "train=" not in page.url  # the session's token, never a job id
     page.reload()
     idle(page)
     page.get_by_role("button", name="Stop training").wait_for(timeout=20_000)
     healthy(page, "06_train_after_reload")
+    stranger = page.context.browser.new_page(viewport={"width": 1400, "height": 900})  # another browser's cookies
+    stranger.goto(page.url)  # the whole URL, token included, as if the address bar were copied
+    idle(stranger)
+    go(stranger, "3. Train")
+    stranger.get_by_text("No training yet").wait_for(timeout=20_000)
+    assert stranger.get_by_text("A fresh session has started").count() == 1
+    assert stranger.get_by_role("button", name="Stop training").count() == 0
+    stranger.close()
     wait_for_text(page, "Held-out pretext accuracy", timeout=400_000)
     idle(page)
     healthy(page, "07_train_done")

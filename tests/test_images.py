@@ -81,3 +81,56 @@ def test_gif_uses_first_frame():
     frames[0].save(out, "GIF", save_all=True, append_images=frames[1:])
     red, green, _ = np.asarray(decode_image(out.getvalue()))[0, 0]
     assert red > 200 and green < 50
+
+
+def test_a_huge_header_on_a_tiny_file_is_refused_before_decoding():
+    """A PNG whose header claims 100,000 x 100,000 pixels, with no pixel data behind it."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0))
+    data = b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b"")
+    with pytest.raises(ImageError, match="too large"):
+        decode_image(data)
+
+
+def test_a_file_over_the_size_limit_is_refused_unread():
+    from ssl_core.images import MAX_FILE_BYTES
+
+    with pytest.raises(ImageError, match="file too large"):
+        decode_image(b"\xff\xd8" + b"\0" * MAX_FILE_BYTES)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (10_000, 10), (10, 10_000)])
+def test_extreme_shapes_become_the_training_square(size):
+    from ssl_core.images import square_resize
+
+    image = square_resize(decode_image(image_bytes(size=size)), 32)
+    assert image.size == (32, 32) and image.mode == "RGB"
+
+
+def test_a_palette_image_without_transparency_keeps_its_colours():
+    image = Image.new("P", (4, 4))
+    image.putpalette([255, 0, 0] * 256)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    assert decode_image(out.getvalue()).getpixel((0, 0)) == (255, 0, 0)
+
+
+@pytest.mark.parametrize("data", [
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>',
+    b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64,  # an iPhone HEIC's first bytes
+])
+def test_svg_and_heic_are_named_as_unreadable_formats(data):
+    with pytest.raises(ImageError, match="unrecognised format"):
+        decode_image(data)
+
+
+def test_a_multi_page_tiff_gives_its_first_page():
+    pages = [Image.new("RGB", (8, 8), colour) for colour in ((0, 0, 255), (255, 0, 0))]
+    out = io.BytesIO()
+    pages[0].save(out, "TIFF", save_all=True, append_images=pages[1:])
+    assert decode_image(out.getvalue()).getpixel((0, 0)) == (0, 0, 255)

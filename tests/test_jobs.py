@@ -1,9 +1,10 @@
+import threading
 import time
 
 import pytest
 
 from ssl_core.datasets import load_digits
-from ssl_core.jobs import DONE, FAILED, STOPPED, JobBusy, JobRegistry
+from ssl_core.jobs import DONE, FAILED, RUNNING, STOPPED, WAITING, JobBusy, JobRegistry
 from ssl_core.pretrain import PretrainConfig
 from ssl_core.runs import pretext_work
 from ssl_core.splits import SplitConfig, make_split
@@ -83,3 +84,62 @@ def test_dataset_too_small_for_pretext_is_refused_before_starting():
     split = make_split(dataset.labels[:1], SplitConfig(test_fraction=0.0))
     with pytest.raises(ValueError, match="at least 2"):
         pretext_work(dataset, split, PretrainConfig())
+
+
+def blocking_work(release: threading.Event):
+    def work(job):
+        while not release.is_set() and not job.stop_requested:
+            time.sleep(0.01)
+        return job.title
+
+    return work
+
+
+def test_jobs_past_the_slots_wait_in_line_with_their_position_and_can_be_cancelled():
+    registry = JobRegistry(max_running=1)
+    release = threading.Event()
+    first, second, third = (registry.start("x", name, blocking_work(release)) for name in ("a", "b", "c"))
+    assert wait_until(lambda: first.snapshot().status == RUNNING)
+    assert wait_until(lambda: third.snapshot().queue_position == 2)
+    assert second.snapshot().status == WAITING and second.snapshot().queue_position == 1
+    assert "1st to start" in second.snapshot().message and second.snapshot().active
+    third.stop()  # cancel while waiting: it never runs
+    assert third.join(2)
+    assert third.snapshot().status == STOPPED and third.snapshot().result is None
+    assert "cancelled" in third.snapshot().message
+    assert registry.running == 1
+    release.set()
+    assert first.join(5) and second.join(5)
+    assert first.snapshot().result == "a" and second.snapshot().result == "b"
+
+
+def test_a_full_line_refuses_new_jobs_with_a_reason():
+    registry = JobRegistry(max_running=1, max_waiting=1)
+    release = threading.Event()
+    first = registry.start("x", "a", blocking_work(release))
+    assert wait_until(lambda: first.snapshot().status == RUNNING)
+    registry.start("x", "b", blocking_work(release))
+    with pytest.raises(JobBusy, match="line of trainings is full"):
+        registry.start("x", "c", blocking_work(release))
+    release.set()
+
+
+def test_a_job_after_another_waits_for_it_without_holding_a_slot():
+    registry = JobRegistry(max_running=2)
+    release = threading.Event()
+    first = registry.start("x", "a", blocking_work(release))
+    then = registry.start("x", "b", lambda job: first.snapshot().result + "+b", after=first)
+    other = registry.start("x", "c", blocking_work(release))
+    assert wait_until(lambda: other.snapshot().status == RUNNING)  # the slot `then` does not hold yet
+    assert then.snapshot().status == WAITING and "previous step" in then.snapshot().message
+    release.set()
+    assert then.join(5) and then.snapshot().result == "a+b"
+
+
+def test_a_forgotten_job_is_stopped_and_dropped_once_it_ends():
+    registry = JobRegistry()
+    release = threading.Event()
+    job = registry.start("x", "a", blocking_work(release))
+    registry.forget(job.id)
+    assert job.join(5) and job.snapshot().status == STOPPED
+    assert len(registry) == 0 and registry.get(job.id) is None

@@ -128,3 +128,120 @@ def test_unreadable_file_is_skipped_with_reason(tmp_path, monkeypatch):
     dataset = load_folder(tmp_path, size=8)
     assert len(dataset) == 1
     assert dict(dataset.skipped)["a/locked.png"] == "cannot read (Permission denied)"
+
+
+def two_classes(**extra: bytes) -> dict[str, bytes]:
+    png = image_bytes()
+    return {"cats/1.png": png, "cats/2.png": png, "dogs/1.png": png, **extra}
+
+
+def overlapping_zip() -> bytes:
+    """Two central-directory entries pointing at one member's bytes: the overlap behind
+    kilobyte zips that unpack to terabytes."""
+    raw = bytearray(make_zip({"cats/a.png": image_bytes(), "cats/b.png": image_bytes()}))
+    central = raw.rfind(b"PK\x01\x02", 0, raw.rfind(b"cats/b.png"))
+    raw[central + 42: central + 46] = (0).to_bytes(4, "little")  # b's header offset = a's
+    return bytes(raw)
+
+
+def test_overlapping_members_are_refused_as_a_zip_bomb():
+    with pytest.raises(DatasetError, match="overlap"):
+        load_zip(overlapping_zip(), size=8)
+
+
+def test_a_zip_inside_the_zip_is_skipped_with_its_reason():
+    dataset = load_zip(make_zip(two_classes(**{"cats/more.zip": make_zip({"x.png": image_bytes()})})), size=8)
+    assert ("cats/more.zip", "not an image file type") in dataset.skipped and len(dataset) == 3
+
+
+def encrypted(data: bytes, name: str) -> bytes:
+    """Mark member `name` as encrypted (zipfile cannot write passwords; the flag is what readers act on)."""
+    raw = bytearray(data)
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = raw.rfind(signature, 0, raw.rfind(name.encode(), 0, len(raw) if signature == b"PK\x01\x02" else None))
+        raw[at + offset] |= 0x1
+    return bytes(raw)
+
+
+def test_password_protected_members_are_skipped_with_their_reason():
+    data = encrypted(make_zip(two_classes(**{"dogs/secret.png": image_bytes()})), "dogs/secret.png")
+    dataset = load_zip(data, size=8)
+    assert len(dataset) == 3
+    assert any(name == "dogs/secret.png" and "password" in reason for name, reason in dataset.skipped)
+
+
+def test_an_empty_zip_says_it_has_no_images():
+    with pytest.raises(DatasetError, match="no readable images"):
+        load_zip(make_zip({}), size=8)
+
+
+def test_an_empty_class_folder_is_named_not_silently_dropped():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in two_classes().items():
+            archive.writestr(name, data)
+        archive.writestr(zipfile.ZipInfo("birds/"), b"")
+    dataset = load_zip(out.getvalue(), size=8)
+    assert dataset.class_names == ("cats", "dogs")
+    assert ("birds/", "empty folder: no images, so no class") in dataset.skipped
+
+
+def test_macos_and_windows_junk_is_ignored_and_a_wrapping_folder_unwrapped():
+    png = image_bytes()
+    data = make_zip({"photos/cats/1.png": png, "photos/dogs/1.png": png, "__MACOSX/photos/cats/._1.png": b"junk",
+                     "photos/.DS_Store": b"junk", "photos/cats/Thumbs.db": b"junk", "photos/dogs/desktop.ini": b"x"})
+    dataset = load_zip(data, size=8)
+    assert dataset.class_names == ("cats", "dogs") and len(dataset) == 2 and dataset.skipped == ()
+
+
+def test_unicode_names_become_class_names():
+    dataset = load_zip(make_zip({"猫/1.png": image_bytes(), "café/été.png": image_bytes()}), size=8)
+    assert dataset.class_names == ("café", "猫")
+
+
+def test_a_file_given_as_the_folder_says_so(tmp_path):
+    (tmp_path / "x.png").write_bytes(image_bytes())
+    with pytest.raises(DatasetError, match="is a file, not a folder"):
+        load_folder(tmp_path / "x.png")
+
+
+def test_the_root_folder_is_refused_quickly_by_its_file_count():
+    import time
+    from pathlib import Path
+
+    started = time.monotonic()
+    with pytest.raises(DatasetError, match="holds more than 500 files"):
+        load_folder(Path("/"), limits=ArchiveLimits(max_members=500))
+    assert time.monotonic() - started < 30
+
+
+def test_a_symlink_loop_ends_the_walk(tmp_path):
+    (tmp_path / "cats").mkdir()
+    (tmp_path / "cats" / "1.png").write_bytes(image_bytes())
+    (tmp_path / "cats" / "loop").symlink_to(tmp_path)
+    (tmp_path / "cats" / "self").symlink_to(tmp_path / "cats" / "self")  # a link to itself
+    dataset = load_folder(tmp_path, size=8)
+    assert len(dataset) == 1
+    assert ("cats/self", "not a regular file") in dataset.skipped
+
+
+def test_a_pipe_named_like_an_image_is_skipped_not_read(tmp_path):
+    import os
+
+    (tmp_path / "cats").mkdir()
+    (tmp_path / "cats" / "1.png").write_bytes(image_bytes())
+    os.mkfifo(tmp_path / "cats" / "pipe.png")  # reading it would block forever
+    dataset = load_folder(tmp_path, size=8)
+    assert len(dataset) == 1 and ("cats/pipe.png", "not a regular file") in dataset.skipped
+
+
+def test_in_public_mode_links_out_of_the_folder_are_not_followed(tmp_path):
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "private.png").write_bytes(image_bytes())
+    root = tmp_path / "shared"
+    (root / "cats").mkdir(parents=True)
+    (root / "cats" / "1.png").write_bytes(image_bytes())
+    (root / "cats" / "2.png").symlink_to(tmp_path / "secret" / "private.png")
+    assert len(load_folder(root, size=8)) == 2  # locally, a link is the user's own business
+    dataset = load_folder(root, size=8, stay_inside=True)
+    assert len(dataset) == 1 and ("cats/2.png", "a link to a file outside the folder") in dataset.skipped

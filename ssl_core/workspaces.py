@@ -1,0 +1,182 @@
+"""What each visitor owns: their datasets and jobs, behind an unguessable token.
+
+A browser session is known by a token the server mints (never one a URL proposes, so a link cannot
+plant a workspace for someone else to fill). The token travels in the visitor's own URL so a reload
+finds the workspace again; job ids and dataset ids never do, and nothing here is reachable without
+the token. Where the browser is known (a cookie it holds, not the URL), the workspace is also bound
+to it: a URL copied into another browser opens a fresh workspace. Memory is bounded per visitor (least recently used dataset goes first) and in total (a new
+dataset is refused with a reason). A visitor unseen for `session_grace_s` is gone: their jobs are
+stopped and their data released.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ssl_core.datasets import ImageDataset
+from ssl_core.deployment import MB, Limits
+from ssl_core.jobs import Job, JobBusy, JobRegistry
+
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
+REAP_EVERY_S = 20.0
+
+
+class CapacityError(ValueError):
+    """A dataset refused because the server's memory for visitors' data is full; the message is for them."""
+
+
+def dataset_bytes(dataset: ImageDataset) -> int:
+    return dataset.images.nelement() * dataset.images.element_size() + dataset.labels.nelement() * 8
+
+
+@dataclass
+class Workspace:
+    token: str
+    browser: str | None = None  # a digest of a cookie only this browser holds, when there is one
+    dataset_id: str | None = None
+    datasets: OrderedDict[str, ImageDataset] = field(default_factory=OrderedDict)
+    jobs: dict[str, str] = field(default_factory=dict)  # the page's key ("train_job") -> job id
+    last_seen: float = field(default_factory=time.monotonic)
+
+    @property
+    def data_bytes(self) -> int:
+        return sum(dataset_bytes(d) for d in self.datasets.values())
+
+
+class Workspaces:
+    """Every visitor's workspace and the job registry they share (thread-safe)."""
+
+    def __init__(self, limits: Limits = Limits(), clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self.jobs = JobRegistry(max_running=limits.running_jobs, max_waiting=limits.waiting_jobs,
+                                keep_seconds=limits.keep_finished_s)
+        self._clock = clock
+        self._spaces: dict[str, Workspace] = {}
+        self._lock = threading.RLock()
+        self._start_reaper()
+
+    # -- sessions ---------------------------------------------------------------------------
+    def open(self, token: str | None, browser: str | None = None) -> Workspace:
+        """The workspace of `token` if the server made it for this browser and it is still alive;
+        otherwise a new one with a fresh token."""
+        with self._lock:
+            self.reap()
+            space = self._spaces.get(token) if token and TOKEN_PATTERN.fullmatch(token) else None
+            if space is not None and space.browser and browser and space.browser != browser:
+                space = None
+            if space is None:
+                space = Workspace(secrets.token_urlsafe(24), browser, last_seen=self._clock())
+                self._spaces[space.token] = space
+            space.last_seen = self._clock()
+            return space
+
+    def touch(self, space: Workspace) -> None:
+        """The visitor is still there (every page run and the sidebar's heartbeat say so)."""
+        with self._lock:
+            space.last_seen = self._clock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._spaces)
+
+    def reap(self) -> list[str]:
+        """Close the workspaces of visitors gone longer than the grace period; their tokens."""
+        with self._lock:
+            now = self._clock()
+            gone = [t for t, s in self._spaces.items() if now - s.last_seen > self.limits.session_grace_s]
+            for token in gone:
+                self.close(self._spaces[token])
+            return gone
+
+    def close(self, space: Workspace) -> None:
+        with self._lock:
+            for job_id in space.jobs.values():
+                self.jobs.forget(job_id)
+            space.jobs.clear()
+            space.datasets.clear()
+            self._spaces.pop(space.token, None)
+
+    def _start_reaper(self) -> None:
+        """Visitors leave without saying so: look for gone ones now and then, even when nobody runs a page."""
+        ref = weakref.ref(self)
+
+        def loop() -> None:
+            while True:
+                time.sleep(REAP_EVERY_S)
+                spaces = ref()
+                if spaces is None:
+                    return
+                spaces.reap()
+                del spaces
+
+        threading.Thread(target=loop, name="workspace-reaper", daemon=True).start()
+
+    # -- datasets -----------------------------------------------------------------------------
+    @property
+    def data_bytes(self) -> int:
+        with self._lock:
+            return sum(s.data_bytes for s in self._spaces.values())
+
+    def add_dataset(self, space: Workspace, dataset_id: str, dataset: ImageDataset) -> list[str]:
+        """Keep `dataset` for this visitor; the names of their datasets dropped to make room. Raises
+        CapacityError when it cannot fit even then."""
+        size = dataset_bytes(dataset)
+        limits = self.limits
+        if size > limits.session_mb * MB:
+            raise CapacityError(f"these images take {size / MB:,.0f} MB in memory; one visitor may keep "
+                                f"{limits.session_mb:,} MB here. Use fewer images")
+        with self._lock:
+            others = self.data_bytes - space.data_bytes
+            if others + size > limits.total_mb * MB:
+                raise CapacityError(f"the server holds as many visitors' images as it can "
+                                    f"({limits.total_mb:,} MB); try again in a few minutes or use a built-in dataset")
+            space.datasets.pop(dataset_id, None)
+            evicted: list[str] = []
+            while space.datasets and (len(space.datasets) >= limits.datasets_per_session
+                                      or space.data_bytes + size > limits.session_mb * MB
+                                      or others + space.data_bytes + size > limits.total_mb * MB):
+                idle = [k for k in space.datasets if k != space.dataset_id]  # the one in use goes last
+                victim = idle[0] if idle else next(iter(space.datasets))
+                evicted.append(space.datasets.pop(victim).name)
+            space.datasets[dataset_id] = dataset
+            return evicted
+
+    def dataset(self, space: Workspace, dataset_id: str) -> ImageDataset | None:
+        with self._lock:
+            dataset = space.datasets.get(dataset_id)
+            if dataset is not None:
+                space.datasets.move_to_end(dataset_id)
+            return dataset
+
+    # -- jobs ---------------------------------------------------------------------------------
+    def start_job(self, space: Workspace, key: str, kind: str, title: str, work: Callable[[Job], Any],
+                  after: Job | None = None) -> Job:
+        """Start the visitor's job `key`, replacing their previous one of that key (refused while it runs)."""
+        with self._lock:
+            previous = space.jobs.get(key)
+            job = self.jobs.start(kind, title, work, busy=previous, owner=space.token, after=after)
+            if previous:
+                self.jobs.forget(previous)
+            space.jobs[key] = job.id
+            return job
+
+    def job(self, space: Workspace, key: str) -> Job | None:
+        job = self.jobs.get(space.jobs.get(key))
+        return job if job is not None and job.owner == space.token else None
+
+    def set_job(self, space: Workspace, key: str, job: Job | None) -> None:
+        """Adopt a job this visitor started (or clear the key)."""
+        with self._lock:
+            if job is None:
+                space.jobs.pop(key, None)
+            elif job.owner == space.token:
+                space.jobs[key] = job.id
+            else:
+                raise JobBusy("that job belongs to someone else")

@@ -131,8 +131,7 @@ def browser_id() -> str | None:
 
 def set_dataset(dataset_id: str) -> None:
     """Choose a dataset and fill in its recommended settings."""
-    st.session_state.dataset_id = workspace().dataset_id = dataset_id
-    apply_recipe()
+    apply_recipe(dataset_id)
 
 
 def current_dataset() -> ImageDataset:
@@ -171,15 +170,19 @@ def setting(group: str, name: str) -> str:
     return key
 
 
-def apply_recipe() -> Recipe:
-    """Fill the Train, Downstream and split settings with the current dataset's recommendation
-    (also the **Recommended** buttons' callback)."""
+def apply_recipe(dataset_id: str | None = None) -> Recipe:
+    """Fill the Train, Downstream and split settings with the recommendation for the dataset
+    `dataset_id` (default: the current one) and make it current (also the **Recommended** buttons'
+    callback). All state changes come after the last Streamlit call: a click that interrupts this
+    run cannot leave a new dataset with the old one's settings."""
     state = st.session_state
     deployment()  # thread settings first: the recipe is calibrated under them
-    dataset = current_dataset()
+    dataset_id = dataset_id or state.dataset_id
+    dataset = resolve(dataset_id) or current_dataset()
     n_test = round(len(dataset) * state.split_config.test_fraction)
     with st.spinner("Choosing settings for this dataset: timing a few training steps…"):
         recipe = recommend(dataset, "auto", n_pool=len(dataset) - n_test, n_test=n_test)
+    state.dataset_id = workspace().dataset_id = dataset_id
     p, d = recipe.pretext, recipe.downstream
     state.train_settings = {"backbone": p.backbone, "image_size": p.image_size, "epochs": p.epochs,
                             "batch_size": p.batch_size, "lr": p.lr, "seed": p.seed}

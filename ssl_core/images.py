@@ -45,11 +45,16 @@ def decode_image(data: bytes, max_pixels: int | None = None) -> Image.Image:
         raise ImageError("not an image (unrecognised format)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"broken or truncated image ({exc})") from None
+    except Exception as exc:  # Pillow's decoders raise TypeError, IndexError... on damaged files (tests/test_fuzz.py)
+        raise ImageError(f"broken image ({type(exc).__name__}: {exc})") from None
     try:
         image = ImageOps.exif_transpose(image)
     except Exception:  # a malformed EXIF block should not reject a readable picture
         pass
-    return to_rgb(image)
+    try:
+        return to_rgb(image)
+    except Exception as exc:  # a pixel format Pillow reads but cannot convert
+        raise ImageError(f"unsupported pixel format {image.mode} ({exc})") from None
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

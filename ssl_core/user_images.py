@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -76,11 +77,12 @@ def zip_entries(data: bytes, limits: ArchiveLimits, skipped: list[tuple[str, str
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError,
+            struct.error) as exc:  # all seen on damaged archives (tests/test_fuzz.py)
         raise DatasetError(f"not a readable zip archive ({exc})") from None
     if len(infos) > limits.max_members:
         raise DatasetError(f"zip has {len(infos):,} members; the limit is {limits.max_members:,}")
-    declared = sum(info.file_size for info in infos if not info.is_dir())
+    declared = sum(info.file_size for info in infos if not info.filename.endswith("/"))
     if declared > limits.max_total_bytes:
         raise DatasetError(f"zip would unpack to {declared / 2**20:,.0f} MB; the limit is "
                            f"{limits.max_total_bytes / 2**20:,.0f} MB")
@@ -89,7 +91,7 @@ def zip_entries(data: bytes, limits: ArchiveLimits, skipped: list[tuple[str, str
     budget = [limits.max_total_bytes]  # bytes still to unpack, whatever the members declare
     entries: list[Entry] = []
     for info in infos:
-        if info.is_dir():
+        if info.filename.endswith("/"):
             continue
         path = _safe_parts(info.filename)
         if path is None:
@@ -111,7 +113,8 @@ def zip_entries(data: bytes, limits: ArchiveLimits, skipped: list[tuple[str, str
             try:
                 with archive.open(info) as handle:
                     blob = handle.read(cap + 1)  # declared sizes can lie
-            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError, ValueError,
+                    struct.error) as exc:
                 raise ImageError(f"damaged archive member ({exc})") from None
             budget[0] -= len(blob)
             if len(blob) > cap:
@@ -122,7 +125,7 @@ def zip_entries(data: bytes, limits: ArchiveLimits, skipped: list[tuple[str, str
     files = {path.parts[0] for path, _ in entries if len(path.parts) > 1}
     for info in infos:
         path = _safe_parts(info.filename.rstrip("/"))
-        if info.is_dir() and path is not None and len(path.parts) == 1 and not _hidden(path) and path.name not in files:
+        if info.filename.endswith("/") and path is not None and len(path.parts) == 1 and not _hidden(path) and path.name not in files:
             skipped.append((info.filename, "empty folder: no images, so no class"))
     return entries
 

@@ -5,17 +5,14 @@ Screenshots of every step land in tests/artifacts/ (git-ignored) for a person to
 import io
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, image_bytes, shared
+from tests.conftest import ROOT, image_bytes, shared, streamlit_app
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -27,36 +24,11 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or shutil.which("str
                                 reason=f"browser tests need {CHROMIUM} and streamlit (the README test command installs both)")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = free_port()
-    env = {**os.environ, "SSL_PLAYGROUND_DATA": str(tmp_path_factory.mktemp("data"))}
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "streamlit"), "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("streamlit did not become healthy within 60 s")
-    yield url, process.pid
-    process.terminate()
-    process.wait(10)
-    log.close()
+    data = str(tmp_path_factory.mktemp("data"))
+    with streamlit_app(tmp_path_factory.mktemp("log") / "streamlit.log", SSL_PLAYGROUND_DATA=data) as (url, process):
+        yield url, process.pid
 
 
 @pytest.fixture(scope="module")

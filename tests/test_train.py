@@ -135,3 +135,11 @@ def test_per_epoch_scoring_is_a_small_share_of_the_epoch_and_the_end_scores_ever
                       allow_flip=False)
     assert scored == [400 // 8 * 4, 400 // 8 * 4, 300 * 4]  # two epochs on 1/8 of 400 images, then all 300
     assert result.evaluation.n == 300 * 4
+
+
+@pytest.mark.parametrize("lr", [float("nan"), float("inf"), 0.0, -1e-3])
+def test_a_learning_rate_that_is_not_a_positive_number_is_refused_with_a_message(lr):
+    from ssl_core.train import LoopConfig
+
+    with pytest.raises(ValueError, match="learning rate must be a positive number"):
+        LoopConfig(lr=lr)

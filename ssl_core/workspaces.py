@@ -22,7 +22,7 @@ from typing import Any
 
 from ssl_core.datasets import ImageDataset
 from ssl_core.deployment import MB, Limits
-from ssl_core.jobs import Job, JobBusy, JobRegistry
+from ssl_core.jobs import Job, JobRegistry
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 REAP_EVERY_S = 20.0
@@ -81,10 +81,6 @@ class Workspaces:
         """The visitor is still there (every page run and the sidebar's heartbeat say so)."""
         with self._lock:
             space.last_seen = self._clock()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._spaces)
 
     def reap(self) -> list[str]:
         """Close the workspaces of visitors gone longer than the grace period; their tokens."""
@@ -170,13 +166,3 @@ class Workspaces:
     def job(self, space: Workspace, key: str) -> Job | None:
         job = self.jobs.get(space.jobs.get(key))
         return job if job is not None and job.owner == space.token else None
-
-    def set_job(self, space: Workspace, key: str, job: Job | None) -> None:
-        """Adopt a job this visitor started (or clear the key)."""
-        with self._lock:
-            if job is None:
-                space.jobs.pop(key, None)
-            elif job.owner == space.token:
-                space.jobs[key] = job.id
-            else:
-                raise JobBusy("that job belongs to someone else")

@@ -143,9 +143,11 @@ def test_journey(page, server, tmp_path):
     stranger = page.context.browser.new_page(viewport={"width": 1400, "height": 900})  # another browser's cookies
     stranger.goto(page.url)  # the whole URL, token included, as if the address bar were copied
     idle(stranger)
+    assert stranger.get_by_text("A fresh session has started").count() == 1
+    stranger.screenshot(path=str(ARTIFACTS / "06b_same_url_in_another_browser.png"))
+    assert "session=" in stranger.url and stranger.url != page.url  # a token of its own
     go(stranger, "3. Train")
     stranger.get_by_text("No training yet").wait_for(timeout=20_000)
-    assert stranger.get_by_text("A fresh session has started").count() == 1
     assert stranger.get_by_role("button", name="Stop training").count() == 0
     stranger.close()
     wait_for_text(page, "Held-out pretext accuracy", timeout=400_000)

@@ -54,6 +54,11 @@ else:
     st.markdown("One subfolder per class (`cats/`, `dogs/`…). Images in a folder named `unlabeled` or at the "
                 "top level serve the pretext task only. JPEG, PNG, WebP, BMP, GIF and TIFF are read.")
     rules = deployment()
+    if rules.public:
+        minutes = rules.limits.session_grace_s / 60
+        st.caption(f"This server is shared. Your images stay in its memory for your browser session only (up to "
+                   f"{rules.limits.datasets_per_session} datasets, {rules.limits.session_mb} MB), nobody else can "
+                   f"see them, and they are released {minutes:.0f} minutes after you close the tab.")
     tabs = ["Upload a .zip"] + (["Folder on the server" if rules.public else "Local folder"]
                                 if rules.folders_allowed else [])
     upload_tab, *folder_tab = st.tabs(tabs)

@@ -137,10 +137,11 @@ def folder_entries(root: Path, limits: ArchiveLimits = ArchiveLimits(), skipped:
     with `stay_inside` (public mode) neither are links to files outside `root`."""
     skipped = [] if skipped is None else skipped
     root = Path(root).expanduser()
+    shown = root.name if stay_inside else str(root)  # a visitor is not told where the server keeps its folders
     if not root.exists():
-        raise DatasetError(f"folder not found: {root}")
+        raise DatasetError(f"folder not found: {shown}")
     if not root.is_dir():
-        raise DatasetError(f"{root} is a file, not a folder: give the folder that holds the class folders")
+        raise DatasetError(f"{shown} is a file, not a folder: give the folder that holds the class folders")
     entries: list[Entry] = []
     for dirpath, dirnames, filenames in os.walk(root, onerror=None, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in JUNK_NAMES)
@@ -157,7 +158,7 @@ def folder_entries(root: Path, limits: ArchiveLimits = ArchiveLimits(), skipped:
                 continue
             entries.append((rel, lambda full=full: _read_capped(full)))
             if len(entries) > limits.max_members:
-                raise DatasetError(f"{root} holds more than {limits.max_members:,} files; give the folder that "
+                raise DatasetError(f"{shown} holds more than {limits.max_members:,} files; give the folder that "
                                    "holds the class folders")
     return entries
 

@@ -70,7 +70,7 @@ else:
             try:
                 dataset = load(lambda d, t: bar.progress(d / t, text=f"image {d:,} of {t:,}"))
                 evicted = remember_user_dataset(dataset_id, dataset)
-            except (DatasetError, FolderRefused, CapacityError) as exc:
+            except (DatasetError, FolderRefused, CapacityError, OSError) as exc:
                 bar.empty()
                 st.error(f"Could not use {what}: {exc}. The previous dataset stays selected.")
                 st.stop()

@@ -150,7 +150,12 @@ def folder_entries(root: Path, limits: ArchiveLimits = ArchiveLimits(), skipped:
             rel = PurePosixPath(full.relative_to(root).as_posix())
             if _hidden(rel):
                 continue
-            if not full.is_file():  # a pipe or device would block the read
+            try:
+                regular = full.is_file()  # a pipe or device would block the read
+            except OSError as exc:  # no permission to look (Python 3.11 raises EACCES here)
+                skipped.append((str(rel), f"cannot read ({exc.strerror or exc})"))
+                continue
+            if not regular:
                 skipped.append((str(rel), "not a regular file"))
                 continue
             if stay_inside and full.is_symlink() and root.resolve() not in full.resolve().parents:

@@ -1,5 +1,6 @@
 """Step 4: transfer to the labeled task against a from-scratch baseline, then classify photos."""
 import streamlit as st
+from torch import nn
 
 from pages.common import (TRANSFER_MODES, apply_recipe, current_dataset, current_split, deployment, device_label,
                           get_job, headline, live_job, predicted_seconds, setting, start_job, usable_pretrained,
@@ -9,10 +10,60 @@ from ssl_core.downstream import MODE_TITLES, DownstreamConfig
 from ssl_core.images import ImageError
 from ssl_core.augment import normalise
 from ssl_core.inference import domain_note, predict, prepare_photo
+from ssl_core.model_file import ModelFileError, from_bytes, to_bytes
+from ssl_core.pretext import PretextTask
 from ssl_core.plots import confusion_figure, metric_figure, probability_figure
 from ssl_core.runs import check_downstream_data, comparison_work
 
+
+def classify_photos(models: dict[str, nn.Module], class_names: tuple[str, ...], image_size: int, channels: int,
+                    digit_like: bool, domain: str, task: PretextTask, pretext_model: nn.Module, key: str) -> None:
+    """Upload photos; each shown as the models see it, with their class probabilities side by side."""
+    uploads = st.file_uploader("Photos (JPEG, PNG, WebP, BMP, GIF)", type=["jpg", "jpeg", "png", "webp", "bmp", "gif"],
+                               accept_multiple_files=True, key=key, max_upload_size=deployment().limits.upload_mb)
+    for upload in uploads or []:
+        try:
+            photo = prepare_photo(upload.getvalue(), image_size, channels, digit_like=digit_like)
+        except ImageError as exc:
+            st.error(f"**{upload.name}**: {exc}")
+            continue
+        left, right = st.columns([1, 3])
+        scale = max(1, 128 // photo.view.shape[0])
+        left.image(photo.view.repeat(scale, 0).repeat(scale, 1), caption=f"{upload.name}, as the model sees it",
+                   width=128)
+        note = domain_note(domain, len(class_names), photo)
+        if note:
+            right.warning(note)
+        probs = {title: predict(model, photo.tensor)[0].tolist() for title, model in models.items()}
+        right.plotly_chart(probability_figure(class_names, probs), key=f"probs_{key}_{upload.file_id}")
+        device = next(pretext_model.parameters()).device
+        belief = task.explain(pretext_model, normalise(photo.tensor.to(device)))
+        if belief:
+            left.caption(belief)
+
+
 st.title("4. Downstream task & your photos")
+with st.expander("📂 Open a model file (saved with **Download the models** below)",
+                 expanded="model_file" in st.session_state):
+    saved_file = st.file_uploader("Model file", type=["pt"], key="model_file_upload",
+                                  max_upload_size=deployment().limits.upload_mb)
+    if saved_file is not None and st.session_state.get("model_file_id") != saved_file.file_id:
+        try:
+            st.session_state.model_file = from_bytes(saved_file.getvalue())
+            st.session_state.model_file_id = saved_file.file_id
+        except ModelFileError as exc:
+            st.error(f"Could not open {saved_file.name}: {exc}.")
+    opened = st.session_state.get("model_file")
+    if opened is not None:
+        scores = ", ".join(f"{MODE_TITLES[m]} {a:.1%}" for m, a in opened.accuracies.items())
+        st.success(f"Models trained on **{opened.dataset}** ({len(opened.class_names)} classes, {opened.image_size} px, "
+                   f"{opened.pretext.make_task().describe()})" + (f": {scores}." if scores else "."))
+        if opened.classifiers:
+            classify_photos(opened.titled(), opened.class_names, opened.image_size, opened.in_channels,
+                            not opened.allow_flip and opened.in_channels == 1, opened.domain,
+                            opened.pretext.make_task(), opened.pretext_model, key="file_photo_upload")
+        else:
+            st.info("This file holds a pretext model only: run the comparison to get classifiers.")
 dataset = current_dataset()
 split = current_split()
 pretrained, why = usable_pretrained(dataset)
@@ -96,32 +147,18 @@ if modes:
     for column, mode in zip(st.columns(len(modes)), modes):
         column.plotly_chart(confusion_figure(comparison.runs[mode][0].evaluation.confusion, dataset.class_names,
                                              MODE_TITLES[mode], height=340), key=f"confusion_{mode}")
+    st.download_button("⬇ Download the models (one file)", file_name=f"ssl-playground-{dataset.name}.pt",
+                       data=to_bytes(comparison.pretrained or pretrained, comparison, dataset),
+                       mime="application/octet-stream", help="The pretext network and these classifiers, with their "
+                       "settings, class names and results: open it again at the top of this page.")
 
 st.divider()
 st.subheader("Your photos")
 if not modes:
     st.info("Run the comparison above first; then upload photos to see what each model makes of them.")
     st.stop()
-uploads = st.file_uploader("Photos (JPEG, PNG, WebP, BMP, GIF)", type=["jpg", "jpeg", "png", "webp", "bmp", "gif"],
-                           accept_multiple_files=True, key="photo_upload",
-                           max_upload_size=deployment().limits.upload_mb)
 ssl_mode = "finetune" if "finetune" in modes else "linear"
-models = {MODE_TITLES[m]: comparison.model(m) for m in (ssl_mode, "scratch") if m in modes}
-for upload in uploads or []:
-    try:
-        photo = prepare_photo(upload.getvalue(), pretrained.config.image_size, dataset.channels,
-                              digit_like=not dataset.allow_flip and dataset.channels == 1)
-    except ImageError as exc:
-        st.error(f"**{upload.name}**: {exc}")
-        continue
-    left, right = st.columns([1, 3])
-    left.image(photo.view.repeat(max(1, 128 // photo.view.shape[0]), 0).repeat(max(1, 128 // photo.view.shape[1]), 1),
-               caption=f"{upload.name}, as the model sees it", width=128)
-    note = domain_note(dataset.domain, dataset.num_classes, photo)
-    if note:
-        right.warning(note)
-    probs = {title: predict(model, photo.tensor)[0].tolist() for title, model in models.items()}
-    right.plotly_chart(probability_figure(dataset.class_names, probs), key=f"probs_{upload.file_id}")
-    belief = pretrained.task.explain(pretrained.model, normalise(photo.tensor.to(pretrained.device)))
-    if belief:
-        left.caption(belief)
+classify_photos({MODE_TITLES[m]: comparison.model(m) for m in (ssl_mode, "scratch") if m in modes},
+                dataset.class_names, pretrained.config.image_size, dataset.channels,
+                not dataset.allow_flip and dataset.channels == 1, dataset.domain, pretrained.task, pretrained.model,
+                key="photo_upload")

@@ -510,3 +510,49 @@ def test_two_visitors_training_at_once_take_turns_and_each_sees_only_their_own()
     assert job_of(second, "train_job").snapshot().result.dataset == "pets"
     assert job_of(first, "train_job") is not job_of(second, "train_job")
     assert second.session_state.dataset_id not in first.session_state.workspace.datasets
+
+
+def test_the_models_go_home_in_one_file_and_a_fresh_session_predicts_the_same():
+    from ssl_core.model_file import to_bytes
+
+    at = start_training(app())
+    wait_for_job(at, "train_job")
+    at.switch_page("pages/downstream.py").run()
+    at.number_input(key="downstream_settings.epochs").set_value(2).run()
+    button(at, "Compare SSL").click().run()
+    wait_for_job(at, "downstream_job")
+    no_errors(at)
+    download = at.get("download_button")
+    assert len(download) == 1 and "Download the models" in download[0].proto.label
+    photo = [("digit.png", image_bytes(size=(40, 40)), "image/png")]
+    at.file_uploader(key="photo_upload").set_value(photo).run()
+    before = [fig for fig in charts(at) if fig["data"] and fig["data"][0]["type"] == "bar"][0]["data"]
+    comparison = job_of(at, "downstream_job").snapshot().result
+    from ssl_core.datasets import load_mnist_10k
+
+    digits = load_mnist_10k()  # the page's dataset: the file is made as its download button makes it
+    data = to_bytes(comparison.pretrained, comparison, digits)
+
+    fresh = app()  # another session, nothing trained
+    fresh.switch_page("pages/downstream.py").run()
+    fresh.file_uploader(key="model_file_upload").set_value([("models.pt", data, "application/octet-stream")]).run()
+    no_errors(fresh)
+    assert any("Models trained on **mnist-10k**" in s.value for s in fresh.success)
+    fresh.file_uploader(key="file_photo_upload").set_value(photo).run()
+    no_errors(fresh)
+    after = [fig for fig in charts(fresh) if fig["data"] and fig["data"][0]["type"] == "bar"][0]["data"]
+    probabilities = {t["name"]: t["y"] for t in before}  # the SSL model and scratch, in the first session
+    assert set(probabilities) <= {t["name"] for t in after} and len(probabilities) == 2
+    for trace in after:
+        if trace["name"] in probabilities:
+            assert trace["y"] == pytest.approx(probabilities[trace["name"]], abs=1e-5), trace["name"]
+            assert trace["x"] == [str(d) for d in range(10)]
+
+
+@pytest.mark.parametrize("data", [b"not a model at all", b"PK\x03\x04 broken"])
+def test_a_corrupt_or_foreign_model_file_gets_a_message(data):
+    at = app()
+    at.switch_page("pages/downstream.py").run()
+    at.file_uploader(key="model_file_upload").set_value([("models.pt", data, "application/octet-stream")]).run()
+    no_errors(at)
+    assert any("Could not open models.pt: not an SSL Playground model file" in e.value for e in at.error)

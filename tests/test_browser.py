@@ -171,7 +171,8 @@ def test_journey(page, server, tmp_path):
     truncated = image_bytes(fmt="JPEG", size=(64, 64))
     (tmp_path / "truncated.jpg").write_bytes(truncated[: len(truncated) // 2])
     (tmp_path / "notes.jpg").write_text("a text file renamed .jpg")
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+    photos = page.locator('[data-testid="stFileUploader"]').filter(has_text="Photos (JPEG")  # not the model file's
+    photos.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
         [str(flower), str(tmp_path / "truncated.jpg"), str(tmp_path / "notes.jpg")])
     page.get_by_text("Class probabilities").first.wait_for()
     idle(page)

@@ -4,7 +4,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import plotly.graph_objects as go
+import pandas  # noqa: F401  plotly imports it lazily, outside the import lock: two sessions drawing their first
+import plotly.graph_objects as go  # chart at once could see it half-imported (the five-visitor load test did)
 import torch
 
 from ssl_core.metrics import ACCURACY, PSNR, Metric

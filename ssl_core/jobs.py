@@ -134,8 +134,8 @@ class Job:
         self._after = None
         if not self._slots.acquire(self):
             with self._lock:
-                self._status, self._message, self._ended, self._work = STOPPED, "cancelled before it started", \
-                    time.monotonic(), None
+                self._status, self._message = STOPPED, "cancelled before it started"
+                self._ended, self._work = time.monotonic(), None
             return
         with self._lock:
             self._status, self._message, self._started = RUNNING, "starting…", time.monotonic()

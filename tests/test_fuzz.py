@@ -88,46 +88,44 @@ FUZZ = settings(max_examples=200, deadline=None, database=None, derandomize=Fals
                 suppress_health_check=list(HealthCheck))
 
 
-def test_decoding_mutated_images_only_ever_raises_image_error():
+def fuzz(target: str, originals: list[bytes], check) -> Budget:
+    """Feed mutations of `originals` to `check` until FUZZ_SECONDS are spent; `check` raises only on a
+    real failure (an unexpected exception or a wrong result)."""
     budget = Budget()
-    originals = seeds()
 
     @FUZZ
     @given(mutated(originals))
-    def decode(data: bytes) -> None:
+    def run(data: bytes) -> None:
         if budget.spent():
             return
         budget.tried += 1
+        check(data)
+
+    while not budget.spent():
+        run()
+    record(target, budget)
+    return budget
+
+
+def test_decoding_mutated_images_only_ever_raises_image_error():
+    def check(data: bytes) -> None:
         try:
             image = decode_image(data)
         except ImageError:
             return
         assert image.mode == "RGB" and image.width * image.height > 0
 
-    while not budget.spent():
-        decode()
-    record("decode_image", budget)
-    assert budget.tried > 200
+    assert fuzz("decode_image", seeds(), check).tried > 200
 
 
 def test_reading_mutated_zips_only_ever_raises_dataset_error():
-    budget = Budget()
-    original = [zip_seed()]
     limits = ArchiveLimits(max_members=50, max_member_bytes=1 << 20, max_total_bytes=4 << 20)
 
-    @FUZZ
-    @given(mutated(original))
-    def read(data: bytes) -> None:
-        if budget.spent():
-            return
-        budget.tried += 1
+    def check(data: bytes) -> None:
         try:
             dataset = load_zip(data, size=8, limits=limits)
         except DatasetError:
             return
         assert len(dataset) >= 1 and dataset.images.shape[1:] == (3, 8, 8)
 
-    while not budget.spent():
-        read()
-    record("load_zip", budget)
-    assert budget.tried > 100
+    assert fuzz("load_zip", [zip_seed()], check).tried > 100

@@ -17,7 +17,10 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 
 from tests.conftest import ROOT, image_bytes, streamlit_app
-from tests.test_browser import ARGS, CHROMIUM, IDLE, peak_rss_mb, pytestmark  # noqa: F401 (skips without a browser)
+from tests import test_browser
+from tests.test_browser import ARGS, CHROMIUM, IDLE, peak_rss_mb
+
+pytestmark = test_browser.pytestmark  # skipped, with the reason, without a browser
 
 VISITORS = int(os.environ.get("LOAD_VISITORS", 5))
 ARTIFACTS = ROOT / "tests" / "artifacts"

@@ -1,7 +1,7 @@
 """SSL Playground: the frame around the pages (navigation, sidebar status)."""
 import streamlit as st
 
-from pages.common import (HEARTBEAT_S, current_dataset, device_label, get_job, init_state, pretext_summary, server,
+from pages.common import (HEARTBEAT_S, PRESENT_PARAM, current_dataset, device_label, get_job, init_state, pretext_summary, server,
                           workspace)
 from ssl_core.jobs import WAITING
 
@@ -16,7 +16,22 @@ pages = [
     st.Page("pages/downstream.py", title="4. Downstream & photos", icon="🎯"),
     st.Page("pages/experiments.py", title="5. When does SSL help?", icon="📈"),
 ]
-page = st.navigation(pages)
+# Presenter mode hides the sidebar and the page list and sets large type; the sidebar still runs, for the heartbeat.
+PRESENTER_CSS = """<style>
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"]
+  {display: none !important;}
+html {font-size: clamp(20px, 1.45vw, 30px);}
+[data-testid="stMainBlockContainer"] {padding: 1.2rem 3rem 2rem; max-width: 100%;}
+[data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] p {font-size: 1.35rem; line-height: 1.4;}
+[data-testid="stProgress"] p {font-size: 1.1rem;}
+</style>"""
+presenting = st.query_params.get(PRESENT_PARAM) == "1"
+if presenting:
+    st.html(PRESENTER_CSS)
+    page = st.navigation([st.Page("pages/present.py", title="Presenter mode", icon="🎤", default=True)],
+                         position="hidden")
+else:
+    page = st.navigation(pages)
 if note := st.session_state.pop("workspace_note", None):
     st.info(note)
 
@@ -40,5 +55,9 @@ def status_panel() -> None:
 with st.sidebar:  # pages save their settings in widget callbacks, which run before this
     busy = any(job and job.snapshot().active for job in (get_job("train_job"), get_job("downstream_job")))
     st.fragment(status_panel, run_every=2.0 if busy else HEARTBEAT_S)()
+    if not presenting and st.button("🎤 Presenter mode", help="The talk in three steps, in large type, without the "
+                                    "sidebar (also: add ?present=1 to the address)."):
+        st.query_params[PRESENT_PARAM] = "1"
+        st.rerun()
 
 page.run()

@@ -9,17 +9,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import streamlit as st
+import torch
 
 from ssl_core.comparison import Comparison
 from ssl_core.datasets import BUILTIN, ImageDataset, load_downloadable
+from ssl_core.augment import resize_all
 from ssl_core.deployment import Deployment, from_env
 from ssl_core.downstream import MODE_TITLES, DownstreamConfig
 from ssl_core.device import describe, leave_core_for_server, pick_device
-from ssl_core.jobs import FAILED, WAITING, Job, JobBusy, Snapshot
+from ssl_core.jobs import FAILED, RUNNING, WAITING, Job, JobBusy, Snapshot
+from ssl_core.plots import display_scale, loss_figure, metric_figure
 from ssl_core.pretext import PretextSample, make_task
 from ssl_core.pretrain import PretrainConfig, PretrainResult
 from ssl_core.recipe import Recipe, calibrate, comparison_seconds, pretext_seconds, recommend
-from ssl_core.runs import transfer_problem
+from ssl_core.runs import comparison_after, pretext_work, transfer_problem
 from ssl_core.splits import Split, SplitConfig, make_split
 from ssl_core.verdict import AT_CHANCE, HELPED, HURT, Verdict
 from ssl_core.workspaces import Workspace, Workspaces
@@ -32,6 +35,7 @@ OLD_PARAMS = ("data", "train", "downstream", "budget", "blocks")  # links from b
 # its page open against 147 s with the page closed; with both every 2 s, 171 s.
 LIVE_REFRESH_S = 2.0
 CHART_REFRESH_S = 6.0
+PRESENT_PARAM = "present"  # ?present=1: presenter mode
 HEARTBEAT_S = 30.0  # an open tab says it is still there this often (see Limits.session_grace_s)
 
 
@@ -148,13 +152,20 @@ def predicted_seconds(dataset: ImageDataset, split: Split, config: PretrainConfi
     """Pretext training with `config` and the comparison with the saved Downstream settings, on this device."""
     deployment()
     down = st.session_state.downstream_settings
-    downstream = DownstreamConfig(epochs=down["epochs"], batch_size=down["batch_size"], lr=down["lr"])
+    downstream = downstream_config()
     modes = TRANSFER_MODES[down["transfer"]] + ("scratch",)
     with st.spinner("Timing a few training steps on this device…"):
         speed = calibrate(config, dataset.channels, max(dataset.num_classes, 2), downstream.batch_size)
     return Estimate(pretext_seconds(config, len(split.pool), len(split.test), speed),
                     down["seeds"] * comparison_seconds(downstream, len(split.labeled), len(split.test), modes,
                                                        speed))
+
+
+def downstream_config() -> DownstreamConfig:
+    """The Downstream page's saved settings."""
+    down = st.session_state.downstream_settings
+    return DownstreamConfig(epochs=down["epochs"], block=down["block"], lr=down["lr"], batch_size=down["batch_size"],
+                            backbone_lr_scale=down["backbone_lr_scale"])
 
 
 TRANSFER_MODES = {"both": ("linear", "finetune"), "linear": ("linear",), "finetune": ("finetune",)}
@@ -248,10 +259,11 @@ def device_label() -> str:
     return describe(pick_device("auto"))
 
 
-def live_job(key: str, stop_label: str, body: Callable[[Snapshot], None]) -> Snapshot | None:
-    """Poll the session's job `key` while it runs: progress, a stop button and any failure every
-    LIVE_REFRESH_S seconds, `body(snapshot)` (its charts) every CHART_REFRESH_S. When the job ends
-    the whole page reruns once, so the results show and the polling stops."""
+def live_job(key: str, stop_label: str, body: Callable[[Snapshot], None], pausable: bool = False) -> Snapshot | None:
+    """Poll the session's job `key` while it runs: progress, a stop button (and pause, resume and
+    one-epoch step when `pausable`) and any failure every LIVE_REFRESH_S seconds, `body(snapshot)`
+    (its charts) every CHART_REFRESH_S. When the job ends the whole page reruns once, so the results
+    show and the polling stops."""
     job = get_job(key)
     if job is None:
         return None
@@ -261,16 +273,27 @@ def live_job(key: str, stop_label: str, body: Callable[[Snapshot], None]) -> Sna
         if was_active and not snap.active:
             st.rerun()
         details = [snap.message]
-        if snap.eta is not None:
+        if snap.eta is not None and not snap.paused:
             details.append(f"about {snap.eta:.0f} s left")
-        if snap.images_per_s:
+        if snap.images_per_s and not snap.paused:
             details.append(f"{snap.images_per_s:,.0f} images/s")
-        left, right = st.columns([5, 1])
-        left.progress(snap.progress, text=" · ".join(details))
+        controls = 3 if pausable and snap.status == RUNNING else 1
+        bar, *buttons = st.columns([6 - controls] + [1] * controls, vertical_alignment="center")
+        bar.progress(snap.progress, text=" · ".join(details))
         if snap.status == WAITING:
-            right.button("✕ Cancel", on_click=job.stop, key=f"cancel_{key}", help="Leave the line; nothing has run yet.")
+            buttons[0].button("✕ Cancel", on_click=job.stop, key=f"cancel_{key}",
+                              help="Leave the line; nothing has run yet.")
         elif snap.active:
-            right.button(stop_label, on_click=job.stop, key=f"stop_{key}")
+            if controls == 3 and snap.paused:
+                buttons[0].button("▶ Resume", on_click=job.resume, key=f"resume_{key}", type="primary")
+                buttons[1].button("⏭ Step", on_click=job.step_epoch, key=f"step_{key}",
+                                  help="Train one epoch (to the end of this one), then pause again.")
+            elif controls == 3:
+                buttons[0].button("⏸ Pause", on_click=job.pause, key=f"pause_{key}",
+                                  help="Hold training here: the model and curves stay; Resume carries on.")
+                buttons[1].button("⏭ Step", on_click=job.step_epoch, key=f"step_{key}",
+                                  help="Pause at the end of this epoch.")
+            buttons[-1].button(stop_label, on_click=job.stop, key=f"stop_{key}")
         if snap.status == FAILED:
             st.error(snap.message)
 
@@ -285,6 +308,59 @@ BOXES = {HELPED: st.success, HURT: st.error, AT_CHANCE: st.warning}
 
 def verdict_box(verdict: Verdict) -> None:
     BOXES.get(verdict.outcome, st.info)(verdict.text)
+
+
+def gallery(dataset: ImageDataset, split: Split, config: PretrainConfig, seed: int, count: int = 6,
+            width: int = 160, groups_per_row: int | None = None) -> None:
+    """`count` images of the pretext pool as training turns them into samples (whole groups to a row:
+    one image's rotations, or two pairs), or why it cannot. With `groups_per_row` the pictures
+    stretch to their columns (presenter mode: as large as the screen allows)."""
+    task = config.make_task()  # as training builds it: same settings, same seed
+    generator = torch.Generator().manual_seed(seed)
+    pool = split.pool if len(split.pool) else torch.arange(len(dataset))
+    picks = pool[torch.randperm(len(pool), generator=generator)[:count]]
+    images = resize_all(dataset.images[picks], config.image_size)
+    try:
+        samples = task.preview(images, generator, allow_flip=dataset.allow_flip)
+    except ValueError as exc:
+        st.warning(str(exc))
+        return
+    scale = display_scale(images.shape[-1], width)
+    group = task.gallery_group
+    per_row = group * (groups_per_row or max(1, 4 // group))
+    shown = "stretch" if groups_per_row else min(width, max(120, images.shape[-1] * scale))
+    for start in range(0, len(samples), per_row):
+        for column, sample in zip(st.columns(per_row), samples[start:start + per_row]):
+            column.image(sample.image.repeat(scale, 0).repeat(scale, 1), caption=sample.caption, width=shown)
+
+
+def pretext_curves(snap: Snapshot, key: str, font_size: int | None = None, height: int = 320) -> None:
+    """Loss and metric curves of a pretext job, and what a reconstruction task paints now."""
+    score = snap.result.evaluation if snap.result else None
+    figures = (loss_figure(snap.steps, snap.epochs, height),
+               metric_figure(snap.epochs, height, baseline=score.baseline if score else None,
+                             baseline_label=score.baseline_label if score else ""))
+    for column, figure, name in zip(st.columns(2), figures, ("loss", "metric")):
+        if font_size:  # Streamlit's chart theme sets its own small type
+            figure.update_layout(font_size=font_size, title_font_size=font_size + 4)
+        column.plotly_chart(figure, key=f"{key}_{name}", theme=None if font_size else "streamlit")
+    if snap.showcase:
+        epoch = max((p["epoch"] for p in snap.epochs), default=0)
+        st.markdown(f"**What the network paints now** on held-out images (after epoch {epoch}):")
+        showcase(snap.showcase)
+
+
+def start_talk(dataset: ImageDataset, split: Split, config: PretrainConfig, modes: tuple[str, ...],
+               downstream: DownstreamConfig, title: str) -> bool:
+    """Pretext training, then the SSL-vs-scratch comparison on its model, with one click (the talk
+    preset and presenter mode); False when refused (the page shows why)."""
+    pretext_job = start_job("train_job", "pretext", title, lambda: pretext_work(dataset, split, config), rerun=False)
+    talk_job = pretext_job and start_job(
+        "downstream_job", "downstream", title, lambda: comparison_after(pretext_job, dataset, split, modes, downstream),
+        after=pretext_job, rerun=False)
+    if talk_job:
+        st.session_state.talk_job = talk_job.id
+    return bool(talk_job)
 
 
 def showcase(samples: tuple[PretextSample, ...], per_image: int = 3, width: int = 96) -> None:

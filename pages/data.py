@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from pages.builder_panel import builder_panel
 from pages.common import current_dataset, current_split, deployment, remember_user_dataset, resolve, set_dataset
 from ssl_core.datasets import (BUILTIN_TITLES, DOWNLOADABLE, ImageDataset, dataset_folder, default_data_root,
                                load_downloadable)
@@ -13,6 +14,26 @@ from ssl_core.plots import class_count_figure, display_scale, image_grid
 from ssl_core.splits import SplitConfig
 from ssl_core.user_images import DatasetError, ProgressFn, iter_class_samples, load_folder, load_zip
 from ssl_core.workspaces import CapacityError
+
+
+def use(dataset_id: str, load: Callable[[ProgressFn], ImageDataset], what: str) -> None:
+    """Load (unless this visitor has it already), keep it, select it; any refusal is a message."""
+    rules = deployment()
+    if resolve(dataset_id) is None:
+        bar = st.progress(0.0, text="reading images…")
+        try:
+            dataset = load(lambda d, t: bar.progress(d / t, text=f"image {d:,} of {t:,}"))
+            evicted = remember_user_dataset(dataset_id, dataset)
+        except (DatasetError, FolderRefused, CapacityError, OSError) as exc:
+            bar.empty()
+            st.error(f"Could not use {what}: {exc}. The previous dataset stays selected.")
+            st.stop()
+        if evicted:
+            st.session_state.data_note = (f"To make room, your earlier dataset {', '.join(evicted)} was released "
+                                          f"(each visitor keeps {rules.limits.datasets_per_session} here).")
+    set_dataset(dataset_id)
+    st.rerun()
+
 
 st.title("1. Data")
 kind, _, current_name = st.session_state.dataset_id.partition(":")
@@ -51,7 +72,7 @@ elif source == "Download (torchvision)":
                      f"The previous dataset stays selected.")
 
 else:
-    st.markdown("One subfolder per class (`cats/`, `dogs/`…). Images in a folder named `unlabeled` or at the "
+    st.markdown("Build a dataset here from photos, or bring one: one subfolder per class (`cats/`, `dogs/`…). Images in a folder named `unlabeled` or at the "
                 "top level serve the pretext task only. JPEG, PNG, WebP, BMP, GIF and TIFF are read.")
     rules = deployment()
     if rules.public:
@@ -59,26 +80,11 @@ else:
         st.caption(f"This server is shared. Your images stay in its memory for your browser session only (up to "
                    f"{rules.limits.datasets_per_session} datasets, {rules.limits.session_mb} MB), nobody else can "
                    f"see them, and they are released {minutes:.0f} minutes after you close the tab.")
-    tabs = ["Upload a .zip"] + (["Folder on the server" if rules.public else "Local folder"]
+    tabs = ["Build in the browser", "Upload a .zip"] + (["Folder on the server" if rules.public else "Local folder"]
                                 if rules.folders_allowed else [])
-    upload_tab, *folder_tab = st.tabs(tabs)
-
-    def use(dataset_id: str, load: Callable[[ProgressFn], ImageDataset], what: str) -> None:
-        """Load (unless this visitor has it already), keep it, select it; any refusal is a message."""
-        if resolve(dataset_id) is None:
-            bar = st.progress(0.0, text="reading images…")
-            try:
-                dataset = load(lambda d, t: bar.progress(d / t, text=f"image {d:,} of {t:,}"))
-                evicted = remember_user_dataset(dataset_id, dataset)
-            except (DatasetError, FolderRefused, CapacityError, OSError) as exc:
-                bar.empty()
-                st.error(f"Could not use {what}: {exc}. The previous dataset stays selected.")
-                st.stop()
-            if evicted:
-                st.session_state.data_note = (f"To make room, your earlier dataset {', '.join(evicted)} was released "
-                                              f"(each visitor keeps {rules.limits.datasets_per_session} here).")
-        set_dataset(dataset_id)
-        st.rerun()
+    build_tab, upload_tab, *folder_tab = st.tabs(tabs)
+    with build_tab:
+        builder_panel(rules, use)
 
     with upload_tab:
         upload = st.file_uploader("Zip archive of class folders", type=["zip"], key="zip_upload",
@@ -94,7 +100,8 @@ else:
     for tab in folder_tab:
         with tab:
             where = f"inside `{rules.folder_root}`" if rules.public else "on this machine"
-            path = st.text_input(f"Folder path {where}", placeholder="flowers" if rules.public else "/home/me/photos")
+            path = st.text_input(f"Folder path {where}", placeholder="flowers" if rules.public else "/home/me/photos",
+                                 key="folder_path")
             if path and st.button("Load the folder", type="primary"):
                 use(f"folder:{path}", lambda progress: load_folder(
                     allowed_folder(rules, path), progress=progress, limits=rules.archive_limits,

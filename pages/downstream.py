@@ -3,10 +3,11 @@ import streamlit as st
 from torch import nn
 
 from pages.common import (TRANSFER_MODES, apply_recipe, current_dataset, current_split, deployment, device_label,
+                          downstream_config,
                           get_job, headline, live_job, predicted_seconds, setting, start_job, usable_pretrained,
                           verdict_box)
 from ssl_core.comparison import MAX_SEEDS
-from ssl_core.downstream import MODE_TITLES, DownstreamConfig
+from ssl_core.downstream import MODE_TITLES
 from ssl_core.images import ImageError
 from ssl_core.augment import normalise
 from ssl_core.inference import domain_note, predict, prepare_photo
@@ -106,8 +107,7 @@ right.button("↺ Recommended", on_click=apply_recipe, disabled=running, key="do
              help="Restore the settings recommended for this dataset and device.")
 
 if start:
-    config = DownstreamConfig(epochs=saved["epochs"], block=saved["block"], lr=saved["lr"],
-                              batch_size=saved["batch_size"], backbone_lr_scale=saved["backbone_lr_scale"])
+    config = downstream_config()
     start_job("downstream_job", "downstream", f"downstream on {dataset.name}", lambda: comparison_work(
         dataset, split, pretrained, TRANSFER_MODES[saved["transfer"]] + ("scratch",), config, saved["seeds"]))
 

@@ -1,10 +1,7 @@
 """Step 2: the pretext task, its settings and a gallery of exactly what training generates."""
 import streamlit as st
-import torch
 
-from pages.common import current_dataset, current_split, pretext_config
-from ssl_core.augment import resize_all
-from ssl_core.plots import display_scale
+from pages.common import current_dataset, current_split, gallery, pretext_config
 from ssl_core.pretext import TASKS, Option, options, settings_dict, settings_from
 
 st.title("2. Pretext task")
@@ -82,8 +79,7 @@ except ValueError as exc:
 state.update(task=name)
 state["settings"][name] = settings
 config = pretext_config()
-task = config.make_task()  # as training builds it: same settings, same seed
-st.caption(f"{task.describe()}. Built with the training seed ({config.seed}), as the Train page will.")
+st.caption(f"{config.make_task().describe()}. Built with the training seed ({config.seed}), as the Train page will.")
 
 split = current_split()
 st.divider()
@@ -91,21 +87,5 @@ left, right = st.columns([3, 1])
 left.subheader(f"Samples from {dataset.name}, as training makes them at {config.image_size} px")
 if right.button("🎲 New samples"):
     st.session_state.gallery_seed = st.session_state.get("gallery_seed", 0) + 1
-seed = st.session_state.get("gallery_seed", 0)
-generator = torch.Generator().manual_seed(seed)
-pool = split.pool if len(split.pool) else torch.arange(len(dataset))
-picks = pool[torch.randperm(len(pool), generator=generator)[:6]]
-images = resize_all(dataset.images[picks], config.image_size)
-try:
-    samples = task.preview(images, generator, allow_flip=dataset.allow_flip)
-except ValueError as exc:
-    st.warning(str(exc))
-    st.stop()
-scale = display_scale(images.shape[-1], 112)
-group = task.gallery_group
-per_row = group * max(1, 4 // group)  # whole groups only: one image's rotations, or two pairs
-for start in range(0, len(samples), per_row):
-    for column, sample in zip(st.columns(per_row), samples[start:start + per_row]):
-        column.image(sample.image.repeat(scale, 0).repeat(scale, 1), caption=sample.caption,
-                     width=min(160, max(120, sample.image.shape[1] * scale)))
+gallery(dataset, split, config, st.session_state.get("gallery_seed", 0))
 st.page_link("pages/train.py", label="Next: train on this task →", icon="🏋️")

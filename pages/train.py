@@ -2,12 +2,12 @@
 import streamlit as st
 
 from pages.common import (apply_recipe, current_dataset, current_split, device_label, get_job, headline, live_job,
-                          predicted_seconds, pretext_config, set_dataset, setting, showcase, start_job)
+                          predicted_seconds, pretext_config, pretext_curves, set_dataset, setting, start_job,
+                          start_talk)
 from ssl_core.models import BACKBONES
-from ssl_core.plots import confusion_figure, loss_figure, metric_figure
+from ssl_core.plots import confusion_figure
 from ssl_core.pretext import TASKS
-from ssl_core.runs import (TALK_DATASET, TALK_DOWNSTREAM, TALK_MODES, TALK_PRETEXT, TALK_SPLIT, comparison_after,
-                           pretext_work)
+from ssl_core.runs import TALK_DATASET, TALK_DOWNSTREAM, TALK_MODES, TALK_PRETEXT, TALK_SPLIT, pretext_work
 
 SIZES = [8, 16, 20, 24, 28, 32, 48, 64]
 BATCH_SIZES = [2, 4, 8, 16, 32, 64, 128, 256, 512]
@@ -61,15 +61,7 @@ if talk:
     st.session_state.pretext["task"] = TALK_PRETEXT.task
     st.session_state.pretext["settings"][TALK_PRETEXT.task] = TALK_PRETEXT.make_task().settings
     st.session_state.split_config = TALK_SPLIT
-    dataset, split = current_dataset(), current_split()
-    pretext_job = start_job("train_job", "pretext", "talk preset", lambda: pretext_work(dataset, split, TALK_PRETEXT),
-                            rerun=False)
-    talk_job = pretext_job and start_job(
-        "downstream_job", "downstream", "talk preset",
-        lambda: comparison_after(pretext_job, dataset, split, TALK_MODES, TALK_DOWNSTREAM), after=pretext_job,
-        rerun=False)
-    if talk_job:
-        st.session_state.talk_job = talk_job.id
+    if start_talk(current_dataset(), current_split(), TALK_PRETEXT, TALK_MODES, TALK_DOWNSTREAM, "talk preset"):
         st.session_state.train_predicted = None
         st.rerun()
 
@@ -91,19 +83,7 @@ if job is None:
     st.stop()
 
 
-def curves(snap) -> None:
-    score = snap.result.evaluation if snap.result else None
-    c1, c2 = st.columns(2)
-    c1.plotly_chart(loss_figure(snap.steps, snap.epochs), key="train_loss_chart")
-    c2.plotly_chart(metric_figure(snap.epochs, baseline=score.baseline if score else None,
-                                  baseline_label=score.baseline_label if score else ""), key="train_metric_chart")
-    if snap.showcase:
-        epoch = max((p["epoch"] for p in snap.epochs), default=0)
-        st.markdown(f"**What the network paints now** on held-out images (after epoch {epoch}):")
-        showcase(snap.showcase)
-
-
-snap = live_job("train_job", "■ Stop training", curves)
+snap = live_job("train_job", "■ Stop training", lambda snap: pretext_curves(snap, "train"), pausable=True)
 result = snap.result
 if result is not None and result.evaluation is not None:
     task, score = result.task, result.evaluation

@@ -30,11 +30,13 @@ class Limits:
     waiting_jobs: int = 32  # the line's length: past it, a start is refused
     session_grace_s: float = 1800  # a visitor unseen this long is gone: their jobs stop, their data goes
     keep_finished_s: float = 6 * 3600
+    pause_s: float | None = None  # a paused training holds its slot; past this it carries on (None: no limit)
 
 
 LOCAL = Limits()
 PUBLIC = Limits(upload_mb=50, archive_members=5_000, archive_mb=256, datasets_per_session=2, session_mb=256,
-                total_mb=1024, waiting_jobs=8, session_grace_s=180, keep_finished_s=3600)
+                total_mb=1024, waiting_jobs=8, session_grace_s=180, keep_finished_s=3600,
+                pause_s=300)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ class Snapshot:
     result: Any = None
     showcase: tuple = ()  # the latest pictures of what the model makes of held-out images (reconstruction tasks)
     queue_position: int | None = None  # 1 = next to start, while waiting for a slot
+    paused: bool = False  # running, but held between two steps (the model and curves are kept)
 
     @property
     def active(self) -> bool:
@@ -98,7 +99,7 @@ class Job:
     through `job.callbacks(run)`."""
 
     def __init__(self, kind: str, title: str, work: Callable[["Job"], Any], slots: Slots | None = None,
-                 owner: str = "", after: "Job | None" = None) -> None:
+                 owner: str = "", after: "Job | None" = None, max_pause_s: float | None = None) -> None:
         self.id = uuid.uuid4().hex
         self.kind = kind
         self.title = title
@@ -109,6 +110,12 @@ class Job:
         self._after = after
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._running_freely = threading.Event()  # cleared while paused
+        self._running_freely.set()
+        self._pause_at_epoch_end = False
+        self._max_pause_s = max_pause_s  # a paused job holds its slot: on a shared server it resumes after this
+        self._paused_since: float | None = None
+        self._paused_total = 0.0
         self._status = WAITING
         self._message = "waiting for a free slot…"
         self._steps: list[dict] = []
@@ -168,6 +175,50 @@ class Job:
     # -- control --------------------------------------------------------------------------
     def stop(self) -> None:
         self._stop.set()
+        self._running_freely.set()
+
+    def pause(self) -> None:
+        """Hold the run at its next step; the model and its curves stay as they are."""
+        with self._lock:
+            if self._status == RUNNING and self._running_freely.is_set():
+                self._running_freely.clear()
+                self._paused_since = time.monotonic()
+
+    def resume(self) -> None:
+        with self._lock:
+            self._pause_at_epoch_end = False
+            self._unpause()
+
+    def step_epoch(self) -> None:
+        """Run on to the end of the current epoch, then pause again."""
+        with self._lock:
+            self._pause_at_epoch_end = True
+            self._unpause()
+
+    def _unpause(self) -> None:
+        if self._paused_since is not None:
+            self._paused_total += time.monotonic() - self._paused_since
+            self._paused_since = None
+        self._running_freely.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running_freely.is_set()
+
+    def hold_while_paused(self) -> None:
+        """Called by the training thread between steps: wait here while paused (not past a stop,
+        nor past `max_pause_s`)."""
+        while not self._running_freely.wait(0.2):
+            since = self._paused_since
+            if self._max_pause_s is not None and since is not None and time.monotonic() - since > self._max_pause_s:
+                self.resume()
+
+    def epoch_ended(self) -> None:
+        with self._lock:
+            if self._pause_at_epoch_end and self._status == RUNNING:
+                self._pause_at_epoch_end = False
+                self._running_freely.clear()
+                self._paused_since = time.monotonic()
 
     @property
     def stop_requested(self) -> bool:
@@ -218,8 +269,8 @@ class Job:
     def snapshot(self) -> Snapshot:
         position = self._slots.position(self) if self._status == WAITING else None
         with self._lock:
-            end = self._ended if self._ended is not None else time.monotonic()
-            seconds = end - self._started
+            end = self._ended if self._ended is not None else self._paused_since or time.monotonic()
+            seconds = end - self._started - self._paused_total
             eta = None
             if self._status == RUNNING and self._progress > 0.02:
                 eta = seconds * (1 - self._progress) / self._progress
@@ -227,9 +278,12 @@ class Job:
             if self._status == WAITING:
                 message = (f"waiting in line: {_ordinal(position)} to start" if position else
                            "waiting for the previous step to finish")
+            paused = self._status == RUNNING and not self._running_freely.is_set()
+            if paused:
+                message = "⏸ paused: " + message
             return Snapshot(self.id, self.kind, self.title, self._status, self._progress, seconds, eta,
                             self._images_per_s, message, tuple(self._steps), tuple(self._epochs),
-                            self._result, self._showcase, position)
+                            self._result, self._showcase, position, paused)
 
 
 def _ordinal(n: int) -> str:
@@ -255,11 +309,13 @@ class JobCallbacks(Callbacks):
     def on_epoch(self, event: EpochEvent) -> None:
         self.job._record("epochs", {"run": self.run, "epoch": event.epoch, "step": event.step, **event.metrics},
                          None, None, None)
+        self.job.epoch_ended()
 
     def on_showcase(self, samples: list) -> None:
         self.job.set_showcase(samples)
 
     def should_stop(self) -> bool:
+        self.job.hold_while_paused()
         return self.job.stop_requested
 
 
@@ -275,6 +331,7 @@ class JobRegistry:
     max_running: int = 1
     max_waiting: int = 32
     keep_seconds: float = 6 * 3600
+    max_pause_s: float | None = None
     _jobs: dict[str, Job] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _slots: Slots | None = None
@@ -294,7 +351,7 @@ class JobRegistry:
             if self._slots.waiting >= self.max_waiting:
                 raise JobBusy(f"the server's line of trainings is full ({self.max_waiting} waiting); "
                               "try again in a few minutes")
-            job = Job(kind, title, work, self._slots, owner, after)
+            job = Job(kind, title, work, self._slots, owner, after, self.max_pause_s)
             self._jobs[job.id] = job
         return job.start()
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ssl_core.builder import DatasetBuilder
 from ssl_core.datasets import ImageDataset
 from ssl_core.deployment import MB, Limits
 from ssl_core.jobs import Job, JobRegistry
@@ -44,10 +45,11 @@ class Workspace:
     datasets: OrderedDict[str, ImageDataset] = field(default_factory=OrderedDict)
     jobs: dict[str, str] = field(default_factory=dict)  # the page's key ("train_job") -> job id
     last_seen: float = field(default_factory=time.monotonic)
+    builder: DatasetBuilder | None = None  # the dataset they are making in the browser
 
     @property
     def data_bytes(self) -> int:
-        return sum(dataset_bytes(d) for d in self.datasets.values())
+        return sum(dataset_bytes(d) for d in self.datasets.values()) + (self.builder.nbytes if self.builder else 0)
 
 
 class Workspaces:
@@ -56,7 +58,7 @@ class Workspaces:
     def __init__(self, limits: Limits = Limits(), clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self.jobs = JobRegistry(max_running=limits.running_jobs, max_waiting=limits.waiting_jobs,
-                                keep_seconds=limits.keep_finished_s)
+                                keep_seconds=limits.keep_finished_s, max_pause_s=limits.pause_s)
         self._clock = clock
         self._spaces: dict[str, Workspace] = {}
         self._lock = threading.RLock()
@@ -97,6 +99,7 @@ class Workspaces:
                 self.jobs.forget(job_id)
             space.jobs.clear()
             space.datasets.clear()
+            space.builder = None
             self._spaces.pop(space.token, None)
 
     def _start_reaper(self) -> None:

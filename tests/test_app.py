@@ -398,7 +398,7 @@ def test_flowers_folder_journey():
     at = app()
     at.switch_page("pages/data.py").run()
     at.radio(key="data_source").set_value("Your images").run()
-    at.text_input[0].set_value(str(flowers)).run()
+    at.text_input(key="folder_path").set_value(str(flowers)).run()
     button(at, "Load the folder").click().run()
     no_errors(at)
     assert at.session_state.dataset_id == f"folder:{flowers}"
@@ -437,10 +437,11 @@ def test_public_mode_hides_the_folder_input_and_bounds_uploads(monkeypatch):
     at.switch_page("pages/data.py").run()
     at.radio(key="data_source").set_value("Your images").run()
     no_errors(at)
-    assert [t.label for t in at.tabs] == ["Upload a .zip"]  # no way to name a server folder
-    assert not at.text_input
+    assert [t.label for t in at.tabs] == ["Build in the browser", "Upload a .zip"]  # no way to name a server folder
+    assert not [t for t in at.text_input if t.key == "folder_path"]
     assert any("nobody else can see them" in c.value for c in at.caption)
     assert at.file_uploader(key="zip_upload").proto.max_upload_size_mb == 50
+    assert {u.proto.max_upload_size_mb for u in at.file_uploader} == {50}  # the builder's drop zones too
 
 
 def test_public_mode_with_a_root_reads_only_inside_it(monkeypatch, tmp_path):
@@ -454,15 +455,15 @@ def test_public_mode_with_a_root_reads_only_inside_it(monkeypatch, tmp_path):
     at = app()
     at.switch_page("pages/data.py").run()
     at.radio(key="data_source").set_value("Your images").run()
-    assert [t.label for t in at.tabs] == ["Upload a .zip", "Folder on the server"]
+    assert [t.label for t in at.tabs] == ["Build in the browser", "Upload a .zip", "Folder on the server"]
     for outside, reason in (("../private", "only folders inside"), ("pets/../../private", "only folders inside"),
                             ("/etc", "folder not found: etc")):  # absolute paths start at the root
-        at.text_input[0].set_value(outside).run()
+        at.text_input(key="folder_path").set_value(outside).run()
         button(at, "Load the folder").click().run()
         no_errors(at)
         assert at.error and reason in at.error[0].value and str(tmp_path) not in at.error[0].value
         assert at.session_state.dataset_id == "builtin:mnist-10k"
-    at.text_input[0].set_value("pets").run()
+    at.text_input(key="folder_path").set_value("pets").run()
     button(at, "Load the folder").click().run()
     no_errors(at)
     assert any("Current dataset: pets" in h.value for h in at.subheader)
@@ -556,3 +557,140 @@ def test_a_corrupt_or_foreign_model_file_gets_a_message(data):
     at.file_uploader(key="model_file_upload").set_value([("models.pt", data, "application/octet-stream")]).run()
     no_errors(at)
     assert any("Could not open models.pt: not an SSL Playground model file" in e.value for e in at.error)
+
+
+def test_presenter_mode_walks_the_talk_in_three_steps_and_pause_holds_the_run():
+    at = app()
+    at.switch_page("pages/data.py").run()
+    at.radio(key="builtin_choice").set_value("digits").run()
+    button(at, "Use this dataset").click().run()
+    at.switch_page("pages/train.py").run()
+    at.number_input(key="train_settings.epochs").set_value(3).run()
+    at.select_slider(key="train_settings.image_size").set_value(8).run()
+    at.query_params["present"] = "1"  # as a link opens it (the browser test uses the sidebar's button)
+    at.switch_page("pages/present.py").run()
+    no_errors(at)
+    assert at.title[0].value == "The puzzle" and len(at.get("image")) == 2 * 4  # two digits, four rotations each
+    button(at, "Next").click().run()
+    assert at.title[0].value == "Training, live"
+    button(at, "Start").click().run()
+    no_errors(at)
+    pretext = job_of(at, "train_job")
+    assert pretext is not None and pretext.snapshot().title == "rotation on digits"
+    deadline = time.monotonic() + 60
+    while not pretext.snapshot().steps and time.monotonic() < deadline:
+        time.sleep(0.05)
+    at.run()
+    button(at, "Pause").click().run()
+    assert pretext.snapshot().paused and button(at, "Resume") and button(at, "Step")
+    held = len(pretext.snapshot().steps)
+    time.sleep(1.0)
+    assert len(pretext.snapshot().steps) == held
+    button(at, "Resume").click().run()
+    wait_for_job(at, "train_job")
+    button(at, "Next").click().run()
+    wait_for_job(at, "downstream_job")
+    no_errors(at)
+    assert at.title[0].value == "The result"
+    page = markdown(at)
+    assert "The puzzle: **" in page and "font-size:5rem" in page and "95% interval" in page
+    button(at, "Back").click().run()
+    assert at.title[0].value == "Training, live" and charts(at)  # the finished curves stay
+    at.button(key="present_leave").click().run()
+    assert "present" not in at.query_params
+
+
+# ---- a dataset built in the browser ---------------------------------------------------------------
+
+
+def colour_photos(prefix: str, base: tuple[int, int, int], n: int) -> list[tuple[str, bytes, str]]:
+    return [(f"{prefix}{i}.png", image_bytes(size=(48, 40), color=tuple(min(255, c + 6 * i) for c in base)),
+             "image/png") for i in range(n)]
+
+
+def add_class(at: AppTest, name: str) -> None:
+    next(t for t in at.text_input if t.label == "New class").input(name)
+    button(at, "Add class").click().run()
+
+
+def test_a_dataset_built_from_dropped_photos_and_the_camera_trains_exports_and_reloads_elsewhere():
+    from ssl_core.model_file import to_bytes
+
+    at = app()
+    at.switch_page("pages/data.py").run()
+    at.radio(key="data_source").set_value("Your images").run()
+    add_class(at, "red things")
+    add_class(at, "blue things")
+    add_class(at, "red things")  # twice: refused with its reason
+    assert any("already a class 'red things'" in e.value for e in at.error)
+    at.file_uploader(key="drop:red things:0").set_value(colour_photos("r", (180, 20, 20), 10)).run()
+    at.file_uploader(key="drop:blue things:1").set_value(
+        colour_photos("b", (20, 20, 180), 9) + [("notes.png", b"not a photo", "image/png")]).run()
+    no_errors(at)
+    assert any("9 photos added to blue things" in s.value for s in at.success)
+    assert any(row == "notes.png" for row in at.dataframe[0].value["file"])  # skipped, with its reason
+    at.toggle(key="builder_camera").set_value(True).run()
+    shot = image_bytes(size=(64, 48), fmt="JPEG", color=(30, 30, 200))
+    at.camera_input[0].set_value(("shot.jpg", shot, "image/jpeg")).run()
+    at.selectbox(key="camera_into").set_value("blue things").run()
+    at.button(key="camera_add").click().run()
+    at.file_uploader(key="drop:None:3").set_value(colour_photos("u", (120, 120, 120), 4)).run()
+    no_errors(at)
+    page = markdown(at)
+    assert "**red things** · 10 photos" in page and "**blue things** · 10 photos" in page
+    assert "**unlabeled (pretext only)** · 4 photos" in page and "**24 photos**" in page
+    at.switch_page("pages/train.py").run()  # switching pages keeps the work
+    at.switch_page("pages/data.py").run()
+    at.radio(key="data_source").set_value("Your images").run()
+    assert "**24 photos**" in markdown(at)
+    at.button(key="builder_use").click().run()
+    no_errors(at)
+    assert at.session_state.dataset_id.startswith("built:")
+    assert any("Current dataset: my photos" in h.value for h in at.subheader)
+
+    at = start_training(at, epochs=2)
+    wait_for_job(at, "train_job")
+    at.switch_page("pages/downstream.py").run()
+    at.number_input(key="downstream_settings.epochs").set_value(2).run()
+    button(at, "Compare SSL").click().run()
+    wait_for_job(at, "downstream_job")
+    no_errors(at)
+    assert at.get("download_button")
+    photo = [("new.png", image_bytes(size=(50, 50), color=(200, 30, 30)), "image/png")]
+    at.file_uploader(key="photo_upload").set_value(photo).run()
+    before = {t["name"]: t["y"] for fig in charts(at) if fig["data"] and fig["data"][0]["type"] == "bar"
+              for t in fig["data"]}
+    comparison = job_of(at, "downstream_job").snapshot().result
+    from pages.common import server
+
+    space = at.session_state.workspace
+    dataset = server().dataset(space, at.session_state.dataset_id)
+    data = to_bytes(comparison.pretrained, comparison, dataset)  # what Download the models hands over
+    photos_zip = space.builder.to_zip()  # what Download as a zip hands over
+
+    fresh = app()
+    fresh.switch_page("pages/downstream.py").run()
+    fresh.file_uploader(key="model_file_upload").set_value([("models.pt", data, "application/octet-stream")]).run()
+    fresh.file_uploader(key="file_photo_upload").set_value(photo).run()
+    no_errors(fresh)
+    after = {t["name"]: t["y"] for fig in charts(fresh) if fig["data"] and fig["data"][0]["type"] == "bar"
+             for t in fig["data"]}
+    assert len(before) == 2 and set(before) <= set(after)
+    for name, probabilities in before.items():
+        assert after[name] == pytest.approx(probabilities, abs=1e-5), name
+    fresh = upload_zip(fresh, photos_zip, name="my photos.zip")  # and the photos come back as the same classes
+    assert fresh.session_state.dataset_id.startswith("upload:")
+    assert any("2 classes, 4 without label" in c.value for c in fresh.caption)
+
+
+def test_a_zip_made_on_macos_loads_with_the_right_classes():
+    png = image_bytes(size=(32, 32))
+    data = make_zip({"Holiday/": b"", "Holiday/beach/1.png": png, "Holiday/beach/2.png": png,
+                     "Holiday/city/1.png": png, "Holiday/.DS_Store": b"\0\0\0\1Bud1",
+                     "__MACOSX/Holiday/beach/._1.png": b"\0\5\26\7 resource fork",
+                     "__MACOSX/Holiday/._.DS_Store": b"junk"})
+    at = upload_zip(app(), data, name="Holiday.zip")
+    no_errors(at)
+    assert at.session_state.dataset_id.startswith("upload:")
+    assert any("3 images, 2 classes, 0 without label" in c.value for c in at.caption)
+    assert not [e for e in at.expander if "skipped" in e.label]  # the junk is not even listed

@@ -143,3 +143,45 @@ def test_a_forgotten_job_is_stopped_and_dropped_once_it_ends():
     registry.forget(job.id)
     assert job.join(5) and job.snapshot().status == STOPPED
     assert len(registry) == 0 and registry.get(job.id) is None
+
+
+def test_pause_holds_the_step_resume_carries_on_and_step_runs_one_epoch(digits):
+    dataset, split = digits
+    registry = JobRegistry()
+    job = registry.start("pretext", "t", pretext_work(dataset, split, PretrainConfig(epochs=4, image_size=8)))
+    assert wait_until(lambda: job.snapshot().status == RUNNING and job.snapshot().steps)
+    job.pause()
+    assert wait_until(lambda: job.snapshot().paused)
+    time.sleep(0.5)  # let the step in flight end
+    held = job.snapshot()
+    time.sleep(1.0)
+    still = job.snapshot()
+    assert still.paused and still.message.startswith("⏸ paused")
+    assert len(still.steps) == len(held.steps) and still.progress == held.progress  # nothing trains while paused
+    assert still.seconds == pytest.approx(held.seconds, abs=0.05)  # and the clock does not run
+    epochs_before = len(still.epochs)
+    job.step_epoch()
+    assert wait_until(lambda: len(job.snapshot().epochs) == epochs_before + 1)
+    assert wait_until(lambda: job.snapshot().paused)  # one epoch, then held again
+    time.sleep(0.5)
+    assert len(job.snapshot().epochs) == epochs_before + 1
+    job.resume()
+    assert wait_until(lambda: not job.alive)
+    snap = job.snapshot()
+    assert snap.status == DONE and [p["epoch"] for p in snap.epochs] == [1, 2, 3, 4]
+    steps = [p["step"] for p in snap.steps]
+    assert steps == sorted(set(steps))  # the same run went on from where it was held
+
+
+def test_a_paused_job_still_stops_and_a_shared_servers_pause_runs_out(digits):
+    dataset, split = digits
+    registry = JobRegistry(max_pause_s=0.5)
+    job = registry.start("pretext", "t", pretext_work(dataset, split, PretrainConfig(epochs=2, image_size=8)))
+    assert wait_until(lambda: job.snapshot().steps)
+    job.pause()
+    assert wait_until(lambda: job.snapshot().paused)
+    assert wait_until(lambda: not job.snapshot().paused, timeout=5)  # resumed by itself
+    job.pause()
+    job.stop()
+    assert wait_until(lambda: not job.alive, timeout=5)
+    assert job.snapshot().status == STOPPED and job.snapshot().result is not None

@@ -1,9 +1,10 @@
 """SSL Playground: the frame around the pages (navigation, sidebar status)."""
 import streamlit as st
 
-from pages.common import (HEARTBEAT_S, PRESENT_PARAM, current_dataset, device_label, get_job, init_state, pretext_summary, server,
+from pages.common import (HEARTBEAT_S, PRESENT_PARAM, current_setup, current_dataset, device_label, get_job, init_state, pretext_summary, server,
                           workspace)
 from ssl_core.jobs import WAITING
+from ssl_core.share import link
 
 st.set_page_config(page_title="SSL Playground", page_icon="🧩", layout="wide")
 init_state()
@@ -52,9 +53,20 @@ def status_panel() -> None:
             st.markdown(f"**{label}:** not started")
 
 
+def share_panel() -> None:
+    setup = current_setup()
+    st.markdown("Opening this link sets up the same dataset, pretext task and settings (not the trained models):")
+    st.code(link(st.context.url or "http://localhost:8501/", setup), language=None, wrap_lines=True)
+    if setup.dataset is None:
+        st.caption("Your own images are never put in a link: it opens on the default dataset.")
+
+
 with st.sidebar:  # pages save their settings in widget callbacks, which run before this
     busy = any(job and job.snapshot().active for job in (get_job("train_job"), get_job("downstream_job")))
     st.fragment(status_panel, run_every=2.0 if busy else HEARTBEAT_S)()
+    if not presenting:
+        with st.popover("🔗 Share this setup", width="stretch"):
+            share_panel()
     if not presenting and st.button("🎤 Presenter mode", help="The talk in three steps, in large type, without the "
                                     "sidebar (also: add ?present=1 to the address)."):
         st.query_params[PRESENT_PARAM] = "1"

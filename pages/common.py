@@ -22,6 +22,7 @@ from ssl_core.plots import display_scale, loss_figure, metric_figure
 from ssl_core.pretext import PretextSample, make_task
 from ssl_core.pretrain import PretrainConfig, PretrainResult
 from ssl_core.recipe import Recipe, calibrate, comparison_seconds, pretext_seconds, recommend
+from ssl_core.share import DownstreamChoice, Setup, ShareError, from_params, is_link, shareable_dataset
 from ssl_core.runs import comparison_after, pretext_work, transfer_problem
 from ssl_core.splits import Split, SplitConfig, make_split
 from ssl_core.verdict import AT_CHANCE, HELPED, HURT, Verdict
@@ -29,7 +30,8 @@ from ssl_core.workspaces import Workspace, Workspaces
 
 DEFAULT_DATASET = "builtin:mnist-10k"
 SESSION_PARAM = "session"  # the visitor's token: a reload finds their workspace again
-OLD_PARAMS = ("data", "train", "downstream", "budget", "blocks")  # links from before sessions had tokens
+OLD_PARAMS = ("train", "downstream", "budget", "blocks")  # links from before sessions had tokens (old `data=` ids
+# are read as a shared setup, and refused with a note)
 # Seconds between refreshes of a running job's progress bar, and of its charts. Redrawing charts costs CPU
 # that training shares on a small machine: with both every second, a 2-core pretext run took 218 s with
 # its page open against 147 s with the page closed; with both every 2 s, 171 s.
@@ -111,6 +113,50 @@ def init_state() -> None:
     if "train_settings" not in state:
         apply_recipe()
     state.setdefault("pretext", {"task": "rotation", "settings": {}})  # settings: task name -> its TaskSettings
+    if is_link(st.query_params):
+        open_link({key: st.query_params[key] for key in st.query_params})
+
+
+def open_link(params: dict[str, str]) -> None:
+    """Take the setup a shared link carries (then drop it from the URL); a link that cannot be used
+    leaves the defaults, with a note saying why."""
+    for key in params:
+        if is_link({key: ""}):
+            del st.query_params[key]
+    try:
+        dataset_id = from_params(params, current_setup()).dataset or DEFAULT_DATASET
+        if resolve(dataset_id) is None:
+            raise ShareError(f"its dataset {dataset_id.partition(':')[2]} is not downloaded on this server yet: "
+                             "download it on the Data page, then open the link again")
+        if dataset_id != st.session_state.dataset_id:
+            apply_recipe(dataset_id)
+        apply_setup(from_params(params, current_setup()))
+    except ShareError as exc:
+        st.session_state.workspace_note = f"This link's setup could not be used: {exc}. The defaults are shown."
+
+
+def current_setup() -> Setup:
+    """This session's dataset (unless it is the visitor's own) and settings, as a link carries them."""
+    state = st.session_state
+    down = state.downstream_settings
+    dataset_id = state.dataset_id if shareable_dataset(state.dataset_id) else None
+    return Setup(dataset_id, pretext_config(), state.split_config,
+                 DownstreamChoice(down["transfer"], down["block"], down["epochs"], down["lr"], down["seeds"]))
+
+
+def apply_setup(setup: Setup) -> None:
+    state = st.session_state
+    p, d = setup.pretext, setup.downstream
+    state.pretext = {"task": p.task, "settings": {p.task: p.make_task().settings}}
+    state.pop("pretext_task", None)
+    state.train_settings.update(backbone=p.backbone, image_size=p.image_size, epochs=p.epochs,
+                                batch_size=p.batch_size, lr=p.lr, seed=p.seed)
+    state.downstream_settings.update(transfer=d.transfer, block=d.block, epochs=d.epochs, lr=d.lr, seeds=d.seeds)
+    state.split_config = setup.split
+    for key in [k for k in state if "." in k and k.partition(".")[0] in SETTING_GROUPS + ("task",)]:
+        state.pop(key, None)  # widgets start again from the settings
+    for key in ("split_test", "split_labels", "split_seed"):
+        state.pop(key, None)
 
 
 def browser_id() -> str | None:

@@ -15,6 +15,7 @@ from ssl_core.model_file import ModelFileError, from_bytes, to_bytes
 from ssl_core.pretext import PretextTask
 from ssl_core.plots import confusion_figure, metric_figure, probability_figure
 from ssl_core.runs import check_downstream_data, comparison_work
+from ssl_core.share import DOWNSTREAM_LEARNING_RATES
 
 
 def classify_photos(models: dict[str, nn.Module], class_names: tuple[str, ...], image_size: int, channels: int,
@@ -93,7 +94,7 @@ saved["block"] = min(saved["block"], blocks)
 saved["block"] = c2.slider("Probe reads block", 1, blocks, key=setting("downstream_settings", "block"),
                            help="Which backbone block feeds the linear probe. RotNet found middle blocks best.")
 saved["epochs"] = int(c3.number_input("Epochs", 1, 500, key=setting("downstream_settings", "epochs")))
-saved["lr"] = c4.select_slider("Learning rate", [3e-4, 1e-3, 3e-3, 1e-2], format_func=lambda v: f"{v:g}",
+saved["lr"] = c4.select_slider("Learning rate", list(DOWNSTREAM_LEARNING_RATES), format_func=lambda v: f"{v:g}",
                                key=setting("downstream_settings", "lr"))
 saved["seeds"] = int(c5.number_input("Seeds", 1, MAX_SEEDS, key=setting("downstream_settings", "seeds"),
                                      help="Repeat the comparison with other labeled images and head "

@@ -7,11 +7,9 @@ from pages.common import (apply_recipe, current_dataset, current_split, device_l
 from ssl_core.models import BACKBONES
 from ssl_core.plots import confusion_figure
 from ssl_core.pretext import TASKS
+from ssl_core.share import BATCH_SIZES, IMAGE_SIZES, LEARNING_RATES
 from ssl_core.runs import TALK_DATASET, TALK_DOWNSTREAM, TALK_MODES, TALK_PRETEXT, TALK_SPLIT, pretext_work
 
-SIZES = [8, 16, 20, 24, 28, 32, 48, 64]
-BATCH_SIZES = [2, 4, 8, 16, 32, 64, 128, 256, 512]
-LEARNING_RATES = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 1e-1, 1.0]
 
 st.title("3. Train on the pretext task")
 dataset = current_dataset()
@@ -23,7 +21,7 @@ running = bool(job and job.snapshot().active)
 st.caption(f"Dataset **{dataset.name}**: {len(split.pool):,} unlabeled images for the pretext task, "
            f"{len(split.test):,} held out. Task **{TASKS[st.session_state.pretext['task']].title}** (change it on "
            "the Pretext page).")
-sizes = sorted({*SIZES, saved["image_size"]})
+sizes = sorted({*IMAGE_SIZES, saved["image_size"]})
 c1, c2, c3 = st.columns(3)
 saved["backbone"] = c1.selectbox("Backbone", list(BACKBONES), key=setting("train_settings", "backbone"),
                                  help="small_cnn trains in seconds on a CPU; resnet18 is torchvision's, adapted "
@@ -31,8 +29,8 @@ saved["backbone"] = c1.selectbox("Backbone", list(BACKBONES), key=setting("train
 saved["image_size"] = c2.select_slider("Image size (px)", sizes, key=setting("train_settings", "image_size"))
 saved["epochs"] = int(c3.number_input("Epochs", 1, 500, key=setting("train_settings", "epochs")))
 c4, c5, c6 = st.columns(3)
-saved["batch_size"] = c4.select_slider("Batch size", BATCH_SIZES, key=setting("train_settings", "batch_size"))
-saved["lr"] = c5.select_slider("Learning rate", LEARNING_RATES, key=setting("train_settings", "lr"),
+saved["batch_size"] = c4.select_slider("Batch size", list(BATCH_SIZES), key=setting("train_settings", "batch_size"))
+saved["lr"] = c5.select_slider("Learning rate", list(LEARNING_RATES), key=setting("train_settings", "lr"),
                                format_func=lambda v: f"{v:g}")
 saved["seed"] = int(c6.number_input("Seed", 0, 10_000, key=setting("train_settings", "seed")))
 config = pretext_config(**saved)

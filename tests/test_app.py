@@ -694,3 +694,46 @@ def test_a_zip_made_on_macos_loads_with_the_right_classes():
     assert at.session_state.dataset_id.startswith("upload:")
     assert any("3 images, 2 classes, 0 without label" in c.value for c in at.caption)
     assert not [e for e in at.expander if "skipped" in e.label]  # the junk is not even listed
+
+
+# ---- setups in links ------------------------------------------------------------------------------
+
+
+def open_link(params: dict[str, str]) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params.update(params)
+    return at.run()
+
+
+def test_a_shared_link_sets_up_the_dataset_task_and_settings_and_the_sidebar_makes_one():
+    at = open_link({"data": "digits", "task": "jigsaw", "t.grid": "2", "t.permutations": "24", "epochs": "3",
+                    "labels": "5", "d_epochs": "7"})
+    no_errors(at)
+    assert not at.info or "could not be used" not in at.info[0].value
+    assert at.session_state.dataset_id == "builtin:digits"
+    assert at.session_state.pretext["task"] == "jigsaw" and at.session_state.split_config.labels_per_class == 5
+    assert set(at.query_params) == {"session"}  # the setup is taken, not kept in the address
+    shared = [c.value for c in at.sidebar.code]  # 🔗 Share this setup (AppTest draws the sidebar on the first page)
+    at.switch_page("pages/train.py").run()
+    assert at.number_input(key="train_settings.epochs").value == 3
+    assert "Jigsaw" in at.caption[0].value
+    at.switch_page("pages/pretext.py").run()
+    assert at.radio(key="pretext_task").value == "jigsaw" and len(at.get("image")) == 6 * 2
+    assert shared and "data=digits" in shared[0] and "task=jigsaw" in shared[0] and "d_epochs=7" in shared[0]
+    params = dict(pair.split("=", 1) for pair in shared[0].split("?", 1)[1].split("&"))
+    from urllib.parse import unquote
+
+    again = open_link({k: unquote(v) for k, v in params.items()})  # the link it makes opens the same setup
+    assert again.session_state.pretext == at.session_state.pretext
+    assert again.session_state.train_settings == at.session_state.train_settings
+
+
+@pytest.mark.parametrize("params, says", [({"data": "upload:0123456789abcdef", "epochs": "3"}, "not a built-in"),
+                                          ({"data": "tv:cifar10"}, "not downloaded on this server yet"),
+                                          ({"epochs": "-1"}, "outside")])
+def test_a_bad_or_stale_link_opens_the_defaults_with_a_note(params, says, monkeypatch, tmp_path):
+    monkeypatch.setenv("SSL_PLAYGROUND_DATA", str(tmp_path))  # nothing downloaded
+    at = open_link(params)
+    no_errors(at)
+    assert any("This link's setup could not be used" in i.value and says in i.value for i in at.info)
+    assert at.session_state.dataset_id == "builtin:mnist-10k" and at.session_state.train_settings["epochs"] != 3

@@ -16,6 +16,7 @@ pages = [
     st.Page("pages/train.py", title="3. Train", icon="🏋️"),
     st.Page("pages/downstream.py", title="4. Downstream & photos", icon="🎯"),
     st.Page("pages/experiments.py", title="5. When does SSL help?", icon="📈"),
+    st.Page("pages/history.py", title="Run history", icon="📜"),
 ]
 # Presenter mode hides the sidebar and the page list and sets large type; the sidebar still runs, for the heartbeat.
 PRESENTER_CSS = """<style>

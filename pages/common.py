@@ -271,11 +271,12 @@ def pretext_summary() -> str:
 
 
 def start_job(key: str, kind: str, title: str, make_work: Callable[[], Callable[[Job], object]],
-              after: Job | None = None, rerun: bool = True) -> Job | None:
+              after: Job | None = None, rerun: bool = True, settings: str = "") -> Job | None:
     """Start this visitor's job `key` (it waits for `after` and for a free slot) and rerun; a refusal
-    (busy, line full, bad input) shows as an error and returns None."""
+    (busy, line full, bad input) shows as an error and returns None. `settings` describes it in the
+    run history."""
     try:
-        job = server().start_job(workspace(), key, kind, title, make_work(), after=after)
+        job = server().start_job(workspace(), key, kind, title, make_work(), after=after, settings=settings)
     except (JobBusy, ValueError) as exc:
         st.error(str(exc))
         return None
@@ -396,14 +397,25 @@ def pretext_curves(snap: Snapshot, key: str, font_size: int | None = None, heigh
         showcase(snap.showcase)
 
 
+def pretext_text(config: PretrainConfig) -> str:
+    return (f"{config.make_task().describe()} · {config.backbone} · {config.image_size} px · {config.epochs} epochs · "
+            f"batch {config.batch_size} · lr {config.lr:g} · seed {config.seed}")
+
+
+def comparison_text(config: DownstreamConfig, modes: tuple[str, ...], split: Split, seeds: int = 1) -> str:
+    return (f"{' vs '.join(MODE_TITLES[m] for m in modes)} · {len(split.labeled):,} labels, {len(split.test):,} test · "
+            f"block {config.block} · {config.epochs} epochs · lr {config.lr:g}" + (f" · {seeds} seeds" if seeds > 1 else ""))
+
+
 def start_talk(dataset: ImageDataset, split: Split, config: PretrainConfig, modes: tuple[str, ...],
                downstream: DownstreamConfig, title: str) -> bool:
     """Pretext training, then the SSL-vs-scratch comparison on its model, with one click (the talk
     preset and presenter mode); False when refused (the page shows why)."""
-    pretext_job = start_job("train_job", "pretext", title, lambda: pretext_work(dataset, split, config), rerun=False)
+    pretext_job = start_job("train_job", "pretext", title, lambda: pretext_work(dataset, split, config), rerun=False,
+                            settings=pretext_text(config))
     talk_job = pretext_job and start_job(
         "downstream_job", "downstream", title, lambda: comparison_after(pretext_job, dataset, split, modes, downstream),
-        after=pretext_job, rerun=False)
+        after=pretext_job, rerun=False, settings=comparison_text(downstream, modes, split))
     if talk_job:
         st.session_state.talk_job = talk_job.id
     return bool(talk_job)

@@ -2,7 +2,7 @@
 import streamlit as st
 from torch import nn
 
-from pages.common import (TRANSFER_MODES, apply_recipe, current_dataset, current_split, deployment, device_label,
+from pages.common import (TRANSFER_MODES, apply_recipe, comparison_text, current_dataset, current_split, deployment, device_label,
                           downstream_config,
                           get_job, headline, live_job, predicted_seconds, setting, start_job, usable_pretrained,
                           verdict_box)
@@ -108,9 +108,10 @@ right.button("↺ Recommended", on_click=apply_recipe, disabled=running, key="do
              help="Restore the settings recommended for this dataset and device.")
 
 if start:
-    config = downstream_config()
-    start_job("downstream_job", "downstream", f"downstream on {dataset.name}", lambda: comparison_work(
-        dataset, split, pretrained, TRANSFER_MODES[saved["transfer"]] + ("scratch",), config, saved["seeds"]))
+    config, modes = downstream_config(), TRANSFER_MODES[saved["transfer"]] + ("scratch",)
+    start_job("downstream_job", "downstream", f"downstream on {dataset.name}",
+              lambda: comparison_work(dataset, split, pretrained, modes, config, saved["seeds"]),
+              settings=comparison_text(config, modes, split, saved["seeds"]))
 
 
 snap = live_job("downstream_job", "■ Stop comparison", lambda snap: st.plotly_chart(

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from pages.common import (apply_recipe, current_dataset, current_split, device_label, get_job, headline, live_job,
-                          predicted_seconds, pretext_config, pretext_curves, set_dataset, setting, start_job,
+                          predicted_seconds, pretext_config, pretext_curves, pretext_text, set_dataset, setting, start_job,
                           start_talk)
 from ssl_core.models import BACKBONES
 from ssl_core.plots import confusion_figure
@@ -66,7 +66,8 @@ if talk:
 if start:
     st.session_state.talk_job = None
     st.session_state.train_predicted = estimate.pretext
-    start_job("train_job", "pretext", f"{config.task} on {dataset.name}", lambda: pretext_work(dataset, split, config))
+    start_job("train_job", "pretext", f"{config.task} on {dataset.name}", lambda: pretext_work(dataset, split, config),
+              settings=pretext_text(config))
 
 talk_job = get_job("downstream_job")
 if talk_job is not None and talk_job.id == st.session_state.get("talk_job"):

@@ -99,7 +99,8 @@ class Job:
     through `job.callbacks(run)`."""
 
     def __init__(self, kind: str, title: str, work: Callable[["Job"], Any], slots: Slots | None = None,
-                 owner: str = "", after: "Job | None" = None, max_pause_s: float | None = None) -> None:
+                 owner: str = "", after: "Job | None" = None, max_pause_s: float | None = None,
+                 on_end: "Callable[[Job], None] | None" = None) -> None:
         self.id = uuid.uuid4().hex
         self.kind = kind
         self.title = title
@@ -108,6 +109,7 @@ class Job:
         self._work = work
         self._slots = slots or Slots(1)
         self._after = after
+        self._on_end = on_end  # told once the job has ended, whatever the way (the run history listens)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._running_freely = threading.Event()  # cleared while paused
@@ -143,7 +145,7 @@ class Job:
             with self._lock:
                 self._status, self._message = STOPPED, "cancelled before it started"
                 self._ended, self._work = time.monotonic(), None
-            return
+            return  # nothing ran: nothing to tell
         with self._lock:
             self._status, self._message, self._started = RUNNING, "starting…", time.monotonic()
         try:
@@ -166,6 +168,11 @@ class Job:
                 self._work = None  # the closure holds the job's copy of its data: release it now, not in hours
             self._slots.release()
             release_freed_memory()
+            if self._on_end is not None:
+                try:
+                    self._on_end(self)
+                except Exception:  # a listener's bug must not look like the job's
+                    traceback.print_exc()
 
     def _fail(self, message: str) -> None:
         with self._lock:
@@ -340,7 +347,7 @@ class JobRegistry:
         self._slots = Slots(self.max_running)
 
     def start(self, kind: str, title: str, work: Callable[[Job], Any], busy: str | None = None, owner: str = "",
-              after: Job | None = None) -> Job:
+              after: Job | None = None, on_end: Callable[[Job], None] | None = None) -> Job:
         """Start a job (it waits for `after` and a free slot); refuse if the job `busy` (the caller's
         previous one) is still active, or if the line is full."""
         with self._lock:
@@ -351,7 +358,7 @@ class JobRegistry:
             if self._slots.waiting >= self.max_waiting:
                 raise JobBusy(f"the server's line of trainings is full ({self.max_waiting} waiting); "
                               "try again in a few minutes")
-            job = Job(kind, title, work, self._slots, owner, after, self.max_pause_s)
+            job = Job(kind, title, work, self._slots, owner, after, self.max_pause_s, on_end)
             self._jobs[job.id] = job
         return job.start()
 

@@ -23,6 +23,7 @@ from typing import Any
 from ssl_core.builder import DatasetBuilder
 from ssl_core.datasets import ImageDataset
 from ssl_core.deployment import MB, Limits
+from ssl_core.history import HISTORY_RUNS, RunRecord, record
 from ssl_core.jobs import Job, JobRegistry
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
@@ -46,6 +47,8 @@ class Workspace:
     jobs: dict[str, str] = field(default_factory=dict)  # the page's key ("train_job") -> job id
     last_seen: float = field(default_factory=time.monotonic)
     builder: DatasetBuilder | None = None  # the dataset they are making in the browser
+    history: list[RunRecord] = field(default_factory=list)  # their runs that ended, oldest first
+    runs_ended: int = 0
 
     @property
     def data_bytes(self) -> int:
@@ -100,6 +103,7 @@ class Workspaces:
             space.jobs.clear()
             space.datasets.clear()
             space.builder = None
+            space.history.clear()
             self._spaces.pop(space.token, None)
 
     def _start_reaper(self) -> None:
@@ -156,11 +160,18 @@ class Workspaces:
 
     # -- jobs ---------------------------------------------------------------------------------
     def start_job(self, space: Workspace, key: str, kind: str, title: str, work: Callable[[Job], Any],
-                  after: Job | None = None) -> Job:
-        """Start the visitor's job `key`, replacing their previous one of that key (refused while it runs)."""
+                  after: Job | None = None, settings: str = "") -> Job:
+        """Start the visitor's job `key`, replacing their previous one of that key (refused while it
+        runs); once it ends it goes into their history, described by `settings`."""
+        def remember(job: Job) -> None:
+            with self._lock:
+                space.runs_ended += 1
+                space.history.append(record(space.runs_ended, job.snapshot(), settings))
+                del space.history[:-HISTORY_RUNS]
+
         with self._lock:
             previous = space.jobs.get(key)
-            job = self.jobs.start(kind, title, work, busy=previous, owner=space.token, after=after)
+            job = self.jobs.start(kind, title, work, busy=previous, owner=space.token, after=after, on_end=remember)
             if previous:
                 self.jobs.forget(previous)
             space.jobs[key] = job.id

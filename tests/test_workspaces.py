@@ -112,3 +112,21 @@ def test_visitors_gone_past_the_grace_period_lose_their_jobs_and_data():
     assert job.join(5) and job.snapshot().status == STOPPED
     assert spaces.jobs.get(job.id) is None and not gone.datasets and spaces.data_bytes == 0
     assert spaces.open(present.token) is present and spaces.open(gone.token) is not gone
+
+
+def test_each_ended_run_goes_into_its_owners_history_bounded_and_the_cancelled_ones_do_not():
+    from ssl_core.history import HISTORY_RUNS
+
+    spaces = Workspaces(Limits(running_jobs=1))
+    mine, other = spaces.open(None), spaces.open(None)
+    blocker = spaces.start_job(other, "train_job", "pretext", "theirs", waiting_work)
+    queued = spaces.start_job(mine, "train_job", "pretext", "queued", lambda job: "never")
+    queued.stop()  # cancelled while waiting: nothing ran
+    assert queued.join(5) and not mine.history
+    blocker.stop()
+    assert blocker.join(5) and [r.title for r in other.history] == ["theirs"] and other.history[0].status == STOPPED
+    for i in range(HISTORY_RUNS + 2):
+        job = spaces.start_job(mine, "train_job", "pretext", f"run {i}", lambda job: None, settings=f"seed {i}")
+        assert job.join(5)
+    assert len(mine.history) == HISTORY_RUNS and mine.history[-1].number == HISTORY_RUNS + 2
+    assert mine.history[-1].settings == f"seed {HISTORY_RUNS + 1}" and mine.history[0].title == "run 2"

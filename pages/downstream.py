@@ -2,7 +2,7 @@
 import streamlit as st
 from torch import nn
 
-from pages.common import (TRANSFER_MODES, apply_recipe, comparison_text, current_dataset, current_split, deployment, device_label,
+from pages.common import (TRANSFER_MODES, apply_recipe, comparison_text, pretext_text, current_dataset, current_split, deployment, device_label,
                           downstream_config,
                           get_job, headline, live_job, predicted_seconds, setting, start_job, usable_pretrained,
                           verdict_box)
@@ -60,6 +60,20 @@ with st.expander("📂 Open a model file (saved with **Download the models** bel
         scores = ", ".join(f"{MODE_TITLES[m]} {a:.1%}" for m, a in opened.accuracies.items())
         st.success(f"Models trained on **{opened.dataset}** ({len(opened.class_names)} classes, {opened.image_size} px, "
                    f"{opened.pretext.make_task().describe()})" + (f": {scores}." if scores else "."))
+        dataset, split = current_dataset(), current_split()
+        if opened.dataset == dataset.name and opened.in_channels == dataset.channels:
+            if st.button(f"Use its pretext network on {dataset.name}", disabled=bool(get_job("train_job") and
+                                                                                get_job("train_job").snapshot().active),
+                         help="It becomes this session's pretrained model: compare it below, or continue its "
+                              "training on the Train page, without training it again."):
+                st.session_state.train_predicted = None
+                test_images = dataset.images[split.test]
+                start_job("train_job", "pretext", f"{opened.pretext.task} on {dataset.name}, from a model file",
+                          lambda: lambda job: opened.pretrained(test_images),
+                          settings="opened from a file · " + pretext_text(opened.pretext))
+        else:
+            st.caption(f"To transfer its pretext network or train it further, choose **{opened.dataset}** on the "
+                       "Data page (for your own images: the same zip, or the same photos built in the browser).")
         if opened.classifiers:
             classify_photos(opened.titled(), opened.class_names, opened.image_size, opened.in_channels,
                             not opened.allow_flip and opened.in_channels == 1, opened.domain,

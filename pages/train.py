@@ -8,7 +8,8 @@ from ssl_core.models import BACKBONES
 from ssl_core.plots import confusion_figure
 from ssl_core.pretext import TASKS
 from ssl_core.share import BATCH_SIZES, IMAGE_SIZES, LEARNING_RATES
-from ssl_core.runs import TALK_DATASET, TALK_DOWNSTREAM, TALK_MODES, TALK_PRETEXT, TALK_SPLIT, pretext_work
+from ssl_core.runs import (TALK_DATASET, TALK_DOWNSTREAM, TALK_MODES, TALK_PRETEXT, TALK_SPLIT, continuable,
+                           pretext_work)
 
 
 st.title("3. Train on the pretext task")
@@ -49,7 +50,13 @@ recipe = st.session_state.get("recipe")
 if recipe is not None:
     with st.expander("Why the recommended settings"):
         st.markdown("\n".join(f"- {reason}" for reason in recipe.reasons))
-start = st.button("▶ Start training", type="primary", disabled=running)
+previous = job.snapshot().result if job and not running else None
+left, right = st.columns([1, 3])
+start = left.button("▶ Start training", type="primary", disabled=running)
+carry_on = right.button(f"⏩ Continue training: {config.epochs} more epochs", disabled=not continuable(previous, dataset,
+                                                                                                        config),
+                        help="Start from the weights of the last pretext model (trained here, or opened from a "
+                             "model file) instead of from scratch: same dataset, task, backbone and seed.")
 
 talk = st.button("🎤 Talk preset: pretext + SSL-vs-scratch in about a minute", disabled=running,
                  help="Rotation pretraining on the built-in MNIST digits, then the linear probe against "
@@ -62,6 +69,13 @@ if talk:
     if start_talk(current_dataset(), current_split(), TALK_PRETEXT, TALK_MODES, TALK_DOWNSTREAM, "talk preset"):
         st.session_state.train_predicted = None
         st.rerun()
+
+if carry_on:
+    st.session_state.talk_job = None
+    st.session_state.train_predicted = estimate.pretext
+    start_job("train_job", "pretext", f"{config.task} on {dataset.name}, continued",
+              lambda: pretext_work(dataset, split, config, start_from=previous.model),
+              settings="continued · " + pretext_text(config))
 
 if start:
     st.session_state.talk_job = None

@@ -14,13 +14,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import torch
 
 from ssl_core.datasets import ImageDataset
 from ssl_core.downstream import DownstreamConfig, train_downstream
 from ssl_core.pretext import TASKS, parse_options, settings_dict, task_type
-from ssl_core.pretrain import PretrainConfig, PretrainResult, pretrain
+from ssl_core.pretrain import PretrainConfig, PretrainResult, pretrain, scored
 from ssl_core.recipe import Recipe
 from ssl_core.report import BudgetResult, ExperimentReport, Point, pack_outcomes
 from ssl_core.splits import SplitConfig, labeled_subset, make_split
@@ -43,6 +44,7 @@ class ExperimentConfig:
     # Learning rates tried for the scratch baseline; the best test accuracy is reported. Picking on the
     # test set flatters the baseline, never SSL: an SSL lead over it is not an artefact of a bad rate.
     scratch_lrs: tuple[float, ...] = ()
+    continue_epochs: int = 0  # with a pretext network to start from: train it this many more epochs first
 
     def budgets(self) -> list[tuple[str, float]]:
         if self.label_fractions:
@@ -68,8 +70,11 @@ class _StderrProgress(Callbacks):
 def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Callable[[Point], None] | None = None,
                    should_stop: Callable[[], bool] = lambda: False,
                    log: Callable[[str], None] = lambda message: None,
-                   on_partial: Callable[[ExperimentReport], None] | None = None) -> ExperimentReport:
-    """Run every seed and budget. `on_partial` gets the report so far after each result."""
+                   on_partial: Callable[[ExperimentReport], None] | None = None,
+                   start_from: torch.nn.Module | None = None) -> ExperimentReport:
+    """Run every seed and budget. `on_partial` gets the report so far after each result. With
+    `start_from` (a pretext network of `config.pretext`, e.g. from a model file) there is no pretext
+    training, or `config.continue_epochs` of it from those weights; seeds then vary the labels only."""
     if dataset.num_classes < 2:
         raise ValueError("a label-budget experiment needs labeled images of at least two classes")
     started = time.perf_counter()
@@ -94,9 +99,16 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
                                        pretext_baselines)
 
     for seed in config.seeds:
-        log(f"seed {seed}: pretext training on {len(pool):,} images")
-        pretrained = pretrain(replace(config.pretext, seed=seed), dataset.images[pool], test_x,
-                              _StderrProgress(f"seed {seed} pretext", log), allow_flip=dataset.allow_flip)
+        if start_from is not None and not config.continue_epochs:
+            log(f"seed {seed}: the loaded pretext network, no pretext training")
+            pretrained = scored(config.pretext, start_from, dataset.channels, test_x, dataset.name)
+        else:
+            log(f"seed {seed}: pretext training on {len(pool):,} images"
+                + (f", {config.continue_epochs} more epochs of the loaded network" if start_from is not None else ""))
+            run = (replace(config.pretext, seed=seed) if start_from is None  # a loaded task keeps its seed (jigsaw's
+                   else replace(config.pretext, epochs=config.continue_epochs))  # permutations come from it)
+            pretrained = pretrain(run, dataset.images[pool], test_x, _StderrProgress(f"seed {seed} pretext", log),
+                                  allow_flip=dataset.allow_flip, start_from=start_from)
         pretext_scores.append(pretrained.evaluation.value)
         pretext_baselines.append(pretrained.evaluation.baseline)
         for key, budget in config.budgets():
@@ -193,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="optimiser steps at least, however few the labels")
     parser.add_argument("--scratch-lrs", type=_numbers(float), default=(),
                         help="learning rates tried for the scratch baseline; its best is reported")
+    parser.add_argument("--load", type=Path, default=None, metavar="FILE",
+                        help="start from the pretext network in a model file (the app's Download the models): "
+                             "its task, backbone and image size; no pretext training unless --continue-epochs")
+    parser.add_argument("--continue-epochs", type=int, default=0, metavar="N",
+                        help="with --load: train the loaded network N more epochs on --data first")
     parser.add_argument("--pool-limit", type=int, default=None, help="use at most this many pretext images")
     parser.add_argument("--seeds", type=_numbers(int), default=(0,))
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
@@ -228,10 +245,12 @@ def config_from_args(args: argparse.Namespace, recipe: Recipe | None = None) -> 
                          min_steps=_given(args.downstream_min_steps, down.min_steps))
     if min(pretext.epochs, downstream.epochs, pretext.batch_size, pretext.image_size) < 1:
         raise ValueError("epochs, batch size and image size must be positive")
+    if args.continue_epochs < 0 or (args.continue_epochs and args.load is None):
+        raise ValueError("--continue-epochs is a number of epochs, and needs --load")
     return ExperimentConfig(pretext=pretext, downstream=downstream, labels_per_class=labels_per_class,
                             label_fractions=args.label_fraction, test_fraction=args.test_fraction,
                             transfer=args.transfer, seeds=args.seeds, pool_limit=args.pool_limit,
-                            scratch_lrs=args.scratch_lrs)
+                            scratch_lrs=args.scratch_lrs, continue_epochs=args.continue_epochs)
 
 
 def format_table(report: ExperimentReport) -> str:
@@ -278,6 +297,7 @@ def task_options_text() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from ssl_core.device import pick_device
+    from ssl_core.model_file import from_bytes
     from ssl_core.recipe import recommend
     from ssl_core.sources import open_dataset
 
@@ -295,9 +315,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             recipe = recommend(dataset, device, args.time_budget, n_pool=len(dataset) - n_test, n_test=n_test)
             log("recipe: " + "; ".join(recipe.reasons))
         config = config_from_args(args, recipe)
+        start_from = None
+        if args.load is not None:
+            loaded = from_bytes(args.load.read_bytes())
+            if loaded.in_channels != dataset.channels:
+                raise ValueError(f"{args.load} was trained on {loaded.in_channels}-channel images; {dataset.name} has "
+                                 f"{dataset.channels}")
+            config = replace(config, pretext=replace(loaded.pretext, device=args.device,
+                                                     lr=_given(args.pretext_lr, loaded.pretext.lr),
+                                                     batch_size=_given(args.batch_size, loaded.pretext.batch_size)))
+            start_from = loaded.pretext_model
+            log(f"loaded {args.load}: {loaded.pretext.make_task().describe()}, trained on {loaded.dataset}")
         log(f"pretext {config.pretext.backbone} at {config.pretext.image_size} px, {config.pretext.epochs} epochs, "
             f"batch {config.pretext.batch_size}, lr {config.pretext.lr:g}")
-        report = run_experiment(dataset, config, log=log)
+        report = run_experiment(dataset, config, log=log, start_from=start_from)
     except (ValueError, KeyError, OSError, RuntimeError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"error: {message}", file=sys.stderr)

@@ -14,7 +14,7 @@ import pickle
 import sys
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -29,7 +29,7 @@ from ssl_core.inference import predict, prepare_photo
 from ssl_core.models import Classifier, make_backbone
 from ssl_core.pretext import make_task, task_type
 from ssl_core.pretext.base import settings_dict, settings_from
-from ssl_core.pretrain import PretrainConfig, PretrainResult
+from ssl_core.pretrain import PretrainConfig, PretrainResult, scored
 
 FORMAT = "ssl-playground-models"
 VERSION = 1
@@ -53,6 +53,12 @@ class ModelFile:
     classifiers: dict[str, nn.Module] = field(default_factory=dict)  # mode -> model, eval mode on the CPU
     accuracies: dict[str, float] = field(default_factory=dict)  # mode -> mean test accuracy
     normalisation: tuple[float, float] = (augment.MEAN, augment.STD)
+
+    def pretrained(self, test_images: torch.Tensor) -> PretrainResult:
+        """Its pretext network as a session's pretrained model (scored on `test_images`), ready to
+        transfer or to continue training, without retraining."""
+        return scored(replace(self.pretext, device="auto"), self.pretext_model, self.in_channels, test_images,
+                      self.dataset)
 
     def titled(self) -> dict[str, nn.Module]:
         return {MODE_TITLES[mode]: model for mode, model in self.classifiers.items()}

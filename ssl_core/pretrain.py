@@ -109,14 +109,24 @@ def pretext_batches(task: PretextTask, images: torch.Tensor, seed: int, batch_si
 
 
 def pretrain(config: PretrainConfig, train_images: torch.Tensor, test_images: torch.Tensor,
-             callbacks: Callbacks | None = None, allow_flip: bool = True) -> PretrainResult:
-    """Train the pretext network on uint8 images `(N, C, H, W)`; the held-out images score it."""
+             callbacks: Callbacks | None = None, allow_flip: bool = True,
+             start_from: nn.Module | None = None) -> PretrainResult:
+    """Train the pretext network on uint8 images `(N, C, H, W)`; the held-out images score it.
+    `start_from` (a pretext network of the same task and backbone) continues its training: its
+    weights are the start, the optimiser and schedule are new."""
     callbacks = callbacks or Callbacks()
     torch.manual_seed(config.seed)
     device = pick_device(config.device)
     task = config.make_task()
     channels = train_images.shape[1]
-    model = task.build_model(make_backbone(config.backbone, channels)).to(device)
+    model = task.build_model(make_backbone(config.backbone, channels))
+    if start_from is not None:
+        try:
+            model.load_state_dict(start_from.state_dict())
+        except RuntimeError:
+            raise ValueError("the model to continue from has another task, task settings or backbone than this "
+                             "run; choose the same ones, or start afresh") from None
+    model = model.to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     train_x = device_images(train_images, config.image_size, device)
@@ -141,6 +151,19 @@ def pretrain(config: PretrainConfig, train_images: torch.Tensor, test_images: to
     result = PretrainResult(config, task, model, channels)
     result.stopped = fit(forward, [{"params": model.parameters()}], batch_fn, len(train_x), config.loop(),
                          device, callbacks, held_out, seed=config.seed, objective=task)
+    if len(test_x):
+        result.evaluation = task.evaluate(model, pretext_batches(task, test_x, config.seed))
+    return result
+
+
+def scored(config: PretrainConfig, model: nn.Module, in_channels: int, test_images: torch.Tensor,
+           dataset: str = "") -> PretrainResult:
+    """A pretext network trained elsewhere (a model file), scored on these held-out images like a fresh run."""
+    device = pick_device(config.device)
+    model = model.to(device).eval()
+    task = config.make_task()
+    result = PretrainResult(config, task, model, in_channels, dataset)
+    test_x = device_images(test_images[:EVAL_CAP], config.image_size, device)
     if len(test_x):
         result.evaluation = task.evaluate(model, pretext_batches(task, test_x, config.seed))
     return result

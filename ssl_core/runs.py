@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from torch import nn
+
 from ssl_core.comparison import Comparison, compare_modes
 from ssl_core.datasets import ImageDataset
 from ssl_core.downstream import DownstreamConfig
@@ -30,16 +32,26 @@ def transfer_problem(pretrained: PretrainResult, dataset: ImageDataset) -> str:
     return ""
 
 
-def pretext_work(dataset: ImageDataset, split: Split, config: PretrainConfig) -> Callable[[Job], PretrainResult]:
+def pretext_work(dataset: ImageDataset, split: Split, config: PretrainConfig,
+                 start_from: nn.Module | None = None) -> Callable[[Job], PretrainResult]:
+    """Pretext training (from `start_from`'s weights when given: continued training)."""
     check_pretext_data(dataset, split, config)
     pool, test = dataset.images[split.pool], dataset.images[split.test]
 
     def work(job: Job) -> PretrainResult:
-        result = pretrain(config, pool, test, job.callbacks("pretext"), allow_flip=dataset.allow_flip)
+        result = pretrain(config, pool, test, job.callbacks("pretext"), allow_flip=dataset.allow_flip,
+                          start_from=start_from)
         result.dataset = dataset.name
         return result
 
     return work
+
+
+def continuable(previous: PretrainResult | None, dataset: ImageDataset, config: PretrainConfig) -> bool:
+    """Whether `config` can carry on training `previous`: same data, task (and its settings) and backbone."""
+    return (previous is not None and not transfer_problem(previous, dataset) and previous.config.task == config.task
+            and previous.task.settings == config.make_task().settings and previous.config.backbone == config.backbone
+            and previous.config.seed == config.seed)
 
 
 def check_downstream_data(dataset: ImageDataset, split: Split) -> None:

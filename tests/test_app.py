@@ -762,3 +762,39 @@ def test_the_run_history_lists_every_ended_run_and_overlays_two():
     assert runs == {"#1 pretext", "#2 pretext"}  # both curves on one chart
     metric = next(fig for fig in charts(at) if fig["layout"]["title"]["text"] == "Accuracy")
     assert sorted(len(t["x"]) for t in metric["data"] if t["name"].endswith("held-out")) == [2, 3]
+
+
+def test_a_model_file_becomes_the_sessions_pretrained_model_and_its_training_continues():
+    from ssl_core.model_file import to_bytes
+
+    at = start_training(app(), epochs=2)
+    wait_for_job(at, "train_job")
+    first, first_loss = job_of(at, "train_job").snapshot().result, job_of(at, "train_job").snapshot().steps[0]["loss"]
+    from ssl_core.datasets import load_mnist_10k
+
+    data = to_bytes(first, None, load_mnist_10k())
+
+    fresh = app()
+    fresh.switch_page("pages/train.py").run()
+    fresh.number_input(key="train_settings.epochs").set_value(1).run()
+    fresh.select_slider(key="train_settings.image_size").set_value(8).run()
+    assert button(fresh, "Continue training").disabled  # nothing to continue yet
+    fresh.switch_page("pages/downstream.py").run()
+    fresh.file_uploader(key="model_file_upload").set_value([("models.pt", data, "application/octet-stream")]).run()
+    assert any("pretext model only" in i.value for i in fresh.info)
+    button(fresh, "Use its pretext network on mnist-10k").click().run()
+    wait_for_job(fresh, "train_job")
+    no_errors(fresh)
+    assert [b.label for b in fresh.button if "Compare SSL" in b.label]  # ready to transfer, nothing retrained
+    loaded = job_of(fresh, "train_job").snapshot()
+    assert loaded.result.evaluation.value == pytest.approx(first.evaluation.value, abs=1e-6) and not loaded.epochs
+    fresh.switch_page("pages/train.py").run()
+    button(fresh, "Continue training: 1 more epochs").click().run()
+    wait_for_job(fresh, "train_job")
+    no_errors(fresh)
+    continued = job_of(fresh, "train_job").snapshot()
+    assert continued.title.endswith("continued") and [p["epoch"] for p in continued.epochs] == [1]
+    assert continued.steps[0]["loss"] < 0.8 * first_loss  # it starts from what the file's network knows
+    fresh.switch_page("pages/history.py").run()
+    assert list(fresh.dataframe[0].value["run"]) == ["rotation on mnist-10k, continued",
+                                                     "rotation on mnist-10k, from a model file"]

@@ -83,6 +83,8 @@ def test_recipe_auto_fills_what_the_flags_leave_out():
     (["--pretext", "jigsaw", "--task-option", "grid=5"], "grid must be one of"),
     (["--task-option", "tiles=3"], "unknown option 'tiles'"),
     (["--scratch-lrs", "0.001,-1"], "scratch-lrs"),
+    (["--continue-epochs", "2"], "needs --load"),
+    (["--load", "no-such-file.pt"], "No such file"),
 ])
 def test_bad_arguments_exit_non_zero_with_one_line(args, message):
     result = subprocess.run([sys.executable, "-m", "ssl_core.experiment", *args], cwd=ROOT,

@@ -1,5 +1,6 @@
 """Taking a trained run home: one file, read back with weights_only, the same predictions."""
 import io
+import json
 import zipfile
 
 import pytest
@@ -92,3 +93,51 @@ def test_the_cli_says_when_the_file_is_not_ours(tmp_path, capsys):
     (tmp_path / "x.pt").write_bytes(b"nope")
     assert main(["--load", str(tmp_path / "x.pt"), str(tmp_path / "p.png")]) == 2
     assert "not an SSL Playground model file" in capsys.readouterr().err
+
+
+def test_a_loaded_pretext_network_transfers_or_trains_on_in_the_cli_without_starting_over(digits_setup, tmp_path,
+                                                                                         capsys):
+    from ssl_core.experiment import main
+
+    digits, _, pretrained = digits_setup
+    path = tmp_path / "models.pt"
+    path.write_bytes(to_bytes(pretrained, None, digits))
+    args = ["--data", "digits", "--load", str(path), "--labels-per-class", "5", "--downstream-epochs", "1",
+            "--downstream-min-steps", "2", "--json"]
+    assert main(args) == 0
+    out = capsys.readouterr()
+    report = json.loads(out.out)
+    assert "the loaded pretext network, no pretext training" in out.err and "epoch 1/" not in out.err
+    # scored on the same held-out split as when it was trained: the same figure
+    assert report["pretext_score"] == pytest.approx(pretrained.evaluation.value, abs=1e-6)
+    assert report["pretext_task"]["name"] == pretrained.config.task
+    assert main(args + ["--continue-epochs", "1"]) == 0
+    out = capsys.readouterr()
+    assert "1 more epochs of the loaded network" in out.err and "pretext: epoch 1/1" in out.err
+
+
+def test_continued_training_starts_from_the_weights_not_from_scratch(digits_setup):
+    from dataclasses import replace
+
+    from ssl_core.pretrain import pretrain
+    from ssl_core.train import Callbacks
+
+    digits, split, pretrained = digits_setup
+
+    class Losses(Callbacks):
+        def __init__(self):
+            self.losses = []
+
+        def on_step(self, event):
+            self.losses.append(event.loss)
+
+    one = replace(pretrained.config, epochs=1)
+    fresh, carried = Losses(), Losses()
+    pretrain(one, digits.images[split.pool], digits.images[split.test], fresh, allow_flip=False)
+    result = pretrain(one, digits.images[split.pool], digits.images[split.test], carried, allow_flip=False,
+                      start_from=from_bytes(to_bytes(pretrained, None, digits)).pretext_model)
+    assert carried.losses[0] < 0.8 * fresh.losses[0]  # it already knows the task
+    assert result.evaluation.value >= pretrained.evaluation.value - 0.05
+    with pytest.raises(ValueError, match="another task"):
+        pretrain(replace(one, task="jigsaw"), digits.images[split.pool], digits.images[split.test],
+                 start_from=pretrained.model)

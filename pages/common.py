@@ -21,7 +21,7 @@ from ssl_core.jobs import FAILED, RUNNING, WAITING, Job, JobBusy, Snapshot
 from ssl_core.plots import display_scale, loss_figure, metric_figure
 from ssl_core.pretext import PretextSample, make_task
 from ssl_core.pretrain import PretrainConfig, PretrainResult
-from ssl_core.recipe import Recipe, calibrate, comparison_seconds, pretext_seconds, recommend
+from ssl_core.recipe import Recipe, Speed, calibrate, comparison_seconds, pretext_seconds, recommend
 from ssl_core.share import DownstreamChoice, Setup, ShareError, from_params, is_link, shareable_dataset
 from ssl_core.runs import comparison_after, pretext_work, transfer_problem
 from ssl_core.splits import Split, SplitConfig, make_split
@@ -194,14 +194,19 @@ class Estimate:
     comparison: float
 
 
+def measured_speed(dataset: ImageDataset, config: PretrainConfig, downstream_batch: int) -> Speed:
+    """This device's speed for `config` on `dataset` (timed once per setting in a process)."""
+    deployment()  # thread settings first: training runs under them
+    with st.spinner("Timing a few training steps on this device…"):
+        return calibrate(config, dataset.channels, max(dataset.num_classes, 2), downstream_batch)
+
+
 def predicted_seconds(dataset: ImageDataset, split: Split, config: PretrainConfig) -> Estimate:
     """Pretext training with `config` and the comparison with the saved Downstream settings, on this device."""
-    deployment()
     down = st.session_state.downstream_settings
     downstream = downstream_config()
     modes = TRANSFER_MODES[down["transfer"]] + ("scratch",)
-    with st.spinner("Timing a few training steps on this device…"):
-        speed = calibrate(config, dataset.channels, max(dataset.num_classes, 2), downstream.batch_size)
+    speed = measured_speed(dataset, config, downstream.batch_size)
     return Estimate(pretext_seconds(config, len(split.pool), len(split.test), speed),
                     down["seeds"] * comparison_seconds(downstream, len(split.labeled), len(split.test), modes,
                                                        speed))

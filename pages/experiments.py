@@ -4,10 +4,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.common import (current_dataset, current_split, get_job, live_job, pretext_config, start_job,
-                          usable_pretrained)
+from pages.common import (current_dataset, current_split, device_label, get_job, live_job, measured_speed,
+                          pretext_config, start_job, usable_pretrained)
 from ssl_core.downstream import MODE_TITLES, DownstreamConfig
-from ssl_core.experiment import ExperimentConfig, pretext_text, probe_blocks, run_experiment
+from ssl_core.experiment import (ExperimentConfig, predicted_seconds, pretext_text, probe_blocks, probe_seconds,
+                                 run_experiment)
 from ssl_core.plots import block_figure, budget_figure
 from ssl_core.report import ExperimentReport, Point
 from ssl_core.runs import check_pretext_data
@@ -69,22 +70,26 @@ train = st.session_state.train_settings
 st.subheader("Label budget")
 st.markdown("For each number of labels per class: one pretraining per seed, then the SSL linear probe, SSL "
             "fine-tuning and the same network from scratch, all on the same labels. Error bars: spread over seeds.")
-with st.form("budget_form"):
-    c1, c2, c3 = st.columns(3)
-    budgets = c1.multiselect("Labels per class", [1, 2, 5, 10, 20, 50, 100, 200], default=[1, 5, 20])
-    seeds = c2.number_input("Seeds", 1, 5, 1)
-    epochs = c3.number_input("Pretext epochs", 1, 200, train["epochs"])
-    busy = bool(get_job("budget_job") and get_job("budget_job").snapshot().active)
-    run_budget = st.form_submit_button("▶ Run the label-budget experiment", type="primary", disabled=busy)
+c1, c2, c3 = st.columns(3)
+budgets = c1.multiselect("Labels per class", [1, 2, 5, 10, 20, 50, 100, 200], default=[1, 5, 20])
+seeds = c2.number_input("Seeds", 1, 5, 1)
+epochs = c3.number_input("Pretext epochs", 1, 200, train["epochs"])
+config = ExperimentConfig(pretext=pretext_config(**{**train, "epochs": int(epochs)}),
+                          labels_per_class=tuple(sorted(budgets)), seeds=tuple(range(int(seeds))),
+                          test_fraction=st.session_state.split_config.test_fraction)
+if budgets:
+    speed = measured_speed(dataset, config.pretext, config.downstream.batch_size)
+    seconds = predicted_seconds(config, len(split.pool), len(split.test), dataset.num_classes, speed)
+    st.caption(f"⏱️ Predicted on this {device_label()}: about **{seconds / 60:.0f} min** ({seconds:,.0f} s) for "
+               f"{len(config.seeds)} pretraining{'s' * (len(config.seeds) > 1)} and "
+               f"{len(config.seeds) * len(budgets) * len(config.modes())} downstream runs.")
+busy = bool(get_job("budget_job") and get_job("budget_job").snapshot().active)
+run_budget = st.button("▶ Run the label-budget experiment", type="primary", disabled=busy)
 
 if run_budget:
     if not budgets:
         st.error("Choose at least one label budget.")
     else:
-        config = ExperimentConfig(
-            pretext=pretext_config(**{**train, "epochs": int(epochs)}),
-            labels_per_class=tuple(sorted(budgets)), seeds=tuple(range(int(seeds))),
-            test_fraction=st.session_state.split_config.test_fraction)
         total = len(config.seeds) * len(config.labels_per_class) * len(config.modes())
 
         def work(job):
@@ -119,13 +124,17 @@ if pretrained is None:
     st.stop()
 st.markdown(f"A linear probe on each block of the pretrained backbone, with the {len(split.labeled):,} labeled "
             "images of the current split (RotNet's Table 1 experiment, on your data).")
+probe_config = DownstreamConfig()
+probe_time = probe_seconds(pretrained.backbone.num_blocks, len(split.labeled), len(split.test), probe_config,
+                           measured_speed(dataset, pretrained.config, probe_config.batch_size))
+st.caption(f"⏱️ Predicted on this {device_label()}: about **{probe_time:.0f} s**.")
 if st.button("▶ Probe every block"):
     labeled = (dataset.images[split.labeled], dataset.labels[split.labeled])
     test = (dataset.images[split.test], dataset.labels[split.test])
 
     def probe_work(job):
         blocks = pretrained.backbone.num_blocks
-        return probe_blocks(pretrained, *labeled, *test, dataset.num_classes, DownstreamConfig(),
+        return probe_blocks(pretrained, *labeled, *test, dataset.num_classes, probe_config,
                             allow_flip=dataset.allow_flip,
                             on_block=lambda b, acc: job.record({"block": b, "accuracy": acc}, b / blocks,
                                                                f"block {b} of {blocks}: {acc:.1%}"))

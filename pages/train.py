@@ -4,12 +4,13 @@ import streamlit as st
 from pages.common import (apply_recipe, current_dataset, current_split, device_label, get_job, headline, live_job,
                           predicted_seconds, pretext_config, pretext_curves, pretext_text, set_dataset, setting, start_job,
                           start_talk)
+from ssl_core.model_file import to_bytes
 from ssl_core.models import BACKBONES
 from ssl_core.plots import confusion_figure
 from ssl_core.pretext import TASKS
 from ssl_core.share import BATCH_SIZES, IMAGE_SIZES, LEARNING_RATES
 from ssl_core.runs import (TALK_DATASET, TALK_DOWNSTREAM, TALK_MODES, TALK_PRETEXT, TALK_SPLIT, continuable,
-                           pretext_work)
+                           pretext_work, transfer_problem)
 
 
 st.title("3. Train on the pretext task")
@@ -114,4 +115,10 @@ if result is not None and result.evaluation is not None:
         names = [task.label_name(k) for k in range(len(score.confusion))]
         st.plotly_chart(confusion_figure(score.confusion, names, "Which pseudo-labels get confused"),
                         key="pretext_confusion")
-    st.page_link("pages/downstream.py", label="Next: transfer to the real task →", icon="🎯")
+    left, right = st.columns(2)
+    left.page_link("pages/downstream.py", label="Next: transfer to the real task →", icon="🎯")
+    if not transfer_problem(result, dataset):  # the file names the dataset's classes and kind of images
+        right.download_button("⬇ Download the pretext model", to_bytes(result, None, dataset),
+                              file_name=f"ssl-playground-{dataset.name}-pretext.pt", mime="application/octet-stream",
+                              help="Its weights, task, settings and image size: open it on the Downstream page in "
+                                   "any session, or continue it with python -m ssl_core.experiment --load.")

@@ -22,7 +22,7 @@ from ssl_core.datasets import ImageDataset
 from ssl_core.downstream import DownstreamConfig, train_downstream
 from ssl_core.pretext import TASKS, parse_options, settings_dict, task_type
 from ssl_core.pretrain import PretrainConfig, PretrainResult, pretrain, scored
-from ssl_core.recipe import Recipe
+from ssl_core.recipe import Recipe, Speed, comparison_seconds, pretext_seconds
 from ssl_core.report import BudgetResult, ExperimentReport, Point, pack_outcomes
 from ssl_core.splits import SplitConfig, labeled_subset, make_split
 from ssl_core.stats import chance_level
@@ -135,6 +135,21 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
                 if on_partial:
                     on_partial(so_far())
     return so_far()
+
+
+def predicted_seconds(config: ExperimentConfig, n_pool: int, n_test: int, num_classes: int, speed: Speed) -> float:
+    """How long `run_experiment` takes on this device (`speed` from `ssl_core.recipe.calibrate`)."""
+    per_seed = pretext_seconds(config.pretext, n_pool, n_test, speed)
+    for key, budget in config.budgets():
+        n_labeled = min(n_pool, round(budget * num_classes) if key == "labels_per_class" else round(budget * n_pool))
+        for mode in config.modes():
+            repeats = len(config.scratch_lrs) if mode == "scratch" and config.scratch_lrs else 1
+            per_seed += repeats * comparison_seconds(config.downstream, n_labeled, n_test, (mode,), speed)
+    return len(config.seeds) * per_seed
+
+
+def probe_seconds(blocks: int, n_labeled: int, n_test: int, config: DownstreamConfig, speed: Speed) -> float:
+    return blocks * comparison_seconds(config, n_labeled, n_test, ("linear",), speed)
 
 
 def probe_blocks(pretrained: PretrainResult, train_images: torch.Tensor, train_labels: torch.Tensor,

@@ -156,3 +156,17 @@ def test_merging_single_seed_reports_equals_a_multi_seed_summary():
             assert result.accuracy[mode].std == pytest.approx(statistics.pstdev(values))
     with pytest.raises(ValueError, match="different protocols"):
         ExperimentReport.merged([apart[0], replace(apart[1], n_test=apart[1].n_test + 1)])
+
+
+def test_the_predicted_duration_adds_up_the_runs_it_will_make():
+    from ssl_core.experiment import predicted_seconds
+    from ssl_core.recipe import Speed
+
+    speed = Speed(pretext_step=0.01, downstream_step=0.02, probe_step=0.005, eval_image=1e-4)
+    one = ExperimentConfig(labels_per_class=(1, 10), seeds=(0,))
+    base = predicted_seconds(one, 1400, 360, 10, speed)
+    assert predicted_seconds(replace(one, seeds=(0, 1, 2)), 1400, 360, 10, speed) == pytest.approx(3 * base)
+    assert predicted_seconds(replace(one, labels_per_class=(1, 10, 100)), 1400, 360, 10, speed) > base
+    assert predicted_seconds(replace(one, scratch_lrs=(1e-3, 3e-3)), 1400, 360, 10, speed) > base
+    slower = Speed(pretext_step=0.02, downstream_step=0.02, probe_step=0.005, eval_image=1e-4)
+    assert predicted_seconds(one, 1400, 360, 10, slower) > base

@@ -91,10 +91,12 @@ def builder_panel(rules: Deployment, use: Callable[[str, Callable, str], None]) 
     _bucket(build, None, generation, rules.limits.upload_mb)
 
     if st.toggle("📷 Take photos with the camera", key="builder_camera"):
-        shot = st.camera_input("Camera", key=f"camera:{generation}")
+        camera, choose = st.columns([3, 2])
+        shot = camera.camera_input("Camera", key=f"camera:{generation}")
         targets = [*build.classes, None]
-        into = st.selectbox("Into", targets, format_func=lambda t: t or UNLABELED_DIR, key="camera_into")
-        if shot is not None and st.button(f"Add this photo to {into or UNLABELED_DIR}", key="camera_add"):
+        into = choose.selectbox("Into", targets, format_func=lambda t: t or UNLABELED_DIR, key="camera_into")
+        if shot is not None and choose.button(f"Add this photo to {into or UNLABELED_DIR}", key="camera_add",
+                                              type="primary"):
             _added(build.add_photos(into, [(f"camera-{len(build) + 1}.jpg", shot.getvalue())]), into or UNLABELED_DIR)
 
     problem = build.problem()

@@ -341,8 +341,10 @@ def live_job(key: str, stop_label: str, body: Callable[[Snapshot], None], pausab
                 buttons[1].button("⏭ Step", on_click=job.step_epoch, key=f"step_{key}",
                                   help="Train one epoch (to the end of this one), then pause again.")
             elif controls == 3:
-                buttons[0].button("⏸ Pause", on_click=job.pause, key=f"pause_{key}",
-                                  help="Hold training here: the model and curves stay; Resume carries on.")
+                if buttons[0].button("⏸ Pause", key=f"pause_{key}",
+                                     help="Hold training here: the model and curves stay; Resume carries on."):
+                    job.pause()
+                    st.rerun()  # the whole page: the charts show the moment it was held, now
                 buttons[1].button("⏭ Step", on_click=job.step_epoch, key=f"step_{key}",
                                   help="Pause at the end of this epoch.")
             buttons[-1].button(stop_label, on_click=job.stop, key=f"stop_{key}")

@@ -14,7 +14,7 @@ config = pretext_config()
 step = min(st.session_state.setdefault("present_step", 0), len(STEPS) - 1)
 
 title, back, forward, leave = st.columns([6, 1.1, 1.1, 0.6], vertical_alignment="center")
-title.title(STEPS[step])
+title.title(STEPS[step], anchor=False)
 if back.button("◀ Back", disabled=step == 0, key="present_previous"):
     st.session_state.present_step = step - 1
     st.rerun()

@@ -4,6 +4,7 @@ Screenshots of every step land in tests/artifacts/ (git-ignored) for a person to
 """
 import io
 import os
+import re
 import shutil
 import sys
 import time
@@ -205,7 +206,9 @@ def test_journey(page, server, tmp_path):
     go(page, "1. Data")
     page.get_by_text("Your images", exact=True).click()
     idle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(tmp_path / "pets.zip"))
+    page.get_by_role("tab", name="Upload a .zip").click()
+    page.locator('[data-testid="stFileUploader"]').filter(has_text="Zip archive").locator(
+        '[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(tmp_path / "pets.zip"))
     idle(page)
     page.get_by_role("button", name="Load the archive").click()
     page.get_by_text("Current dataset: pets").wait_for()
@@ -239,3 +242,102 @@ def test_talk_preset_headline(page):
     page.get_by_text("Talk preset: SSL against training from scratch").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "12_talk_headline.png"))
     assert page.get_by_text("95% interval").first.is_visible()
+
+
+def shape_photos(folder: Path, shape: str, colour: str, n: int) -> list[str]:
+    from PIL import Image, ImageDraw
+
+    paths = []
+    for i in range(n):
+        image = Image.new("RGB", (96, 96), "white")
+        box = (14 + i % 5, 14 + i % 7, 80 - i % 4, 80 - i % 6)
+        (ImageDraw.Draw(image).ellipse if shape == "circle" else ImageDraw.Draw(image).rectangle)(box, fill=colour)
+        paths.append(str(folder / f"{shape}{i}.png"))
+        image.save(paths[-1])
+    return paths
+
+
+def test_a_dataset_built_in_the_browser_with_the_camera_then_presented(server, tmp_path):
+    """From nothing to a trained model of one's own photos (dropped and taken with the camera), shown in
+    presenter mode at projector sizes; screenshots 15–19 are for a person to look at."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:  # a fake camera: Chromium's test pattern, permission granted
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS + [
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"])
+        context = browser.new_context(viewport={"width": 1400, "height": 1100}, permissions=["camera"])
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server[0])
+        idle(page)
+        go(page, "1. Data")
+        page.get_by_text("Your images", exact=True).click()
+        idle(page)
+        for name, shape, colour in (("circles", "circle", "red"), ("squares", "square", "blue")):
+            page.get_by_label("New class").fill(name)
+            page.get_by_role("button", name="Add class").click()
+            idle(page)
+            drop = page.locator('[data-testid="stFileUploader"]').filter(has_text=f"Drop photos into {name}")
+            drop.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+                shape_photos(tmp_path, shape, colour, 12))
+            wait_for_text(page, f"12 photos added to {name}", timeout=30_000)
+            idle(page)
+        page.get_by_text("Take photos with the camera").click()
+        idle(page)
+        add, take = (page.get_by_role("button", name=n) for n in ("Add this photo to circles", "Take Photo"))
+        for _ in range(10):  # the fake camera takes a moment to start streaming: a shot may come back empty
+            if take.count():
+                take.click()
+            page.wait_for_timeout(3000)
+            if add.count():
+                break
+        add.click()
+        wait_for_text(page, "1 photo added to circles", timeout=30_000)
+        idle(page)
+        assert page.get_by_text("circles · 13 photos").is_visible() and page.get_by_text("squares · 12 photos").count()
+        healthy(page, "15_builder")
+        page.get_by_label("Dataset name").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "15_builder_classes.png"))
+        page.get_by_role("button", name="Use these photos").click()
+        page.get_by_text("Current dataset: my photos").wait_for()
+        idle(page)
+        healthy(page, "16_built_dataset")
+
+        go(page, "3. Train")
+        epochs = page.get_by_label("Epochs")
+        epochs.fill("150")  # long enough to pause in the middle (20 photos make short epochs)
+        epochs.press("Enter")
+        idle(page)
+        page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Presenter mode").click()
+        idle(page)
+        assert "present=1" in page.url and not page.locator('[data-testid="stSidebar"]').is_visible()
+        for width, height in ((1280, 720), (1920, 1080)):
+            page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(500)
+            healthy(page, f"17_present_puzzle_{width}")
+        page.set_viewport_size({"width": 1280, "height": 720})
+        page.get_by_role("button", name="Next ▶").click()
+        idle(page)
+        page.get_by_role("button", name="▶ Start").click()
+        page.get_by_text(re.compile(r"epoch [1-9]\d, step")).wait_for(timeout=120_000)  # curves to look at
+        page.get_by_role("button", name="⏸ Pause").click()
+        page.get_by_role("button", name="▶ Resume").wait_for(timeout=20_000)
+        page.wait_for_timeout(2500)  # the charts refresh while paused
+        held = page.locator('[data-testid="stProgress"]').inner_text()
+        assert "paused" in held
+        healthy(page, "18_present_paused_1280")
+        page.wait_for_timeout(3000)
+        assert page.locator('[data-testid="stProgress"]').inner_text() == held, "training went on while paused"
+        page.get_by_role("button", name="▶ Resume").click()
+        page.get_by_role("button", name="Next ▶").click()
+        page.get_by_text("from scratch", exact=True).wait_for(timeout=400_000)  # the headline's label
+        idle(page)
+        for width, height in ((1280, 720), (1920, 1080)):
+            page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(500)
+            healthy(page, f"19_present_result_{width}")
+        assert page.get_by_text("The puzzle:").is_visible()
+        page.get_by_role("button", name="✕").click()
+        idle(page)
+        assert "present=1" not in page.url and page.locator('[data-testid="stSidebar"]').is_visible()
+        browser.close()

@@ -107,8 +107,11 @@ def builder_panel(rules: Deployment, use: Callable[[str, Callable, str], None]) 
     st.markdown(f"**{len(build):,} photos**: {counts or 'no classes'}"
                 + (f", {len(build.unlabeled)} unlabeled" if build.unlabeled else ""))
     left, right = st.columns(2)
-    if left.button("✅ Use these photos", type="primary", key="builder_use"):
-        use(f"built:{build.digest()}", lambda progress: build.to_dataset(), "these photos")
+    dataset_id = f"built:{build.digest()}"
+    in_use = st.session_state.dataset_id == dataset_id
+    if left.button("✅ In use: the current dataset" if in_use else "✅ Use these photos", type="primary",
+                   key="builder_use", disabled=in_use):
+        use(dataset_id, lambda progress: build.to_dataset(), "these photos")
     cached = st.session_state.get("builder_zip")
     if cached is None or cached[0] != build.digest():
         cached = st.session_state.builder_zip = (build.digest(), build.to_zip())

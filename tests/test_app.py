@@ -190,6 +190,15 @@ def start_training(at: AppTest, epochs: int = 2, size: int = 8) -> AppTest:
     return at
 
 
+def run_comparison(at: AppTest, epochs: int = 2) -> AppTest:
+    """SSL against scratch on the Downstream page, quickly, to the end."""
+    at.switch_page("pages/downstream.py").run()
+    at.number_input(key="downstream_settings.epochs").set_value(epochs).run()
+    button(at, "Compare SSL").click().run()
+    wait_for_job(at, "downstream_job")
+    return at
+
+
 def test_training_runs_in_the_background_and_shows_results():
     at = start_training(app())
     no_errors(at)
@@ -411,10 +420,7 @@ def test_flowers_folder_journey():
     wait_for_job(at, "train_job")
     no_errors(at)
     assert at.session_state.train_settings["image_size"] == 8  # the test's; the recommendation was 32
-    at.switch_page("pages/downstream.py").run()
-    at.number_input(key="downstream_settings.epochs").set_value(2).run()
-    button(at, "Compare SSL").click().run()
-    wait_for_job(at, "downstream_job")
+    run_comparison(at)
     no_errors(at)
     photo = next((flowers / "tulip").iterdir())
     at.file_uploader(key="photo_upload").set_value([(photo.name, photo.read_bytes(), "image/jpeg")]).run()
@@ -518,10 +524,7 @@ def test_the_models_go_home_in_one_file_and_a_fresh_session_predicts_the_same():
 
     at = start_training(app())
     wait_for_job(at, "train_job")
-    at.switch_page("pages/downstream.py").run()
-    at.number_input(key="downstream_settings.epochs").set_value(2).run()
-    button(at, "Compare SSL").click().run()
-    wait_for_job(at, "downstream_job")
+    run_comparison(at)
     no_errors(at)
     download = at.get("download_button")
     assert len(download) == 1 and "Download the models" in download[0].proto.label
@@ -650,10 +653,7 @@ def test_a_dataset_built_from_dropped_photos_and_the_camera_trains_exports_and_r
 
     at = start_training(at, epochs=2)
     wait_for_job(at, "train_job")
-    at.switch_page("pages/downstream.py").run()
-    at.number_input(key="downstream_settings.epochs").set_value(2).run()
-    button(at, "Compare SSL").click().run()
-    wait_for_job(at, "downstream_job")
+    run_comparison(at)
     no_errors(at)
     assert at.get("download_button")
     photo = [("new.png", image_bytes(size=(50, 50), color=(200, 30, 30)), "image/png")]
@@ -746,10 +746,7 @@ def test_the_run_history_lists_every_ended_run_and_overlays_two():
     at.select_slider(key="train_settings.lr").set_value(1e-2).run()
     button(at, "Start training").click().run()
     wait_for_job(at, "train_job")
-    at.switch_page("pages/downstream.py").run()
-    at.number_input(key="downstream_settings.epochs").set_value(2).run()
-    button(at, "Compare SSL").click().run()
-    wait_for_job(at, "downstream_job")
+    run_comparison(at)
     at.switch_page("pages/history.py").run()
     no_errors(at)
     table = at.dataframe[0].value

@@ -33,17 +33,22 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def playwright():
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1600})
-        page.set_default_timeout(60_000)
-        page.goto(server[0])
-        yield page
-        browser.close()
+    with sync_playwright() as driver:  # one per module: a second one inside it is refused
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def page(server, playwright):
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.set_default_timeout(60_000)
+    page.goto(server[0])
+    yield page
+    browser.close()
 
 
 def idle(page, timeout: float = 60_000) -> None:
@@ -257,14 +262,12 @@ def shape_photos(folder: Path, shape: str, colour: str, n: int) -> list[str]:
     return paths
 
 
-def test_a_dataset_built_in_the_browser_with_the_camera_then_presented(server, tmp_path):
+def test_a_dataset_built_in_the_browser_with_the_camera_then_presented(server, playwright, tmp_path):
     """From nothing to a trained model of one's own photos (dropped and taken with the camera), shown in
     presenter mode at projector sizes; screenshots 15–19 are for a person to look at."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:  # a fake camera: Chromium's test pattern, permission granted
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS + [
-            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"])
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS + [  # a fake camera: Chromium's
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"])  # test pattern, allowed
+    try:
         context = browser.new_context(viewport={"width": 1400, "height": 1100}, permissions=["camera"])
         page = context.new_page()
         page.set_default_timeout(60_000)
@@ -340,4 +343,28 @@ def test_a_dataset_built_in_the_browser_with_the_camera_then_presented(server, t
         page.get_by_role("button", name="✕").click()
         idle(page)
         assert "present=1" not in page.url and page.locator('[data-testid="stSidebar"]').is_visible()
+
+        go(page, "4. Downstream & photos")  # take the models home, and open them in another browser
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download the models").click()
+        saved = tmp_path / download.value.suggested_filename
+        download.value.save_as(saved)
+        assert saved.name == "ssl-playground-my photos.pt" and saved.stat().st_size > 10_000
+        elsewhere = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+        elsewhere.set_default_timeout(60_000)
+        elsewhere.goto(server[0])
+        idle(elsewhere)
+        go(elsewhere, "4. Downstream & photos")
+        elsewhere.get_by_text("Open a model file").click()
+        elsewhere.locator('[data-testid="stFileUploader"]').filter(has_text="Model file").locator(
+            '[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(saved))
+        wait_for_text(elsewhere, "Models trained on", timeout=30_000)
+        elsewhere.locator('[data-testid="stFileUploader"]').filter(has_text="Photos (JPEG").first.locator(
+            '[data-testid="stFileUploaderDropzoneInput"]').set_input_files(shape_photos(tmp_path, "circle", "red", 1))
+        wait_for_text(elsewhere, "Class probabilities", timeout=30_000)
+        idle(elsewhere)
+        healthy(elsewhere, "20_models_opened_elsewhere")
+        ticks = elsewhere.locator(".js-plotly-plot .xtick text").all_text_contents()
+        assert {"circles", "squares"} <= set(ticks), ticks
+    finally:
         browser.close()

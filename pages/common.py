@@ -11,9 +11,9 @@ from dataclasses import dataclass, replace
 import streamlit as st
 import torch
 
+from ssl_core.augment import resize_all
 from ssl_core.comparison import Comparison
 from ssl_core.datasets import BUILTIN, ImageDataset, load_downloadable
-from ssl_core.augment import resize_all
 from ssl_core.deployment import Deployment, from_env
 from ssl_core.downstream import MODE_TITLES, DownstreamConfig
 from ssl_core.device import describe, leave_core_for_server, pick_device
@@ -22,8 +22,8 @@ from ssl_core.plots import display_scale, loss_figure, metric_figure
 from ssl_core.pretext import PretextSample, make_task
 from ssl_core.pretrain import PretrainConfig, PretrainResult
 from ssl_core.recipe import Recipe, Speed, calibrate, comparison_seconds, pretext_seconds, recommend
-from ssl_core.share import DownstreamChoice, Setup, ShareError, from_params, is_link, shareable_dataset
 from ssl_core.runs import comparison_after, pretext_work, transfer_problem
+from ssl_core.share import DownstreamChoice, Setup, ShareError, from_params, is_link, shareable_dataset
 from ssl_core.splits import Split, SplitConfig, make_split
 from ssl_core.verdict import AT_CHANCE, HELPED, HURT, Verdict
 from ssl_core.workspaces import Workspace, Workspaces
@@ -382,9 +382,9 @@ def gallery(dataset: ImageDataset, split: Split, config: PretrainConfig, seed: i
     scale = display_scale(images.shape[-1], width)
     group = task.gallery_group
     per_row = group * (groups_per_row or max(1, 4 // group))
-    shown = "stretch" if groups_per_row else min(width, max(120, images.shape[-1] * scale))
     for start in range(0, len(samples), per_row):
         for column, sample in zip(st.columns(per_row), samples[start:start + per_row]):
+            shown = "stretch" if groups_per_row else min(width, max(120, sample.image.shape[1] * scale))
             column.image(sample.image.repeat(scale, 0).repeat(scale, 1), caption=sample.caption, width=shown)
 
 

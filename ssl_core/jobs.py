@@ -182,7 +182,8 @@ class Job:
     # -- control --------------------------------------------------------------------------
     def stop(self) -> None:
         self._stop.set()
-        self._running_freely.set()
+        with self._lock:
+            self._unpause()  # a paused run stops too
 
     def pause(self) -> None:
         """Hold the run at its next step; the model and its curves stay as they are."""
@@ -207,10 +208,6 @@ class Job:
             self._paused_total += time.monotonic() - self._paused_since
             self._paused_since = None
         self._running_freely.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running_freely.is_set()
 
     def hold_while_paused(self) -> None:
         """Called by the training thread between steps: wait here while paused (not past a stop,

@@ -421,7 +421,8 @@ def start_talk(dataset: ImageDataset, split: Split, config: PretrainConfig, mode
     pretext_job = start_job("train_job", "pretext", title, lambda: pretext_work(dataset, split, config), rerun=False,
                             settings=pretext_text(config))
     talk_job = pretext_job and start_job(
-        "downstream_job", "downstream", title, lambda: comparison_after(pretext_job, dataset, split, modes, downstream),
+        "downstream_job", "downstream", f"{title}: SSL vs scratch",
+        lambda: comparison_after(pretext_job, dataset, split, modes, downstream),
         after=pretext_job, rerun=False, settings=comparison_text(downstream, modes, split))
     if talk_job:
         st.session_state.talk_job = talk_job.id

@@ -18,10 +18,11 @@ st.dataframe([{"#": r.number, "ended": time.strftime("%H:%M:%S", time.localtime(
 
 st.subheader("Two runs side by side")
 by_number = {r.number: r for r in records}
-left, right = st.columns(2)
-first = left.selectbox("Run", list(by_number), format_func=lambda n: by_number[n].label,
-                       index=min(1, len(records) - 1), key="history_first")
-second = right.selectbox("against", list(by_number), format_func=lambda n: by_number[n].label, key="history_second")
+same_kind = next((i for i, r in enumerate(records[1:], 1) if r.kind == records[0].kind), min(1, len(records) - 1))
+left, right = st.columns(2)  # by default the newest run against the one before it of the same kind
+first = left.selectbox("Run", list(by_number), format_func=lambda n: by_number[n].label, key="history_first")
+second = right.selectbox("against", list(by_number), format_func=lambda n: by_number[n].label, index=same_kind,
+                         key="history_second")
 chosen = [by_number[first]] + ([by_number[second]] if second != first else [])
 steps = tuple(p for r in chosen for p in r.curves()[0])
 epochs = tuple(p for r in chosen for p in r.curves()[1])

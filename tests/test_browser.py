@@ -344,6 +344,10 @@ def test_a_dataset_built_in_the_browser_with_the_camera_then_presented(server, p
         idle(page)
         assert "present=1" not in page.url and page.locator('[data-testid="stSidebar"]').is_visible()
 
+        go(page, "Run history")
+        healthy(page, "19b_run_history")
+        assert page.get_by_text("rotation on my photos").count() >= 2  # the pretext run and the comparison
+
         go(page, "4. Downstream & photos")  # take the models home, and open them in another browser
         with page.expect_download() as download:
             page.get_by_role("button", name="Download the models").click()

@@ -60,7 +60,9 @@ async def visit(browser, url: str, i: int, timings: Timings, zips: Path) -> dict
     await timings.step(page, "Data page", lambda: nav.get_by_role("link", name="1. Data").click())
     await timings.step(page, "Your images", lambda: page.get_by_text("Your images", exact=True).click())
     assert await page.get_by_text("Local folder").count() == 0, "public mode shows no server folders"
-    await page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(zips / f"visitor{i}.zip"))
+    await page.get_by_role("tab", name="Upload a .zip").click()
+    await page.locator('[data-testid="stFileUploader"]').filter(has_text="Zip archive").locator(
+        '[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(zips / f"visitor{i}.zip"))
     await page.get_by_role("button", name="Load the archive").wait_for()
     await timings.step(page, "load a zip", lambda: page.get_by_role("button", name="Load the archive").click())
     await page.get_by_text(f"Current dataset: visitor{i}").wait_for()

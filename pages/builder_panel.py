@@ -100,6 +100,9 @@ def builder_panel(rules: Deployment, use: Callable[[str, Callable, str], None]) 
             _added(build.add_photos(into, [(f"camera-{len(build) + 1}.jpg", shot.getvalue())]), into or UNLABELED_DIR)
 
     problem = build.problem()
+    if not len(build):
+        st.info("Start with a class: type its name above and press ➕ Add class, then drop photos into it.")
+        return
     if problem:
         st.info(f"To use these photos, {problem}.")
         return

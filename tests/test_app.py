@@ -622,8 +622,10 @@ def test_a_dataset_built_from_dropped_photos_and_the_camera_trains_exports_and_r
     at = app()
     at.switch_page("pages/data.py").run()
     at.radio(key="data_source").set_value("Your images").run()
+    assert any("Start with a class" in i.value for i in at.info)
     add_class(at, "red things")
     add_class(at, "blue things")
+    assert any("the classes red things, blue things have no photos yet" in i.value for i in at.info)
     add_class(at, "red things")  # twice: refused with its reason
     assert any("already a class 'red things'" in e.value for e in at.error)
     at.file_uploader(key="drop:red things:0").set_value(colour_photos("r", (180, 20, 20), 10)).run()

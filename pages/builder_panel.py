@@ -100,7 +100,7 @@ def builder_panel(rules: Deployment, use: Callable[[str, Callable, str], None]) 
             _added(build.add_photos(into, [(f"camera-{len(build) + 1}.jpg", shot.getvalue())]), into or UNLABELED_DIR)
 
     problem = build.problem()
-    if not len(build):
+    if not build.classes and not build.unlabeled:
         st.info("Start with a class: type its name above and press ➕ Add class, then drop photos into it.")
         return
     if problem:

@@ -122,12 +122,10 @@ class DatasetBuilder:
 
     def problem(self) -> str:
         """Why this cannot become a dataset yet; '' when it can."""
-        if not len(self):
-            return "add photos first"
         empty = [name for name, photos in self.classes.items() if not photos]
         if empty:
             return f"the class{'es' if len(empty) > 1 else ''} {', '.join(empty)} ha{'ve' if len(empty) > 1 else 's'} no photos yet"
-        return ""
+        return "" if len(self) else "add photos first"
 
     def digest(self) -> str:
         """Changes whenever a photo, a class or a name changes: the dataset's identity."""

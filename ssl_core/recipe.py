@@ -53,12 +53,17 @@ class Recipe:
 
 
 def _time_steps(step, repeats: int) -> float:
+    """The fastest of `repeats` timed steps. The first recommendation is timed while the web server
+    sends its first page on the same cores: that made steps 2.5x slower (249 ms against ~100 ms on 2
+    cores), and the process keeps its first measurement, so a mean sized every run too short."""
     for _ in range(2):  # the first steps allocate and warm caches: not timed
         step()
-    start = time.perf_counter()
+    times = []
     for _ in range(repeats):
+        start = time.perf_counter()
         step()
-    return (time.perf_counter() - start) / repeats
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def calibrate(pretext: PretrainConfig, channels: int, num_classes: int, downstream_batch: int) -> Speed:
@@ -69,7 +74,7 @@ def calibrate(pretext: PretrainConfig, channels: int, num_classes: int, downstre
 
 @functools.lru_cache(maxsize=32)
 def _calibrate(pretext: PretrainConfig, channels: int, num_classes: int, downstream_batch: int,
-               repeats: int = 4) -> Speed:
+               repeats: int = 6) -> Speed:
     torch.set_num_threads(torch.get_num_threads())  # this thread follows the process setting, as jobs do
     device = pick_device(pretext.device)
     generator = torch.Generator(device).manual_seed(0)

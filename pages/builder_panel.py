@@ -115,9 +115,6 @@ def builder_panel(rules: Deployment, use: Callable[[str, Callable, str], None]) 
     if left.button("✅ In use: the current dataset" if in_use else "✅ Use these photos", type="primary",
                    key="builder_use", disabled=in_use):
         use(dataset_id, lambda progress: build.to_dataset(), "these photos")
-    cached = st.session_state.get("builder_zip")
-    if cached is None or cached[0] != build.digest():
-        cached = st.session_state.builder_zip = (build.digest(), build.to_zip())
-    right.download_button("⬇ Download as a zip of class folders", cached[1], file_name=f"{build.file_stem}.zip",
+    right.download_button("⬇ Download as a zip of class folders", build.to_zip, file_name=f"{build.file_stem}.zip",
                           mime="application/zip", help="Load it again later with Upload a .zip, or use it with "
                           "the command line (python -m ssl_core.experiment --data FOLDER).")

@@ -23,7 +23,8 @@ from ssl_core.pretext import PretextSample, make_task
 from ssl_core.pretrain import PretrainConfig, PretrainResult
 from ssl_core.recipe import Recipe, Speed, calibrate, comparison_seconds, pretext_seconds, recommend
 from ssl_core.runs import comparison_after, pretext_work, transfer_problem
-from ssl_core.share import DownstreamChoice, Setup, ShareError, from_params, is_link, shareable_dataset
+from ssl_core.share import (DownstreamChoice, Setup, ShareError, from_params, is_link, is_link_key,
+                            shareable_dataset)
 from ssl_core.splits import Split, SplitConfig, make_split
 from ssl_core.verdict import AT_CHANCE, HELPED, HURT, Verdict
 from ssl_core.workspaces import Workspace, Workspaces
@@ -120,9 +121,8 @@ def init_state() -> None:
 def open_link(params: dict[str, str]) -> None:
     """Take the setup a shared link carries (then drop it from the URL); a link that cannot be used
     leaves the defaults, with a note saying why."""
-    for key in params:
-        if is_link({key: ""}):
-            del st.query_params[key]
+    for key in filter(is_link_key, params):
+        del st.query_params[key]
     try:
         dataset_id = from_params(params, current_setup()).dataset or DEFAULT_DATASET
         if resolve(dataset_id) is None:

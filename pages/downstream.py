@@ -164,7 +164,7 @@ if modes:
         column.plotly_chart(confusion_figure(comparison.runs[mode][0].evaluation.confusion, dataset.class_names,
                                              MODE_TITLES[mode], height=340), key=f"confusion_{mode}")
     st.download_button("⬇ Download the models (one file)", file_name=f"ssl-playground-{dataset.name}.pt",
-                       data=to_bytes(comparison.pretrained or pretrained, comparison, dataset),
+                       data=lambda: to_bytes(comparison.pretrained or pretrained, comparison, dataset),
                        mime="application/octet-stream", help="The pretext network and these classifiers, with their "
                        "settings, class names and results: open it again at the top of this page.")
 

@@ -217,12 +217,14 @@ class Job:
             if self._max_pause_s is not None and since is not None and time.monotonic() - since > self._max_pause_s:
                 self.resume()
 
-    def epoch_ended(self) -> None:
+    def epoch_ended(self, message: str) -> None:
+        """At an epoch's end: pause here if Step asked for it (saying which epoch is done)."""
         with self._lock:
             if self._pause_at_epoch_end and self._status == RUNNING:
                 self._pause_at_epoch_end = False
                 self._running_freely.clear()
                 self._paused_since = time.monotonic()
+                self._message = message
 
     @property
     def stop_requested(self) -> bool:
@@ -313,7 +315,7 @@ class JobCallbacks(Callbacks):
     def on_epoch(self, event: EpochEvent) -> None:
         self.job._record("epochs", {"run": self.run, "epoch": event.epoch, "step": event.step, **event.metrics},
                          None, None, None)
-        self.job.epoch_ended()
+        self.job.epoch_ended(f"{self.run}: epoch {event.epoch} of {event.epochs} done")
 
     def on_showcase(self, samples: list) -> None:
         self.job.set_showcase(samples)

@@ -151,9 +151,12 @@ def pretrain(config: PretrainConfig, train_images: torch.Tensor, test_images: to
     result = PretrainResult(config, task, model, channels)
     result.stopped = fit(forward, [{"params": model.parameters()}], batch_fn, len(train_x), config.loop(),
                          device, callbacks, held_out, seed=config.seed, objective=task)
-    if len(test_x):
-        result.evaluation = task.evaluate(model, pretext_batches(task, test_x, config.seed))
+    result.evaluation = _final_score(task, model, test_x, config.seed)
     return result
+
+
+def _final_score(task: PretextTask, model: nn.Module, test_x: torch.Tensor, seed: int) -> PretextScore | None:
+    return task.evaluate(model, pretext_batches(task, test_x, seed)) if len(test_x) else None
 
 
 def scored(config: PretrainConfig, model: nn.Module, in_channels: int, test_images: torch.Tensor,
@@ -163,7 +166,6 @@ def scored(config: PretrainConfig, model: nn.Module, in_channels: int, test_imag
     model = model.to(device).eval()
     task = config.make_task()
     result = PretrainResult(config, task, model, in_channels, dataset)
-    test_x = device_images(test_images[:EVAL_CAP], config.image_size, device)
-    if len(test_x):
-        result.evaluation = task.evaluate(model, pretext_batches(task, test_x, config.seed))
+    result.evaluation = _final_score(task, model, device_images(test_images[:EVAL_CAP], config.image_size, device),
+                                     config.seed)
     return result

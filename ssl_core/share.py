@@ -56,9 +56,13 @@ def shareable_dataset(dataset_id: str) -> bool:
     return (kind == "builtin" and name in BUILTIN) or (kind == "tv" and name in DOWNLOADABLE)
 
 
+def is_link_key(key: str) -> bool:
+    return key in KEYS or key.startswith(TASK_PREFIX)
+
+
 def is_link(params: Mapping[str, str]) -> bool:
     """Whether the URL carries a setup at all."""
-    return any(key in KEYS or key.startswith(TASK_PREFIX) for key in params)
+    return any(map(is_link_key, params))
 
 
 def to_params(setup: Setup) -> dict[str, str]:

@@ -163,6 +163,7 @@ def test_pause_holds_the_step_resume_carries_on_and_step_runs_one_epoch(digits):
     job.step_epoch()
     assert wait_until(lambda: len(job.snapshot().epochs) == epochs_before + 1)
     assert wait_until(lambda: job.snapshot().paused)  # one epoch, then held again
+    assert job.snapshot().message == f"⏸ paused: pretext: epoch {epochs_before + 1} of 4 done"
     time.sleep(0.5)
     assert len(job.snapshot().epochs) == epochs_before + 1
     job.resume()

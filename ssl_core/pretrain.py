@@ -1,6 +1,7 @@
 """Pretext training: a function of its config, the data and the seed."""
 from __future__ import annotations
 
+import itertools
 import warnings
 from dataclasses import dataclass, field
 
@@ -10,6 +11,7 @@ from torch import nn
 from ssl_core.augment import normalise, resize_all
 from ssl_core.device import pick_device
 from ssl_core.models import Backbone, make_backbone
+from ssl_core.probe import PROBE_KEY, PROBE_START_KEY, KnnProbe, ProbeData
 from ssl_core.pretext import PretextScore, PretextTask, TaskSettings, make_task
 from ssl_core.train import Callbacks, LoopConfig, fit
 
@@ -63,6 +65,14 @@ class PretrainResult:
         return next(self.model.parameters()).device
 
 
+def initial_backbone(config: PretrainConfig, in_channels: int) -> Backbone:
+    """The random-initialised backbone a run of `config` starts from: the "before" of every
+    before-and-after view (drawn from its own seeded generator, so asking for it changes nothing else)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        return make_backbone(config.backbone, in_channels)
+
+
 def device_images(images: torch.Tensor, size: int, device: torch.device) -> torch.Tensor:
     """Resize once and keep the uint8 tensor on the training device."""
     return resize_all(images, size).to(device)
@@ -110,16 +120,18 @@ def pretext_batches(task: PretextTask, images: torch.Tensor, seed: int, batch_si
 
 def pretrain(config: PretrainConfig, train_images: torch.Tensor, test_images: torch.Tensor,
              callbacks: Callbacks | None = None, allow_flip: bool = True,
-             start_from: nn.Module | None = None) -> PretrainResult:
+             start_from: nn.Module | None = None, probe: ProbeData | None = None) -> PretrainResult:
     """Train the pretext network on uint8 images `(N, C, H, W)`; the held-out images score it.
     `start_from` (a pretext network of the same task and backbone) continues its training: its
-    weights are the start, the optimiser and schedule are new."""
+    weights are the start, the optimiser and schedule are new. With `probe`, every epoch also
+    reports how well the features sort the real classes (k-NN, nothing trained), and the first
+    epoch the same before training."""
     callbacks = callbacks or Callbacks()
     torch.manual_seed(config.seed)
     device = pick_device(config.device)
     task = config.make_task()
     channels = train_images.shape[1]
-    model = task.build_model(make_backbone(config.backbone, channels))
+    model = task.build_model(initial_backbone(config, channels))
     if start_from is not None:
         try:
             model.load_state_dict(start_from.state_dict())
@@ -137,16 +149,27 @@ def pretrain(config: PretrainConfig, train_images: torch.Tensor, test_images: to
     def batch_fn(indices: torch.Tensor):
         return task.training_batch(train_x[indices.to(device)], generator, allow_flip)
 
+    knn = KnnProbe(probe, config.image_size, device) if probe is not None else None
+    start_metrics = {PROBE_START_KEY: knn.within_budget(model.backbone, last=True)} if knn else {}
+    epoch_count = itertools.count(1)
     epoch_eval_size = min(EPOCH_EVAL_CAP, max(EPOCH_EVAL_MIN, len(train_x) // EPOCH_EVAL_SHARE))
     showcase_images = test_x[:SHOWCASE_IMAGES]
 
     def held_out() -> dict[str, float]:
+        metrics = {}
+        last = next(epoch_count) == config.epochs
+        if knn:
+            metrics.update(start_metrics)
+            start_metrics.clear()
+            value = knn.within_budget(model.backbone, last)
+            if value is not None:
+                metrics[PROBE_KEY] = value
         if not len(test_x):
-            return {}
+            return metrics
         shown = task.showcase(model, showcase_images)
         if shown:
             callbacks.on_showcase(shown)
-        return task.held_out_metrics(model, pretext_batches(task, test_x[:epoch_eval_size], config.seed))
+        return task.held_out_metrics(model, pretext_batches(task, test_x[:epoch_eval_size], config.seed)) | metrics
 
     result = PretrainResult(config, task, model, channels)
     result.stopped = fit(forward, [{"params": model.parameters()}], batch_fn, len(train_x), config.loop(),

@@ -11,6 +11,7 @@ from ssl_core.datasets import ImageDataset
 from ssl_core.downstream import DownstreamConfig
 from ssl_core.jobs import Job
 from ssl_core.pretext import task_type
+from ssl_core.probe import ProbeData
 from ssl_core.pretrain import PretrainConfig, PretrainResult, pretrain
 from ssl_core.splits import Split, SplitConfig
 from ssl_core.train import Callbacks
@@ -33,18 +34,26 @@ def transfer_problem(pretrained: PretrainResult, dataset: ImageDataset) -> str:
 
 
 def pretext_work(dataset: ImageDataset, split: Split, config: PretrainConfig,
-                 start_from: nn.Module | None = None) -> Callable[[Job], PretrainResult]:
-    """Pretext training (from `start_from`'s weights when given: continued training)."""
+                 start_from: nn.Module | None = None, probe_block: int = 3) -> Callable[[Job], PretrainResult]:
+    """Pretext training (from `start_from`'s weights when given: continued training), watched by a
+    k-NN probe on the split's labeled images reading block `probe_block`."""
     check_pretext_data(dataset, split, config)
     pool, test = dataset.images[split.pool], dataset.images[split.test]
+    probe = live_probe(dataset, split, probe_block)
 
     def work(job: Job) -> PretrainResult:
         result = pretrain(config, pool, test, job.callbacks("pretext"), allow_flip=dataset.allow_flip,
-                          start_from=start_from)
+                          start_from=start_from, probe=probe)
         result.dataset = dataset.name
         return result
 
     return work
+
+
+def live_probe(dataset: ImageDataset, split: Split, block: int = 3) -> ProbeData | None:
+    """The labeled images of the split vote for the held-out ones' classes (None without labels)."""
+    return ProbeData.usable(dataset.images[split.labeled], dataset.labels[split.labeled], dataset.images[split.test],
+                            dataset.labels[split.test], dataset.num_classes, block)
 
 
 def continuable(previous: PretrainResult | None, dataset: ImageDataset, config: PretrainConfig) -> bool:

@@ -17,11 +17,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_core.augment import MEAN, STD
+from ssl_core.augment import MEAN, STD, normalise
+from ssl_core.features import collapse_level
 from ssl_core.metrics import Metric
-from ssl_core.pretext.base import PretextSample, PretextScore, PretextTask, TaskSettings, option, pixels, to_display
+from ssl_core.pretext.base import (QUIZ_CHOICES, PretextSample, PretextScore, PretextTask, Question, Quiz,
+                                   TaskSettings, option, pixels, to_display)
 
 PARTNER = Metric("accuracy", "partners found")  # share of views whose most similar view is their partner
+COLLAPSE_KEY = "collapse"  # epoch records: the collapse meter on held-out views (0 spread out, 1 collapsed)
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,49 @@ class SimCLRTask(PretextTask):
         loss, found, chance, n = self.averaged(
             model, batches, lambda outputs, targets: torch.full((len(outputs),), 1 / (len(outputs) - 1)))
         return PretextScore(PARTNER, found, loss, chance, "chance level", n)
+
+    def held_out_metrics(self, model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]
+                         ) -> dict[str, float]:
+        """Loss and partners found, and the collapse meter: a contrastive network can lower its loss
+        for a while by mapping everything alike, which the partner score alone does not show."""
+        batches = list(batches)
+        metrics = super().held_out_metrics(model, batches)
+        was_training = model.training
+        model.eval()
+        with torch.inference_mode():
+            outputs = torch.cat([model(inputs).float() for inputs, _ in batches]) if batches else torch.zeros(0, 1)
+        model.train(was_training)
+        return metrics | {COLLAPSE_KEY: collapse_level(outputs)}
+
+    quiz_ask = "This is one random view of an image. Which of these views comes from the same image?"
+
+    def quiz(self, images: torch.Tensor, generator: torch.Generator) -> Quiz:
+        if len(images) < 2:
+            raise ValueError("the contrastive quiz needs at least two images")
+        x = normalise(images.cpu())
+        first, second = random_views(x, self.settings, generator), random_views(x, self.settings, generator)
+        b, m = len(images), min(QUIZ_CHOICES, len(images))
+        shift = torch.stack([torch.randperm(m, generator=generator) for _ in range(b)])
+        options = (torch.arange(b)[:, None] + shift) % b  # each row: its own image and m - 1 others
+        questions = tuple(Question(to_display(pixels(first[i])), tuple("ABCD"[:m]),
+                                   tuple(to_display(pixels(second[j])) for j in options[i].tolist()),
+                                   options[i].tolist().index(i)) for i in range(b))
+        return Quiz(self.quiz_ask, questions, first, second, options)
+
+    @torch.inference_mode()
+    def quiz_answers(self, model: nn.Module, quiz: Quiz) -> list[int]:
+        was_training = model.training
+        model.eval()
+        device = next(model.parameters()).device
+        embeddings = torch.cat([model(quiz.inputs.to(device)), model(quiz.targets.to(device))]).float().cpu()
+        model.train(was_training)
+        return self.choose(embeddings, quiz).tolist()
+
+    def choose(self, outputs: torch.Tensor, quiz: Quiz) -> torch.Tensor:
+        """The candidate view most similar to the first view (outputs: first views, then second views)."""
+        z = F.normalize(outputs, dim=1)
+        first, second = z[:len(quiz.inputs)], z[len(quiz.inputs):]
+        return (first[:, None] * second[quiz.options]).sum(-1).argmax(1)
 
     def render(self, images: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> list[PretextSample]:
         n = len(images)

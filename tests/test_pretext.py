@@ -52,6 +52,22 @@ def test_the_gallery_shows_what_training_generates_for_the_same_settings_and_see
     assert len(shown.preview(images, torch.Generator().manual_seed(3))) >= len(images)
 
 
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_every_task_makes_a_guessing_game_that_a_network_can_play(name):
+    task = make_task(name)
+    quiz = task.quiz(colour_images(8, 16), torch.Generator().manual_seed(0))
+    assert len(quiz.questions) == 8 and quiz.ask.endswith("?")
+    for q in quiz.questions:
+        assert 2 <= len(q.choices) <= 8 and 0 <= q.answer < len(q.choices)
+        assert q.prompt.dtype.name == "uint8" and q.prompt.shape[-1] == 3
+        assert not q.pictures or (len(q.pictures) == len(q.choices) and {p.shape for p in q.pictures} == {
+            q.pictures[0].shape})
+    assert len({q.answer for q in quiz.questions}) > 1, "the right answer does not always sit in the same place"
+    assert quiz.chance == pytest.approx(sum(1 / len(q.choices) for q in quiz.questions) / 8)
+    answers = task.quiz_answers(task.build_model(small_cnn(3)), quiz)
+    assert len(answers) == 8 and all(0 <= a < len(q.choices) for a, q in zip(answers, quiz.questions))
+
+
 def test_settings_describe_themselves_and_parse_from_text_and_json():
     jigsaw = TASKS["jigsaw"].Settings
     names = [opt.name for opt in options(jigsaw)]
@@ -157,5 +173,6 @@ def test_a_new_task_shows_on_the_pretext_page_with_its_control_and_gallery(mirro
     assert [s.label for s in at.slider] == ["Share"]
     at.slider[0].set_value(0.3).run()
     assert any("mirror: was it mirrored (30% are)" in c.value for c in at.caption)
-    assert len(at.get("image")) == 6
+    assert len(at.get("image")) == 6 + 1  # the gallery, and the guessing game's first question
+    assert [b.label for b in at.button if b.label in ("#0", "#1")] == ["#0", "#1"]  # its answers, with no code
     assert at.session_state.pretext["settings"]["mirror"] == MirrorSettings(share=0.3)

@@ -57,3 +57,11 @@ def test_showcase_paints_input_network_and_truth():
     model = task.build_model(__import__("ssl_core.models", fromlist=["small_cnn"]).small_cnn(3))
     samples = task.showcase(model, tinted_images(2))
     assert [s.caption for s in samples] == ["input", "network", "truth"] * 2
+
+
+def test_a_network_that_paints_the_true_colours_wins_the_guessing_game():
+    task = make_task("colorization")
+    images = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    quiz = task.quiz(images, torch.Generator().manual_seed(1))
+    outputs = quiz.targets[:, 1:3]
+    assert task.choose(outputs, quiz).tolist() == [q.answer for q in quiz.questions]

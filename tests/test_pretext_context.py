@@ -46,3 +46,11 @@ def test_context_prediction_learns_above_chance_on_digits(digits_setup):
                       dataset.images[split.pool], dataset.images[split.test], allow_flip=False)
     assert result.evaluation.baseline == pytest.approx(1 / 8)
     assert result.evaluation.value > 0.3  # chance 12.5%
+
+
+def test_a_network_that_knows_where_the_patch_sits_wins_the_guessing_game():
+    task = make_task("context")
+    images = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    quiz = task.quiz(images, torch.Generator().manual_seed(1))
+    outputs = torch.nn.functional.one_hot(quiz.targets, 8).float()
+    assert task.choose(outputs, quiz).tolist() == [q.answer for q in quiz.questions]

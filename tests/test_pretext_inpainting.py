@@ -55,3 +55,11 @@ def test_showcase_shows_the_hole_filled_by_the_network():
     model = task.build_model(small_cnn(1))
     samples = task.showcase(model, torch.randint(0, 256, (2, 1, 16, 16), dtype=torch.uint8))
     assert [s.caption for s in samples] == ["input", "network", "truth"] * 2
+
+
+def test_a_network_that_paints_the_hidden_pixels_wins_the_guessing_game():
+    task = make_task("inpainting")
+    images = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    quiz = task.quiz(images, torch.Generator().manual_seed(1))
+    outputs = quiz.targets[:, :-1]
+    assert task.choose(outputs, quiz).tolist() == [q.answer for q in quiz.questions]

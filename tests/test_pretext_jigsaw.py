@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from ssl_core.pretext import JigsawTask, hamming_permutations
+from ssl_core.pretext import JigsawTask, hamming_permutations, make_task
 from ssl_core.pretext.jigsaw import JigsawSettings
 from ssl_core.pretext.tiles import assemble
 
@@ -105,3 +105,26 @@ def test_the_permutation_set_follows_the_training_seed():
     settings = JigsawSettings(grid=3, permutations=32)
     assert torch.equal(JigsawTask(settings, seed=4).permutations, JigsawTask(settings, seed=4).permutations)
     assert not torch.equal(JigsawTask(settings, seed=4).permutations, JigsawTask(settings, seed=0).permutations)
+
+
+def test_a_network_that_knows_the_permutation_wins_the_guessing_game():
+    task = make_task("jigsaw")
+    images = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    quiz = task.quiz(images, torch.Generator().manual_seed(1))
+    outputs = torch.nn.functional.one_hot(quiz.targets, 24).float()
+    assert task.choose(outputs, quiz).tolist() == [q.answer for q in quiz.questions]
+
+
+def test_the_right_choice_in_the_guessing_game_puts_the_tiles_back():
+    from ssl_core.pretext.base import stretch, to_display
+
+    task = make_task("jigsaw", JigsawSettings(grid=2, permutations=24))
+    images = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    quiz = task.quiz(images, torch.Generator().manual_seed(0))
+    for question, tiles, label in zip(quiz.questions, quiz.inputs, quiz.targets):
+        restored = torch.empty_like(tiles)
+        for position, tile in enumerate(task.permutations[label]):
+            restored[tile] = tiles[position]
+        expected = to_display(assemble(stretch(restored), 2))
+        assert (question.pictures[question.answer] == expected).all()
+        assert sum((picture == expected).all() for picture in question.pictures) == 1

@@ -48,3 +48,11 @@ def test_explain_names_the_rotation_the_model_believes():
     model = task.build_model(small_cnn(1))
     text = task.explain(model, torch.randn(1, 1, 16, 16))
     assert text.startswith("Pretext model: rotated by **") and "% sure" in text
+
+
+def test_a_network_that_knows_the_rotation_wins_the_guessing_game():
+    task = make_task("rotation")
+    images = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    quiz = task.quiz(images, torch.Generator().manual_seed(1))
+    outputs = torch.nn.functional.one_hot(quiz.targets, 4).float()
+    assert task.choose(outputs, quiz).tolist() == [q.answer for q in quiz.questions]

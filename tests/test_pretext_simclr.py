@@ -65,3 +65,11 @@ def test_a_held_out_set_that_leaves_one_image_over_is_still_scored():
     assert [len(targets) // 2 for _, targets in batches] == [129]
     batches = list(pretext_batches(make_task("simclr"), torch.zeros(257, 1, 8, 8, dtype=torch.uint8), seed=0))
     assert [len(targets) // 2 for _, targets in batches] == [128, 129]
+
+
+def test_a_network_that_matches_the_views_wins_the_guessing_game():
+    task = make_task("simclr")
+    images = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    quiz = task.quiz(images, torch.Generator().manual_seed(1))
+    outputs = torch.cat([torch.eye(8), torch.eye(8)])  # each image's two views alike
+    assert task.choose(outputs, quiz).tolist() == [q.answer for q in quiz.questions]

@@ -5,7 +5,7 @@ the task that training uses (same settings, same seed).
 """
 from __future__ import annotations
 
-from ssl_core.pretext.base import (ClassificationTask, Option, PretextSample, PretextScore, PretextTask,
+from ssl_core.pretext.base import (ClassificationTask, Option, PretextSample, PretextScore, PretextTask, Question, Quiz,
                                    ReconstructionTask, TaskSettings, option, options, parse_options,
                                    settings_dict, settings_from)
 from ssl_core.pretext.colorization import ColorizationTask
@@ -35,6 +35,6 @@ def make_task(name: str, settings: TaskSettings | None = None, seed: int = 0) ->
     return task_type(name)(settings, seed)
 
 
-__all__ = ["TASKS", "ClassificationTask", "Option", "PretextSample", "PretextScore", "PretextTask",
+__all__ = ["TASKS", "ClassificationTask", "Option", "PretextSample", "PretextScore", "PretextTask", "Question", "Quiz",
            "ReconstructionTask", "TaskSettings", "JigsawTask", "RotationTask", "hamming_permutations",
            "make_task", "option", "options", "parse_options", "settings_dict", "settings_from", "task_type"]

@@ -138,6 +138,35 @@ class PretextScore:
         return {f"{prefix}_loss": self.loss, f"{prefix}_{self.metric.key}": self.value}
 
 
+@dataclass(frozen=True, eq=False)
+class Question:
+    """One round of "you guess first": what the network sees, as a picture, and the choices."""
+
+    prompt: np.ndarray  # (H, W, 3) uint8
+    choices: tuple[str, ...]
+    pictures: tuple[np.ndarray, ...]  # one per choice when the choices are pictures, else ()
+    answer: int  # index into choices
+
+
+@dataclass(frozen=True, eq=False)
+class Quiz:
+    """Questions and what the network needs to answer the same ones (task-specific tensors)."""
+
+    ask: str  # the question put to the person, the same for every item
+    questions: tuple[Question, ...]
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    options: torch.Tensor  # what each question's choices are, in the network's terms
+
+    @property
+    def chance(self) -> float:
+        return float(np.mean([1 / len(q.choices) for q in self.questions])) if self.questions else float("nan")
+
+
+QUIZ_CHOICES = 4  # choices per question when a task has more answers than fit on a row
+QUIZ_ALL = 8  # up to this many classes, every class is a choice
+
+
 def to_display(image: torch.Tensor) -> np.ndarray:
     """(C, H, W) uint8 or float in [0, 1] -> (H, W, 3) uint8 for st.image."""
     if image.dtype != torch.uint8:
@@ -235,6 +264,31 @@ class PretextTask(Objective, ABC):
         that says nothing a person can check."""
         return ""
 
+    quiz_ask: ClassVar[str] = ""  # "you guess first": the question put to the person
+
+    @abstractmethod
+    def quiz(self, images: torch.Tensor, generator: torch.Generator) -> Quiz:
+        """"You guess first": one multiple-choice question per uint8 image, built like training batches
+        (no augmentation, so the picture is what the pseudo-label describes)."""
+
+    @abstractmethod
+    def choose(self, outputs: torch.Tensor, quiz: Quiz) -> torch.Tensor:
+        """The network's choice per question, from its outputs on `quiz.inputs`."""
+
+    @torch.inference_mode()
+    def quiz_answers(self, model: nn.Module, quiz: Quiz) -> list[int]:
+        """The network's answers to the questions the person sees."""
+        was_training = model.training
+        model.eval()
+        device = next(model.parameters()).device
+        outputs = model(quiz.inputs.to(device)).float().cpu()
+        model.train(was_training)
+        return self.choose(outputs, quiz).tolist()
+
+    def quiz_picture(self, network_input: torch.Tensor) -> np.ndarray:
+        """One network input as a person sees it."""
+        return to_display(pixels(network_input))
+
     @torch.inference_mode()
     def averaged(self, model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
                  baseline: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> tuple[float, float, float, int]:
@@ -269,6 +323,34 @@ class ClassificationTask(PretextTask):
     def label_name(self, label: int) -> str:
         return f"#{label}"
 
+    def choice_picture(self, network_input: torch.Tensor, label: int) -> np.ndarray | None:
+        """A picture of what choosing `label` means for this input (jigsaw: the tiles put back by that
+        order); None when its name says it."""
+        return None
+
+    def quiz(self, images: torch.Tensor, generator: torch.Generator) -> Quiz:
+        inputs, targets = self.make_batch(normalise(images), generator)
+        pick = torch.randperm(len(inputs), generator=generator)[:len(images)]
+        inputs, targets = inputs[pick].cpu(), targets[pick].cpu()
+        k = self.num_classes
+        if k <= QUIZ_ALL:
+            options = torch.arange(k).expand(len(pick), k)
+        else:  # the truth and three other labels, in random places
+            others = torch.stack([torch.randperm(k - 1, generator=generator)[:QUIZ_CHOICES - 1] for _ in pick])
+            others = others + (others >= targets[:, None]).long()
+            options = torch.cat([targets[:, None], others], 1)
+            options = options.gather(1, torch.stack([torch.randperm(QUIZ_CHOICES, generator=generator) for _ in pick]))
+        questions = []
+        for x, target, row in zip(inputs, targets.tolist(), options.tolist()):
+            pictures = [self.choice_picture(x, label) for label in row]
+            questions.append(Question(self.quiz_picture(x), tuple(self.label_name(label) for label in row),
+                                      tuple(pictures) if all(p is not None for p in pictures) else (),
+                                      row.index(target)))
+        return Quiz(self.quiz_ask, tuple(questions), inputs, targets, options)
+
+    def choose(self, outputs: torch.Tensor, quiz: Quiz) -> torch.Tensor:
+        return outputs.gather(1, quiz.options.to(outputs.device)).argmax(1)
+
     def evaluate(self, model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> PretextScore:
         result = evaluate(model, batches, self.num_classes)
         return PretextScore(ACCURACY, result.accuracy, result.loss, 1 / self.num_classes, "chance level",
@@ -294,6 +376,31 @@ class ReconstructionTask(PretextTask):
 
     def score(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return psnr(*self.reconstruct(outputs, targets))
+
+    @abstractmethod
+    def quiz_candidates(self, targets: torch.Tensor) -> torch.Tensor:
+        """Outputs `(m, B, ...)` to choose from, the true one first: plausible wrong answers."""
+
+    def quiz(self, images: torch.Tensor, generator: torch.Generator) -> Quiz:
+        """Which of m pictures is the truth; the others fill the predicted region with wrong content."""
+        inputs, targets = self.make_batch(normalise(images.cpu()), generator)
+        candidates = self.quiz_candidates(targets)
+        m, b = candidates.shape[:2]
+        order = torch.stack([torch.randperm(m, generator=generator) for _ in range(b)])  # choice j shows order[i, j]
+        pictures = torch.stack([self.reconstruct(candidates[c], targets)[0] for c in range(m)], 1)  # (B, m, ...)
+        pictures = pictures[torch.arange(b)[:, None], order]
+        letters = tuple("ABCDEFGH"[:m])
+        questions = tuple(Question(self.quiz_picture(inputs[i]), letters, tuple(to_display(p) for p in pictures[i]),
+                                   order[i].tolist().index(0)) for i in range(b))
+        return Quiz(self.quiz_ask, questions, inputs, targets, pictures)
+
+    def choose(self, outputs: torch.Tensor, quiz: Quiz) -> torch.Tensor:
+        """The choice nearest to what the network paints, over the region it predicts."""
+        painted, _, region = self.reconstruct(outputs, quiz.targets)
+        error = (painted[:, None] - quiz.options).square()
+        if region is not None:
+            error = error * region[:, None]
+        return error.flatten(2).sum(2).argmin(1)
 
     def evaluate(self, model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> PretextScore:
         loss, value, baseline, n = self.averaged(

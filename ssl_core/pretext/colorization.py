@@ -93,6 +93,14 @@ class ColorizationTask(ReconstructionTask):
     def trivial_output(self, targets: torch.Tensor) -> torch.Tensor:
         return targets[:, 1:3].mean(dim=(0, 2, 3), keepdim=True).expand(len(targets), -1, *targets.shape[-2:])
 
+    quiz_ask = "This is the lightness of a colour image. Which colours are its own?"
+
+    def quiz_candidates(self, targets: torch.Tensor) -> torch.Tensor:
+        """The true colours and the same colours turned around the colour wheel (a, b rotated by
+        90°, 180° and 270°): same lightness and saturation, wrong hues."""
+        a, b = targets[:, 1], targets[:, 2]
+        return torch.stack([torch.stack(pair, 1) for pair in ((a, b), (-b, a), (-a, -b), (b, -a))])
+
     def render(self, images: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> list[PretextSample]:
         truth = targets[:, 3:]
         return [sample for i in range(len(images)) for sample in (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -55,6 +56,13 @@ class ContextTask(ClassificationTask):
 
     def build_model(self, backbone: nn.Module) -> nn.Module:
         return TileClassifier(backbone, 2, self.num_classes)
+
+    quiz_ask = "The left patch is the centre of the image. Where around it was the right one cut from?"
+
+    def quiz_picture(self, network_input: torch.Tensor) -> np.ndarray:
+        centre, patch = stretch(network_input).cpu()
+        gap = torch.ones(centre.shape[0], centre.shape[1], max(2, centre.shape[2] // 3))
+        return to_display(torch.cat([centre, gap, patch], 2))
 
     def render(self, images: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> list[PretextSample]:
         samples = []

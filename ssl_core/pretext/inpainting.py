@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ssl_core.models import Decoder
-from ssl_core.pretext.base import PretextSample, ReconstructionTask, TaskSettings, option, pixels, to_display
+from ssl_core.pretext.base import QUIZ_CHOICES, PretextSample, ReconstructionTask, TaskSettings, option, pixels, to_display
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,13 @@ class InpaintingTask(ReconstructionTask):
         visible = 1 - mask
         mean = (truth * visible).sum(dim=(2, 3), keepdim=True) / visible.sum(dim=(2, 3), keepdim=True).clamp_min(1)
         return mean.expand_as(truth)
+
+    quiz_ask = "Part of the image is hidden. Which of these fills the hole?"
+
+    def quiz_candidates(self, targets: torch.Tensor) -> torch.Tensor:
+        """The true content, and what sits in the same place in up to three other images."""
+        truth = targets[:, :-1]
+        return torch.stack([truth.roll(shift, 0) for shift in range(min(QUIZ_CHOICES, len(truth)))])
 
     def render(self, images: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> list[PretextSample]:
         truth = pixels(targets[:, :-1])

@@ -136,6 +136,15 @@ class JigsawTask(ClassificationTask):
     def build_model(self, backbone: nn.Module) -> nn.Module:
         return TileClassifier(backbone, self.n_tiles, self.num_classes)
 
+    quiz_ask = "The tiles were shuffled. Which of these puts them back in order?"
+
+    def quiz_picture(self, network_input: torch.Tensor) -> np.ndarray:
+        return to_display(assemble(stretch(network_input), self.grid))
+
+    def choice_picture(self, network_input: torch.Tensor, label: int) -> np.ndarray:
+        """Undo permutation `label`: position i holds tile `permutations[label][i]`, so it goes back there."""
+        return to_display(assemble(stretch(network_input), self.grid, self.permutations[label].tolist()))
+
     def render(self, images: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> list[PretextSample]:
         samples = []
         for image, tiles, label in zip(images, inputs, targets.tolist()):

@@ -53,6 +53,8 @@ class RotationTask(ClassificationTask):
     def gallery_group(self) -> int:
         return self.num_classes
 
+    quiz_ask = "Which way was this image turned?"
+
     def label_name(self, label: int) -> str:
         return f"{self.angles[label]}°"
 

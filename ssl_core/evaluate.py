@@ -17,6 +17,7 @@ class Evaluation:
     loss: float
     confusion: torch.Tensor  # (K, K) counts, rows = truth, columns = prediction
     correct: torch.Tensor  # (N,) bool, in the order scored: paired comparisons of two models need it
+    predictions: torch.Tensor | None = None  # (N,) class indices, in the same order: the mistakes gallery
 
     @property
     def n(self) -> int:
@@ -28,7 +29,7 @@ def evaluate(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tenso
     was_training = model.training
     model.eval()
     confusion = None
-    hits = []
+    hits, predicted = [], []
     loss_sum, n = 0.0, 0
     for inputs, targets in batches:
         with autocast_for(inputs.device):
@@ -36,6 +37,7 @@ def evaluate(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tenso
         loss_sum += F.cross_entropy(logits, targets, reduction="sum").item()
         predictions = logits.argmax(1)
         hits.append(predictions == targets)
+        predicted.append(predictions)
         pairs = targets * num_classes + predictions
         counts = torch.bincount(pairs, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
         confusion = counts if confusion is None else confusion + counts
@@ -43,6 +45,7 @@ def evaluate(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tenso
     model.train(was_training)
     if confusion is None:
         return Evaluation(float("nan"), float("nan"), torch.zeros(num_classes, num_classes, dtype=torch.int64),
-                          torch.zeros(0, dtype=torch.bool))
+                          torch.zeros(0, dtype=torch.bool), torch.zeros(0, dtype=torch.int64))
     confusion = confusion.cpu()
-    return Evaluation(float(confusion.diag().sum()) / n, loss_sum / n, confusion, torch.cat(hits).cpu())
+    return Evaluation(float(confusion.diag().sum()) / n, loss_sum / n, confusion, torch.cat(hits).cpu(),
+                      torch.cat(predicted).cpu())

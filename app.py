@@ -15,6 +15,7 @@ pages = [
     st.Page("pages/pretext.py", title="2. Pretext", icon="🔄"),
     st.Page("pages/train.py", title="3. Train", icon="🏋️"),
     st.Page("pages/downstream.py", title="4. Downstream & photos", icon="🎯"),
+    st.Page("pages/inside.py", title="See inside", icon="🔬"),
     st.Page("pages/experiments.py", title="5. When does SSL help?", icon="📈"),
     st.Page("pages/history.py", title="Run history", icon="📜"),
 ]

@@ -18,7 +18,9 @@ from ssl_core.deployment import Deployment, from_env
 from ssl_core.downstream import MODE_TITLES, DownstreamConfig
 from ssl_core.device import describe, leave_core_for_server, pick_device
 from ssl_core.jobs import FAILED, RUNNING, WAITING, Job, JobBusy, Snapshot
-from ssl_core.plots import display_scale, loss_figure, metric_figure
+from ssl_core.plots import display_scale, feature_figure, loss_figure, metric_figure
+from ssl_core.probe import PROBE_KEY
+from ssl_core.pretext.contrastive import COLLAPSE_KEY
 from ssl_core.pretext import PretextSample, make_task
 from ssl_core.pretrain import PretrainConfig, PretrainResult
 from ssl_core.recipe import Recipe, Speed, calibrate, comparison_seconds, pretext_seconds, recommend
@@ -39,6 +41,7 @@ OLD_PARAMS = ("train", "downstream", "budget", "blocks")  # links from before se
 LIVE_REFRESH_S = 2.0
 CHART_REFRESH_S = 6.0
 PRESENT_PARAM = "present"  # ?present=1: presenter mode
+COLLAPSE_WARNING = 0.5  # the collapse meter's level where a contrastive run is losing its spread
 HEARTBEAT_S = 30.0  # an open tab says it is still there this often (see Limits.session_grace_s)
 
 
@@ -388,16 +391,28 @@ def gallery(dataset: ImageDataset, split: Split, config: PretrainConfig, seed: i
             column.image(sample.image.repeat(scale, 0).repeat(scale, 1), caption=sample.caption, width=shown)
 
 
-def pretext_curves(snap: Snapshot, key: str, font_size: int | None = None, height: int = 320) -> None:
-    """Loss and metric curves of a pretext job, and what a reconstruction task paints now."""
+def pretext_curves(snap: Snapshot, key: str, font_size: int | None = None, height: int = 320,
+                   chance: float | None = None) -> None:
+    """Loss and metric curves of a pretext job, what its features know of the real task (the live
+    k-NN probe, and a contrastive run's collapse meter), and what a reconstruction task paints now."""
     score = snap.result.evaluation if snap.result else None
-    figures = (loss_figure(snap.steps, snap.epochs, height),
+    figures = [loss_figure(snap.steps, snap.epochs, height),
                metric_figure(snap.epochs, height, baseline=score.baseline if score else None,
-                             baseline_label=score.baseline_label if score else ""))
-    for column, figure, name in zip(st.columns(2), figures, ("loss", "metric")):
+                             baseline_label=score.baseline_label if score else "")]
+    if any(PROBE_KEY in p or COLLAPSE_KEY in p for p in snap.epochs):
+        figures.append(feature_figure(snap.epochs, chance, height))
+    for column, figure, name in zip(st.columns(len(figures)), figures, ("loss", "metric", "features")):
         if font_size:  # Streamlit's chart theme sets its own small type
             figure.update_layout(font_size=font_size, title_font_size=font_size + 4)
         column.plotly_chart(figure, key=f"{key}_{name}", theme=None if font_size else "streamlit")
+    if len(figures) == 3 and any(PROBE_KEY in p for p in snap.epochs):
+        st.caption("**Does the pretext task teach the real task?** After every epoch the features of the labeled "
+                   "images vote (k-NN, nothing trained) for the class of held-out images; epoch 0 is the untrained "
+                   "network. The labels never reach the pretext training.")
+    collapse = [p[COLLAPSE_KEY] for p in snap.epochs if COLLAPSE_KEY in p]
+    if collapse and collapse[-1] > COLLAPSE_WARNING:
+        st.warning(f"Collapse meter at {collapse[-1]:.0%}: the embeddings are bunching together, so views stop "
+                   "being told apart. A higher temperature or a lower learning rate usually helps.")
     if snap.showcase:
         epoch = max((p["epoch"] for p in snap.epochs), default=0)
         st.markdown(f"**What the network paints now** on held-out images (after epoch {epoch}):")
@@ -418,7 +433,8 @@ def start_talk(dataset: ImageDataset, split: Split, config: PretrainConfig, mode
                downstream: DownstreamConfig, title: str) -> bool:
     """Pretext training, then the SSL-vs-scratch comparison on its model, with one click (the talk
     preset and presenter mode); False when refused (the page shows why)."""
-    pretext_job = start_job("train_job", "pretext", title, lambda: pretext_work(dataset, split, config), rerun=False,
+    pretext_job = start_job("train_job", "pretext", title,
+                            lambda: pretext_work(dataset, split, config, probe_block=downstream.block), rerun=False,
                             settings=pretext_text(config))
     talk_job = pretext_job and start_job(
         "downstream_job", "downstream", f"{title}: SSL vs scratch",

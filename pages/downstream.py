@@ -1,21 +1,24 @@
 """Step 4: transfer to the labeled task against a from-scratch baseline, then classify photos."""
 import streamlit as st
+import torch
 from torch import nn
 
-from pages.common import (TRANSFER_MODES, apply_recipe, comparison_text, pretext_text, current_dataset, current_split, deployment, device_label,
-                          downstream_config,
-                          get_job, headline, live_job, predicted_seconds, setting, start_job, usable_pretrained,
-                          verdict_box)
-from ssl_core.comparison import MAX_SEEDS
+from pages.common import (TRANSFER_MODES, apply_recipe, comparison_text, current_dataset, current_split, deployment,
+                          device_label, downstream_config, get_job, headline, live_job, predicted_seconds, pretext_text,
+                          setting, start_job, usable_pretrained, verdict_box)
+from ssl_core.augment import normalise, resize_all
+from ssl_core.comparison import MAX_SEEDS, Comparison
 from ssl_core.downstream import MODE_TITLES
 from ssl_core.images import ImageError
-from ssl_core.augment import normalise
 from ssl_core.inference import domain_note, predict, prepare_photo
+from ssl_core.mistakes import KINDS, mistakes
 from ssl_core.model_file import ModelFileError, from_bytes, to_bytes
 from ssl_core.pretext import PretextTask
-from ssl_core.plots import confusion_figure, metric_figure, probability_figure
+from ssl_core.plots import confusion_figure, display_scale, image_grid, metric_figure, probability_figure
 from ssl_core.runs import check_downstream_data, comparison_work
 from ssl_core.share import DOWNSTREAM_LEARNING_RATES
+
+MISTAKES_SHOWN = 48  # pictures in the mistakes gallery at most
 
 
 def classify_photos(models: dict[str, nn.Module], class_names: tuple[str, ...], image_size: int, channels: int,
@@ -42,6 +45,35 @@ def classify_photos(models: dict[str, nn.Module], class_names: tuple[str, ...], 
         belief = task.explain(pretext_model, normalise(photo.tensor.to(device)))
         if belief:
             left.caption(belief)
+
+
+def mistakes_gallery(comparison: Comparison, ssl_modes: list[str], images: torch.Tensor, labels: torch.Tensor,
+                     names: tuple[str, ...], image_size: int) -> None:
+    """Test images the SSL and scratch models got wrong, filtered by kind, true and answered class."""
+    c1, c2, c3, c4 = st.columns(4)
+    ssl_mode = c1.selectbox("SSL model", ssl_modes, format_func=MODE_TITLES.get, key="mistakes_mode")
+    kind = c2.selectbox("Show the images", list(KINDS), format_func=KINDS.get, key="mistakes_kind")
+    classes = [None, *range(len(names))]
+    truth = c3.selectbox("True class", classes, format_func=lambda k: "any" if k is None else names[k],
+                         key="mistakes_truth")
+    answered = c4.selectbox("Answered", classes, format_func=lambda k: "any" if k is None else names[k],
+                            key="mistakes_answered", help="The answer of the model whose mistakes are shown (the "
+                                                          "SSL model's for 'both').")
+    found = mistakes(comparison, ssl_mode, labels, kind, truth, answered)
+    n = len(labels)
+    st.caption(f"Of {n:,} test images: the SSL model ({MODE_TITLES[ssl_mode]}) got {found.counts['ssl']:,} wrong, "
+               f"the scratch model {found.counts['scratch']:,}, both {found.counts['both']:,}. "
+               f"Showing {min(len(found.shown), MISTAKES_SHOWN)} of the {len(found.shown):,} that match.")
+    if not found.shown:
+        st.info("No test image matches these filters.")
+        return
+    scale = display_scale(image_size, 80)
+    shown = found.shown[:MISTAKES_SHOWN]
+    for start in range(0, len(shown), 8):
+        for column, m in zip(st.columns(8), shown[start:start + 8]):
+            picture = resize_all(images[m.position:m.position + 1], image_size)
+            column.image(image_grid(picture, scale=scale),
+                         caption=f"true {names[m.truth]} · SSL {names[m.ssl]} · scratch {names[m.scratch]}")
 
 
 st.title("4. Downstream task & your photos")
@@ -163,6 +195,10 @@ if modes:
     for column, mode in zip(st.columns(len(modes)), modes):
         column.plotly_chart(confusion_figure(comparison.runs[mode][0].evaluation.confusion, dataset.class_names,
                                              MODE_TITLES[mode], height=340), key=f"confusion_{mode}")
+    if "scratch" in modes and len(modes) > 1:
+        with st.expander("❌ Mistakes gallery: the test images each model got wrong"):
+            mistakes_gallery(comparison, [m for m in modes if m != "scratch"], dataset.images[split.test],
+                             dataset.labels[split.test], dataset.class_names, pretrained.config.image_size)
     st.download_button("⬇ Download the models (one file)", file_name=f"ssl-playground-{dataset.name}.pt",
                        data=lambda: to_bytes(comparison.pretrained or pretrained, comparison, dataset),
                        mime="application/octet-stream", help="The pretext network and these classifiers, with their "

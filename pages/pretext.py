@@ -2,6 +2,7 @@
 import streamlit as st
 
 from pages.common import current_dataset, current_split, gallery, pretext_config
+from pages.quiz_panel import quiz_panel
 from ssl_core.pretext import TASKS, Option, options, settings_dict, settings_from
 
 st.title("2. Pretext task")
@@ -88,4 +89,8 @@ left.subheader(f"Samples from {dataset.name}, as training makes them at {config.
 if right.button("🎲 New samples"):
     st.session_state.gallery_seed = st.session_state.get("gallery_seed", 0) + 1
 gallery(dataset, split, config, st.session_state.get("gallery_seed", 0))
+st.divider()
+st.subheader("🎯 You guess first")
+st.caption("The puzzle the network trains on, for you: held-out images it never trained on. Can you beat it?")
+quiz_panel(dataset, split, config)
 st.page_link("pages/train.py", label="Next: train on this task →", icon="🏋️")

@@ -8,6 +8,7 @@ from ssl_core.model_file import to_bytes
 from ssl_core.models import BACKBONES
 from ssl_core.plots import confusion_figure
 from ssl_core.pretext import TASKS
+from ssl_core.stats import chance_level
 from ssl_core.share import BATCH_SIZES, IMAGE_SIZES, LEARNING_RATES
 from ssl_core.runs import (TALK_DATASET, TALK_DOWNSTREAM, TALK_MODES, TALK_PRETEXT, TALK_SPLIT, continuable,
                            pretext_work, transfer_problem)
@@ -71,17 +72,19 @@ if talk:
         st.session_state.train_predicted = None
         st.rerun()
 
+probe_block = st.session_state.downstream_settings["block"]  # the live probe reads what the linear probe will
 if carry_on:
     st.session_state.talk_job = None
     st.session_state.train_predicted = estimate.pretext
     start_job("train_job", "pretext", f"{config.task} on {dataset.name}, continued",
-              lambda: pretext_work(dataset, split, config, start_from=previous.model),
+              lambda: pretext_work(dataset, split, config, start_from=previous.model, probe_block=probe_block),
               settings="continued · " + pretext_text(config))
 
 if start:
     st.session_state.talk_job = None
     st.session_state.train_predicted = estimate.pretext
-    start_job("train_job", "pretext", f"{config.task} on {dataset.name}", lambda: pretext_work(dataset, split, config),
+    start_job("train_job", "pretext", f"{config.task} on {dataset.name}",
+              lambda: pretext_work(dataset, split, config, probe_block=probe_block),
               settings=pretext_text(config))
 
 talk_job = get_job("downstream_job")
@@ -97,7 +100,9 @@ if job is None:
     st.stop()
 
 
-snap = live_job("train_job", "■ Stop training", lambda snap: pretext_curves(snap, "train"), pausable=True)
+chance = chance_level(dataset.labels[split.test], dataset.num_classes) if dataset.num_classes > 1 else None
+snap = live_job("train_job", "■ Stop training", lambda snap: pretext_curves(snap, "train", chance=chance),
+                pausable=True)
 result = snap.result
 if result is not None and result.evaluation is not None:
     task, score = result.task, result.evaluation

@@ -27,6 +27,14 @@ def first_filters(backbone: Backbone) -> torch.Tensor:
     return _to_uint8(0.5 + 0.5 * w / scale)
 
 
+def first_layer_change(before: Backbone, after: Backbone) -> float:
+    """How far the first convolution moved: the size of the change relative to the size of the
+    starting weights (0 means untouched)."""
+    first = [next(m for m in net.modules() if isinstance(m, nn.Conv2d)).weight.detach().float().cpu()
+             for net in (before, after)]
+    return float((first[1] - first[0]).norm() / first[0].norm().clamp_min(1e-12))
+
+
 @dataclass(frozen=True, eq=False)
 class BlockResponse:
     block: int

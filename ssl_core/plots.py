@@ -1,12 +1,15 @@
 """Plotly figures and image grids the pages show (no Streamlit here)."""
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import Sequence
 
 import numpy as np
 import pandas  # noqa: F401  plotly imports it lazily, outside the import lock: two sessions drawing their first
 import plotly.graph_objects as go  # chart at once could see it half-imported (the five-visitor load test did)
 import torch
+from PIL import Image
 
 from ssl_core.metrics import ACCURACY, PSNR, Metric
 from ssl_core.pretext.base import to_display
@@ -15,14 +18,15 @@ from ssl_core.report import Point
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 
 
-def image_grid(images: torch.Tensor, columns: int = 8, scale: int = 1, pad: int = 1) -> np.ndarray:
-    """(N, C, H, W) uint8 -> one (rows*H, columns*W, 3) picture, upscaled by nearest neighbour."""
+def image_grid(images: torch.Tensor, columns: int = 8, scale: int = 1, pad: int = 1, fill: int = 255) -> np.ndarray:
+    """(N, C, H, W) uint8 -> one (rows*H, columns*W, 3) picture, upscaled by nearest neighbour, `fill`
+    between the pictures (grey where white pictures would melt into white gaps)."""
     if not len(images):
         return np.full((8, 8, 3), 255, np.uint8)
     n, _, h, w = images.shape
     columns = min(columns, n)
     rows = -(-n // columns)
-    canvas = np.full((rows * (h + pad) - pad, columns * (w + pad) - pad, 3), 255, np.uint8)
+    canvas = np.full((rows * (h + pad) - pad, columns * (w + pad) - pad, 3), fill, np.uint8)
     for i, image in enumerate(images):
         r, c = divmod(i, columns)
         canvas[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = to_display(image)
@@ -158,3 +162,69 @@ def block_figure(scores: dict[int, float], height: int = 300) -> go.Figure:
                            text=[f"{v:.1%}" for v in scores.values()], textposition="outside"))
     fig.update_yaxes(range=[0, 1.08], tickformat=".0%")
     return _layout(fig, "Linear probe accuracy per backbone block", height, "features read from", "test accuracy")
+
+
+CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                 "#bcbd22", "#17becf")
+
+
+def embedding_figure(points: np.ndarray, labels: Sequence[int], names: Sequence[str], title: str,
+                     height: int = 420, thumbnails: Sequence[str] = ()) -> go.Figure:
+    """Points coloured by their true class, one trace per class (the legend toggles classes). With
+    `thumbnails` (PNG data URIs, one per point) the pictures are drawn at their points instead."""
+    fig = go.Figure()
+    labels = np.asarray(labels)
+    for k, name in enumerate(names):
+        rows = np.nonzero(labels == k)[0]
+        if not len(rows):
+            continue
+        fig.add_trace(go.Scattergl(
+            x=points[rows, 0], y=points[rows, 1], mode="markers", name=str(name), customdata=rows,
+            marker=dict(size=6 if not thumbnails else 2, color=CLASS_COLOURS[k % len(CLASS_COLOURS)], opacity=0.8),
+            hovertemplate=f"class {name}<br>image %{{customdata}}<extra></extra>"))
+    if len(thumbnails):
+        span = max(float(np.ptp(points[:, 0])), float(np.ptp(points[:, 1])), 1e-9) / 25
+        fig.update_layout(images=[dict(source=uri, x=float(x), y=float(y), xref="x", yref="y", sizex=span, sizey=span,
+                                       xanchor="center", yanchor="middle", layer="above")
+                                  for uri, (x, y) in zip(thumbnails, points)])
+    fig.update_xaxes(showticklabels=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, zeroline=False, scaleanchor="x")
+    fig = _layout(fig, title, height, "", "")
+    fig.update_layout(legend=dict(orientation="v", y=1, x=1.02, itemsizing="constant"),
+                      margin=dict(l=20, r=20, t=50, b=20))
+    return fig
+
+
+def feature_figure(epochs: Sequence[dict], chance: float | None = None, height: int = 320) -> go.Figure:
+    """What the features know of the real task while the pretext trains (k-NN probe, from before the
+    first epoch), and the collapse meter of a contrastive run: both 0..1."""
+    from ssl_core.probe import PROBE_KEY, PROBE_START_KEY
+    from ssl_core.pretext.contrastive import COLLAPSE_KEY
+
+    fig = go.Figure()
+    probed = [p for p in epochs if PROBE_KEY in p]
+    start = [p for p in probed if PROBE_START_KEY in p][:1]
+    if probed:
+        xs = [0] * len(start) + [p["epoch"] for p in probed]
+        ys = [p[PROBE_START_KEY] for p in start] + [p[PROBE_KEY] for p in probed]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name="k-NN on the real labels (held-out)",
+                                 line=dict(color=PALETTE[2])))
+    collapse = [p for p in epochs if COLLAPSE_KEY in p]
+    if collapse:
+        fig.add_trace(go.Scatter(x=[p["epoch"] for p in collapse], y=[p[COLLAPSE_KEY] for p in collapse],
+                                 mode="lines+markers", name="collapse meter (0% spread out, 100% collapsed)",
+                                 line=dict(color=PALETTE[3], dash="dash")))
+    if chance is not None and probed:
+        fig.add_hline(y=chance, line=dict(color="grey", dash="dot"), annotation_text="chance")
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    last = max((p["epoch"] for p in epochs), default=1)
+    fig.update_xaxes(tick0=0, dtick=max(1, round(last / 8)))
+    fig = _layout(fig, "Does the pretext task teach the real task?", height, "epoch (0 = before training)", "")
+    return fig.update_layout(showlegend=True)
+
+
+def data_uri(image: torch.Tensor) -> str:
+    """One uint8 image `(C, H, W)` as a PNG data URI (for pictures inside a figure)."""
+    buffer = io.BytesIO()
+    Image.fromarray(to_display(image)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()

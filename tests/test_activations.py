@@ -1,6 +1,6 @@
 import torch
 
-from ssl_core.activations import block_responses, first_filters
+from ssl_core.activations import block_responses, first_filters, first_layer_change
 from ssl_core.models import small_cnn
 
 
@@ -28,3 +28,13 @@ def test_block_responses_give_each_blocks_strongest_channels_at_its_resolution()
     x = normalise(resize_all(image, 16))
     means = net.blocks[0](x)[0].mean(dim=(1, 2))
     assert list(responses[0].channels) == means.argsort(descending=True)[:5].tolist()
+
+
+def test_first_layer_change_is_zero_for_the_same_weights_and_grows_with_the_change():
+    net = small_cnn(1)
+    moved = small_cnn(1)
+    moved.load_state_dict(net.state_dict())
+    assert first_layer_change(net, moved) == 0.0
+    with torch.no_grad():
+        moved.blocks[0][0].weight.mul_(1.5)
+    assert abs(first_layer_change(net, moved) - 0.5) < 1e-5

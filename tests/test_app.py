@@ -10,6 +10,7 @@ from tests.conftest import ROOT, image_bytes
 from tests.test_user_images import make_zip
 
 TIMEOUT = 120
+INSIDE_VIEWS = ("🗺️ Embedding map", "🔍 Filters & activations", "👯 Nearest neighbours")  # the See inside page's
 
 
 @pytest.fixture(autouse=True)
@@ -161,14 +162,14 @@ def test_pretext_gallery_for_rotation_and_jigsaw():
     at = app()
     at.switch_page("pages/pretext.py").run()
     no_errors(at)
-    assert len(at.get("image")) == 6 * 4
+    assert len(at.get("image")) == 6 * 4 + 1  # the gallery, then the guessing game's question
     at.multiselect[0].set_value([90, 180]).run()
-    assert len(at.get("image")) == 6 * 2
+    assert len(at.get("image")) == 6 * 2 + 1
     assert at.session_state.pretext["settings"]["rotation"].angles == (90, 180)
     at.radio[0].set_value("jigsaw").run()
     no_errors(at)
     assert any("minimum Hamming distance" in c.value for c in at.caption)
-    assert len(at.get("image")) == 6 * 2
+    assert len(at.get("image")) == 6 * 2 + 1 + 4  # the question: shuffled tiles, and four ways to put them back
     at.radio[1].set_value(3).run()
     no_errors(at)
     assert at.session_state.pretext["settings"]["jigsaw"].grid == 3
@@ -415,7 +416,7 @@ def test_flowers_folder_journey():
     assert at.session_state.recipe.pretext.image_size >= 32
     at.switch_page("pages/pretext.py").run()
     no_errors(at)
-    assert len(at.get("image")) == 24
+    assert len(at.get("image")) == 24 + 1  # the gallery, the guessing game's question
     at = start_training(at, epochs=1)
     wait_for_job(at, "train_job")
     no_errors(at)
@@ -427,6 +428,14 @@ def test_flowers_folder_journey():
     no_errors(at)
     bars = [fig for fig in charts(at) if fig["data"] and fig["data"][0]["type"] == "bar"]
     assert bars and bars[0]["data"][0]["x"] == ["daisy", "dandelion", "rose", "sunflower", "tulip"]
+    at.switch_page("pages/inside.py").run()
+    no_errors(at)
+    maps = charts(at)
+    assert [trace["name"] for trace in maps[0]["data"]] == ["daisy", "dandelion", "rose", "sunflower", "tulip"]
+    assert any("k-NN accuracy in feature space" in b.value for b in (*at.success, *at.info, *at.error))
+    at.radio(key="inside_view").set_value(INSIDE_VIEWS[2]).run()
+    no_errors(at)
+    assert "**after pretraining**: " in markdown(at)  # a held-out flower's neighbours among the training photos
 
 
 # ---- public mode and many visitors ------------------------------------------------------------------
@@ -720,7 +729,7 @@ def test_a_shared_link_sets_up_the_dataset_task_and_settings_and_the_sidebar_mak
     assert at.number_input(key="train_settings.epochs").value == 3
     assert "Jigsaw" in at.caption[0].value
     at.switch_page("pages/pretext.py").run()
-    assert at.radio(key="pretext_task").value == "jigsaw" and len(at.get("image")) == 6 * 2
+    assert at.radio(key="pretext_task").value == "jigsaw" and len(at.get("image")) == 6 * 2 + 1 + 4  # and the game
     assert shared and "data=digits" in shared[0] and "task=jigsaw" in shared[0] and "d_epochs=7" in shared[0]
     params = dict(pair.split("=", 1) for pair in shared[0].split("?", 1)[1].split("&"))
     from urllib.parse import unquote
@@ -797,3 +806,156 @@ def test_a_model_file_becomes_the_sessions_pretrained_model_and_its_training_con
     fresh.switch_page("pages/history.py").run()
     assert list(fresh.dataframe[0].value["run"]) == ["rotation on mnist-10k, continued",
                                                      "rotation on mnist-10k, from a model file"]
+
+
+# ---- see inside -------------------------------------------------------------------------------------
+
+def values(array) -> "np.ndarray":
+    """A figure's data array as plotly sends it: a list, or numpy's bytes in base64."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
+    return np.asarray(array)
+
+
+def image_captions(at: AppTest) -> list[str]:
+    return [img.caption for el in at.get("image") for img in el.proto.imgs]
+
+
+def test_see_inside_maps_filters_activations_and_neighbours_before_and_after_pretraining():
+    at = app()
+    at.switch_page("pages/inside.py").run()
+    assert any("First pretrain a backbone" in i.value for i in at.info)
+    at = start_training(at)
+    wait_for_job(at, "train_job")
+    at.switch_page("pages/inside.py").run()
+    no_errors(at)
+    summary = [b.value for b in (*at.success, *at.info, *at.error)]
+    assert any("k-NN accuracy in feature space (block 3, 1,000 held-out images)" in s and "95% interval" in s
+               for s in summary), summary
+    assert [m.label for m in at.metric] == ["k-NN accuracy, random weights", "k-NN accuracy, after pretraining"]
+    maps = charts(at)
+    assert len(maps) == 2 and all(len(fig["data"]) == 10 for fig in maps)  # one colour per digit class
+    assert sum(values(trace["x"]).size for trace in maps[0]["data"]) == 1000
+    at.radio(key="map_method").set_value("tsne").run()
+    at.select_slider(key="map_limit").set_value(300).run()
+    at.toggle(key="map_pictures").set_value(True).run()
+    no_errors(at)
+    assert [len(fig["layout"]["images"]) for fig in charts(at)] == [300, 300]
+    assert "t-SNE of block 3" in charts(at)[0]["layout"]["title"]["text"]
+
+    at.radio(key="inside_view").set_value(INSIDE_VIEWS[1]).run()
+    no_errors(at)
+    captions = image_captions(at)
+    assert "random weights: 16 filters of 3×3" in captions and "after pretraining: 16 filters of 3×3" in captions
+    assert sum(c.startswith("Block ") for c in captions) == 4
+    at.radio(key="activation_source").set_value("my photo").run()
+    at.file_uploader(key="activation_upload").set_value([("notes.jpg", b"just text", "image/jpeg")]).run()
+    no_errors(at)
+    assert any("notes.jpg" in e.value for e in at.error)
+    at.file_uploader(key="activation_upload").set_value([("digit.png", image_bytes(size=(40, 40)), "image/png")]).run()
+    no_errors(at)
+    assert sum(c.startswith("Block ") for c in image_captions(at)) == 4
+
+    at.radio(key="inside_view").set_value(INSIDE_VIEWS[2]).run()
+    no_errors(at)
+    text = markdown(at)
+    assert "**random weights**: " in text and "**after pretraining**: " in text and " of 8 are of class " in text
+    assert len(at.get("image")) == 1 + 2 * 8  # the image asked about, then 8 neighbours under each network
+    assert any("A fixed random 5,000 of the 8,000 pretext training images searched" in c.value for c in at.caption)
+
+
+def test_the_train_page_watches_the_real_task_and_a_contrastive_runs_collapse():
+    at = app()
+    at.switch_page("pages/pretext.py").run()
+    at.radio(key="pretext_task").set_value("simclr").run()
+    at = start_training(at, epochs=2)
+    wait_for_job(at, "train_job")
+    no_errors(at)
+    figure = next(f for f in charts(at) if f["layout"]["title"]["text"] == "Does the pretext task teach the real task?")
+    probe, collapse = figure["data"]
+    assert probe["name"] == "k-NN on the real labels (held-out)" and probe["x"][0] == 0 and probe["x"][-1] == 2
+    assert all(0 <= y <= 1 for y in probe["y"])
+    assert collapse["name"].startswith("collapse meter") and collapse["x"] == [1, 2]
+    assert any("Does the pretext task teach the real task?" in c.value for c in at.caption)
+
+
+def test_the_mistakes_gallery_shows_what_each_model_got_wrong():
+    at = start_training(app())
+    wait_for_job(at, "train_job")
+    run_comparison(at)
+    no_errors(at)
+    assert any("Mistakes gallery" in e.label for e in at.expander)
+    counts = next(c.value for c in at.caption if c.value.startswith("Of 2,000 test images"))
+    assert "the SSL model (SSL linear probe) got" in counts and "Showing 48 of the" in counts
+    assert sum(c.startswith("true ") for c in image_captions(at)) == 48
+    at.selectbox(key="mistakes_mode").set_value("finetune").run()
+    at.selectbox(key="mistakes_kind").set_value("both").run()
+    at.selectbox(key="mistakes_truth").set_value(3).run()
+    no_errors(at)
+    shown = [c for c in image_captions(at) if c.startswith("true ")]
+    assert shown and all(c.startswith("true 3 · SSL ") and "SSL 3 " not in c and not c.endswith("scratch 3")
+                         for c in shown)
+
+
+def answer_round(at: AppTest, pick: int = 0) -> AppTest:
+    for _ in range(8):
+        [b for b in at.button if b.key and b.key.startswith("quiz_")][pick].click().run()
+    return at
+
+
+def test_you_guess_first_then_the_trained_network_plays_the_same_questions():
+    at = app()
+    at.switch_page("pages/pretext.py").run()
+    assert any("Which way was this image turned?" in m.value for m in at.markdown)
+    answer_round(at)
+    no_errors(at)
+    score = next(m.value for m in at.markdown if m.value.startswith("You: "))
+    assert " of 8**" in score and "chance: 25%" in score and "the network" not in score
+    assert any("Train this task on the **Train** page" in c.value for c in at.caption)
+    button(at, "Next round").click().run()
+    assert any(m.value.startswith("**Question 1 of 8.**") for m in at.markdown)
+    at = start_training(at)
+    wait_for_job(at, "train_job")
+    at.switch_page("pages/pretext.py").run()  # 8 px now: the images the network trained on, a new round
+    answer_round(at, pick=1)
+    no_errors(at)
+    score = next(m.value for m in at.markdown if m.value.startswith("You: "))
+    assert " of 8** · the network: **" in score and "of 8** on the same questions" in score
+    assert any("The network chose" in box.value for box in (*at.success, *at.warning))
+
+
+@pytest.mark.parametrize("task", ["rotation", "jigsaw", "context", "colorization", "inpainting", "simclr"])
+def test_every_task_plays_and_shows_inside_on_a_folder_of_colour_photos(task, tmp_path):
+    from PIL import Image
+
+    for name, colour in (("red", (200, 40, 40)), ("blue", (40, 40, 200))):
+        (tmp_path / name).mkdir()
+        for i in range(12):
+            picture = Image.new("RGB", (32, 32), "white")
+            picture.paste(colour, (4 + i % 6, 4 + i % 5, 20 + i % 9, 24))
+            picture.save(tmp_path / name / f"{i}.png")
+    at = app()
+    at.switch_page("pages/data.py").run()
+    at.radio(key="data_source").set_value("Your images").run()
+    at.text_input(key="folder_path").set_value(str(tmp_path)).run()
+    button(at, "Load the folder").click().run()
+    at.switch_page("pages/pretext.py").run()
+    at.radio(key="pretext_task").set_value(task).run()
+    no_errors(at)
+    assert any(m.value.startswith("**Question 1 of") for m in at.markdown)
+    at = start_training(at, epochs=1)
+    wait_for_job(at, "train_job")
+    no_errors(at)
+    at.switch_page("pages/pretext.py").run()
+    answer_round(at)
+    no_errors(at)
+    assert any("the network: **" in m.value for m in at.markdown)
+    at.switch_page("pages/inside.py").run()
+    for view in INSIDE_VIEWS:
+        at.radio(key="inside_view").set_value(view).run()
+        no_errors(at)
+    assert "**after pretraining**: " in markdown(at)

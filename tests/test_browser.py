@@ -101,7 +101,7 @@ def test_journey(page, server, tmp_path):
 
     go(page, "2. Pretext")
     healthy(page, "03_pretext_rotation")
-    assert page.locator('[data-testid="stImage"]').count() == 24
+    assert page.locator('[data-testid="stImage"]').count() == 24 + 1  # the gallery, the guessing game's question
     page.get_by_text("Jigsaw", exact=True).click()
     idle(page)
     healthy(page, "04_pretext_jigsaw")
@@ -188,6 +188,37 @@ def test_journey(page, server, tmp_path):
     assert any("only knows handwritten digits" in a for a in alerts), alerts  # a sunflower on a digits model
     captions = page.locator('[data-testid="stCaptionContainer"]').all_inner_texts()
     assert any("rotated by" in c for c in captions), captions
+    page.get_by_text("Mistakes gallery").click()
+    page.get_by_text("Of 2,000 test images").wait_for()
+    page.get_by_text("Of 2,000 test images").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "09a_mistakes.png"))
+
+    go(page, "See inside")  # what pretraining made of the network, on the default model
+    page.get_by_text("k-NN accuracy in feature space").wait_for(timeout=120_000)
+    idle(page)
+    healthy(page, "09b_inside_map")
+    separability = page.locator('[data-testid="stAlert"]').first.inner_text()
+    (ARTIFACTS / "default_separability.txt").write_text(separability + "\n")
+    assert "95% interval" in separability
+    page.get_by_text("Pictures on the map").click()
+    idle(page)
+    healthy(page, "09c_inside_map_pictures")
+    assert page.evaluate("() => document.querySelectorAll('.js-plotly-plot .layer-above image').length") >= 600
+    page.get_by_text("Filters & activations").click()
+    idle(page)
+    healthy(page, "09d_inside_filters")
+    assert page.get_by_text("Block 4: its 8 most active").is_visible()
+    page.get_by_text("Nearest neighbours").click()
+    idle(page)
+    healthy(page, "09e_inside_neighbours")
+    assert page.get_by_text(re.compile(r"after pretraining: \d of 8 are of class")).is_visible()
+
+    go(page, "2. Pretext")  # the game, against the network just trained
+    page.locator('[data-testid="stButton"]').filter(has_text="90°").first.click()
+    idle(page)
+    page.get_by_text("the network:").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "09f_guess_first.png"))
+    assert page.get_by_text("on the same questions").is_visible()
 
     go(page, "3. Train")
     epochs = page.get_by_label("Epochs")

@@ -22,6 +22,7 @@ from ssl_core.datasets import ImageDataset
 from ssl_core.downstream import DownstreamConfig, train_downstream
 from ssl_core.pretext import TASKS, parse_options, settings_dict, task_type
 from ssl_core.pretrain import PretrainConfig, PretrainResult, pretrain, scored
+from ssl_core.probe import PROBE_KEY, ProbeData
 from ssl_core.recipe import Recipe, Speed, comparison_seconds, pretext_seconds
 from ssl_core.report import BudgetResult, ExperimentReport, Point, pack_outcomes
 from ssl_core.splits import SplitConfig, labeled_subset, make_split
@@ -64,6 +65,8 @@ class _StderrProgress(Callbacks):
     def on_epoch(self, event: EpochEvent) -> None:
         held = {k[5:]: v for k, v in event.metrics.items() if k.startswith("test_") and k != "test_loss"}
         extra = "".join(f", held-out {name} {value:.3f}" for name, value in held.items())
+        if PROBE_KEY in event.metrics:
+            extra += f", k-NN probe on the labels {event.metrics[PROBE_KEY]:.3f}"
         self.log(f"{self.label}: epoch {event.epoch}/{event.epochs}, loss {event.metrics['train_loss']:.3f}{extra}")
 
 
@@ -107,8 +110,13 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
                 + (f", {config.continue_epochs} more epochs of the loaded network" if start_from is not None else ""))
             run = (replace(config.pretext, seed=seed) if start_from is None  # a loaded task keeps its seed (jigsaw's
                    else replace(config.pretext, epochs=config.continue_epochs))  # permutations come from it)
+            key, budget = min(config.budgets(), key=lambda pair: pair[1])  # the probe watches the smallest label set
+            labeled, _ = labeled_subset(dataset.labels, split.pool, int(budget) if key == "labels_per_class" else None,
+                                        float(budget), seed)
+            probe = ProbeData.usable(dataset.images[labeled], dataset.labels[labeled], test_x, test_y,
+                                     dataset.num_classes, config.downstream.block)
             pretrained = pretrain(run, dataset.images[pool], test_x, _StderrProgress(f"seed {seed} pretext", log),
-                                  allow_flip=dataset.allow_flip, start_from=start_from)
+                                  allow_flip=dataset.allow_flip, start_from=start_from, probe=probe)
         pretext_scores.append(pretrained.evaluation.value)
         pretext_baselines.append(pretrained.evaluation.baseline)
         for key, budget in config.budgets():

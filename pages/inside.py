@@ -55,6 +55,9 @@ def chosen_image(key: str) -> tuple[torch.Tensor, str, int | None] | None:
             st.error(f"**{upload.name}**: {exc}")
             return None
         return photo.tensor, upload.name, None
+    if not len(split.test):
+        st.info("This split holds no held-out images: upload a photo instead.")
+        return None
     number = int(st.number_input(f"Held-out image (0 to {len(split.test) - 1:,})", 0, max(0, len(split.test) - 1),
                                  key=f"{key}_number"))
     row = int(split.test[number])
@@ -79,7 +82,8 @@ def embedding_map() -> None:
     method = c2.radio("Projection", list(METHODS), format_func=METHODS.get, horizontal=True, key="map_method",
                       help="PCA keeps distances faithfully but flattens clusters; t-SNE shows clusters but "
                            "invents some distances. The numbers below do not depend on it.")
-    limit = c3.select_slider("Images", [300, 1000, 2000, 3000], 1000, key="map_limit")
+    sizes = [300, 1000] if deployment().public else [300, 1000, 2000, 3000]  # t-SNE: about 10 s per map of 3,000
+    limit = c3.select_slider("Images", sizes, 1000, key="map_limit")
     pictures = c4.toggle("Pictures on the map", key="map_pictures",
                          help=f"Draw up to {THUMBNAILS} of the images at their points.")
     with st.spinner(f"Mapping {min(limit, len(split.test)):,} held-out images under both networks…"):

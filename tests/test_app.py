@@ -959,3 +959,49 @@ def test_every_task_plays_and_shows_inside_on_a_folder_of_colour_photos(task, tm
         at.radio(key="inside_view").set_value(view).run()
         no_errors(at)
     assert "**after pretraining**: " in markdown(at)
+
+
+def test_a_contrastive_run_whose_embeddings_collapse_gets_a_warning():
+    from pages.common import server
+    from ssl_core.train import EpochEvent
+
+    at = app()
+
+    def collapsing(job):
+        report = job.callbacks("pretext")
+        for epoch, level in ((1, 0.2), (2, 0.8)):
+            report.on_epoch(EpochEvent(epoch, 2, 10 * epoch, {"train_loss": 3.0, "train_accuracy": 0.1,
+                                                               "collapse": level}))
+
+    assert server().start_job(at.session_state.workspace, "train_job", "pretext", "t", collapsing).join(5)
+    at.switch_page("pages/train.py").run()
+    no_errors(at)
+    assert any("Collapse meter at 80%" in w.value and "higher temperature" in w.value for w in at.warning)
+
+
+def test_see_inside_and_the_game_on_photos_without_labels_say_what_they_need(tmp_path):
+    from PIL import Image
+
+    for i in range(16):
+        Image.new("RGB", (24, 24), (10 * i, 100, 200 - 10 * i)).save(tmp_path / f"{i}.png")
+    at = app()
+    at.switch_page("pages/data.py").run()
+    at.radio(key="data_source").set_value("Your images").run()
+    at.text_input(key="folder_path").set_value(str(tmp_path)).run()
+    button(at, "Load the folder").click().run()
+    at.switch_page("pages/pretext.py").run()
+    no_errors(at)
+    assert any(m.value.startswith("**Question 1 of 8.**") for m in at.markdown)  # the game needs no labels
+    at = start_training(at, epochs=1)
+    wait_for_job(at, "train_job")
+    at.switch_page("pages/inside.py").run()
+    no_errors(at)
+    assert any("too few labeled held-out images" in i.value for i in at.info)
+    for view in INSIDE_VIEWS[1:]:
+        at.radio(key="inside_view").set_value(view).run()
+        no_errors(at)
+        assert any("no held-out images: upload a photo" in i.value for i in at.info)
+    at.radio(key="neighbours_source").set_value("my photo").run()
+    at.file_uploader(key="neighbours_upload").set_value([("a.png", image_bytes(size=(30, 30)), "image/png")]).run()
+    no_errors(at)
+    assert "**after pretraining**" in markdown(at) and " are of class " not in markdown(at)

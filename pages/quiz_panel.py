@@ -1,19 +1,64 @@
 """"You guess first": the pretext task as a game, the person against the trained network on the same
-held-out samples. Its state (questions, answers, scores) lives in `st.session_state.quiz`."""
+held-out samples. Its state lives in `st.session_state.game`, one `Game` per task, settings and size."""
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import streamlit as st
 import torch
+from torch import nn
 
 from pages.common import get_job
 from ssl_core.augment import resize_all
 from ssl_core.datasets import ImageDataset
 from ssl_core.plots import display_scale
+from ssl_core.pretext import Quiz
 from ssl_core.pretrain import PretrainConfig, PretrainResult
 from ssl_core.runs import continuable
 from ssl_core.splits import Split
 
 QUESTIONS = 8  # per round
+
+
+@dataclass
+class Game:
+    key: tuple  # what the questions were made for: a change of dataset, task or size starts a new game
+    quiz: Quiz | None = None
+    round: int = 0
+    answers: list[int] = field(default_factory=list)  # this round's, in order
+    you: int = 0  # right answers over every round
+    asked: int = 0
+    net: int = 0  # the network's right answers, on the questions it saw with you
+    net_asked: int = 0
+    network: list[int] | None = None  # its answers to this round's questions
+    network_of: nn.Module | None = None  # the model that gave them
+
+    def new_round(self, dataset: ImageDataset, split: Split, config: PretrainConfig) -> None:
+        rows = split.test if len(split.test) >= 2 else torch.arange(len(dataset))
+        generator = torch.Generator().manual_seed(1000 + self.round)
+        picks = rows[torch.randperm(len(rows), generator=generator)[:QUESTIONS]]
+        self.quiz = config.make_task().quiz(resize_all(dataset.images[picks], config.image_size), generator)
+        self.answers, self.network, self.network_of, self.round = [], None, None, self.round + 1
+
+    def answer(self, question: int, choice: int) -> None:
+        """A click on `choice` of `question` (a stale click, on a question already answered, is dropped)."""
+        if question != len(self.answers) or question >= len(self.quiz.questions):
+            return
+        right = self.quiz.questions[question].answer
+        self.answers.append(choice)
+        self.asked += 1
+        self.you += choice == right
+        if self.network is not None:
+            self.net_asked += 1
+            self.net += self.network[question] == right
+
+    def play_against(self, opponent: PretrainResult | None) -> None:
+        """The network answers this round's questions (a network that has just finished plays from here on)."""
+        if opponent is None:
+            self.network = self.network_of = None
+        elif self.network_of is not opponent.model:
+            self.network = opponent.task.quiz_answers(opponent.model, self.quiz)
+            self.network_of = opponent.model
 
 
 def _opponent(dataset: ImageDataset, config: PretrainConfig) -> PretrainResult | None:
@@ -25,79 +70,51 @@ def _opponent(dataset: ImageDataset, config: PretrainConfig) -> PretrainResult |
     return None
 
 
-def _new_round(state: dict, dataset: ImageDataset, split: Split, config: PretrainConfig) -> None:
-    rows = split.test if len(split.test) >= 2 else torch.arange(len(dataset))
-    generator = torch.Generator().manual_seed(1000 + state["round"])
-    picks = rows[torch.randperm(len(rows), generator=generator)[:QUESTIONS]]
-    images = resize_all(dataset.images[picks], config.image_size)
-    state.update(quiz=config.make_task().quiz(images, generator), answers=[], network=None, network_of=None,
-                 round=state["round"] + 1)
-
-
-def _answer(state: dict, choice: int) -> None:
-    quiz, i = state["quiz"], len(state["answers"])
-    state["answers"].append(choice)
-    state["asked"] += 1
-    state["you"] += choice == quiz.questions[i].answer
-    if state["network"] is not None:
-        state["net_asked"] += 1
-        state["net"] += state["network"][i] == quiz.questions[i].answer
-
-
-def _picture(column, picture, size: int, caption: str | None = None) -> None:
+def _picture(column, picture, size: int) -> None:
     scale = display_scale(max(picture.shape[:2]), size)
-    column.image(picture.repeat(scale, 0).repeat(scale, 1), caption=caption)
+    column.image(picture.repeat(scale, 0).repeat(scale, 1))
 
 
 def quiz_panel(dataset: ImageDataset, split: Split, config: PretrainConfig) -> None:
     key = (dataset.name, len(dataset), config.task, repr(config.make_task().settings), config.image_size, config.seed)
-    state = st.session_state.get("quiz")
-    if state is None or state["key"] != key:
-        state = st.session_state.quiz = {"key": key, "round": 0, "you": 0, "asked": 0, "net": 0, "net_asked": 0}
+    game = st.session_state.get("game")
+    if game is None or game.key != key:
+        game = Game(key)
         try:
-            _new_round(state, dataset, split, config)
+            game.new_round(dataset, split, config)
         except ValueError as exc:
             st.warning(str(exc))
-            st.session_state.quiz = None
             return
-    quiz = state["quiz"]
-    opponent = _opponent(dataset, config)
-    if opponent is None:
-        state["network"] = state["network_of"] = None
-    elif state.get("network_of") is not opponent.model:  # a network that just finished plays from here on
-        state["network"] = opponent.task.quiz_answers(opponent.model, quiz)
-        state["network_of"] = opponent.model
-    done = len(state["answers"])
+        st.session_state.game = game
+    quiz = game.quiz
+    game.play_against(_opponent(dataset, config))
+    done = len(game.answers)
     if done:
         previous = quiz.questions[done - 1]
-        mine = state["answers"][-1]
-        right = mine == previous.answer
+        right = game.answers[-1] == previous.answer
         text = f"{'✅ Right' if right else '❌ Not quite'}: the answer was **{previous.choices[previous.answer]}**."
-        if state["network"] is not None:
-            net = state["network"][done - 1]
+        if game.network is not None:
+            net = game.network[done - 1]
             text += f" The network chose {previous.choices[net]} {'✅' if net == previous.answer else '❌'}."
         (st.success if right else st.warning)(text)
-    score = [f"You: **{state['you']} of {state['asked']}**"]
-    if state["net_asked"]:
-        score.append(f"the network: **{state['net']} of {state['net_asked']}** on the same questions")
-    score.append(f"chance: {quiz.chance:.0%}")
-    st.markdown(" · ".join(score))
-    if opponent is None:
+    score = [f"You: **{game.you} of {game.asked}**"]
+    if game.net_asked:
+        score.append(f"the network: **{game.net} of {game.net_asked}** on the same questions")
+    st.markdown(" · ".join(score + [f"chance: {quiz.chance:.0%}"]))
+    if game.network is None:
         st.caption("Train this task on the **Train** page (same settings, seed and image size) and the network plays "
                    "too, on the same questions.")
     if done == len(quiz.questions):
         if st.button("▶ Next round", key="quiz_next"):
-            _new_round(state, dataset, split, config)
+            game.new_round(dataset, split, config)
             st.rerun()
         return
     question = quiz.questions[done]
     st.markdown(f"**Question {done + 1} of {len(quiz.questions)}.** {quiz.ask}")
     left, right = st.columns([1, 3])
     _picture(left, question.prompt, 160)
-    columns = right.columns(len(question.choices))
-    for j, (column, choice) in enumerate(zip(columns, question.choices)):
+    for j, (column, choice) in enumerate(zip(right.columns(len(question.choices)), question.choices)):
         if question.pictures:
             _picture(column, question.pictures[j], 96)
-        column.button(choice, key=f"quiz_{state['round']}_{done}_{j}", on_click=_answer, args=(state, j),
+        column.button(choice, key=f"quiz_{game.round}_{done}_{j}", on_click=game.answer, args=(done, j),
                       width="stretch")
-

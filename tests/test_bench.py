@@ -65,6 +65,18 @@ def test_talk_preset_runs_headless_and_prints_its_line_last(tmp_path):
     assert report["runs"][0]["linear"] > 0.3  # 10 classes: chance is 0.11
 
 
+def test_inside_prints_separability_probe_and_game_figures_for_each_task(tmp_path):
+    stdout, report = run_bench("inside", "--data", "digits", "--epochs", "2", "--only", "rotation", "--only", "simclr",
+                               tmp_path=tmp_path)
+    assert [row["task"] for row in report["rows"]] == ["rotation", "simclr"]
+    for row, line in zip(report["rows"], stdout.strip().splitlines()):
+        assert line.startswith(f"digits · {row['task']} (2 epochs") and "k-NN" in line and "live probe" in line
+        assert row["outcome"] in ("more separable", "less separable", "no clear change", "at chance")
+        low, high = row["knn_difference"]["ci95"]
+        assert low <= row["knn_after"] - row["knn_before"] <= high
+        assert 0 <= row["probe_start"] <= 1 and 0 <= row["probe_end"] <= 1 and row["quiz_chance"] == 0.25
+
+
 def test_merge_pools_per_seed_runs_into_one_table(tmp_path):
     from dataclasses import replace
 

@@ -139,9 +139,11 @@ def filters_and_activations() -> None:
     left.image(image_grid(image, scale=display_scale(pretrained.config.image_size, 128)), caption=caption)
     net = random_init.to(pretrained.device) if which == BACKBONES[0] else pretrained.backbone
     for response in block_responses(net, image, pretrained.config.image_size):
-        right.image(image_grid(response.maps, columns=8, scale=display_scale(response.size, 64), fill=128),
-                    caption=f"Block {response.block}: its {len(response.channels)} most active of {response.width} "
-                            f"channels, {response.size}×{response.size} (bright = strong response)")
+        scale = display_scale(response.size, 64)
+        for column, picture in zip(right.columns(len(response.maps)), response.maps):  # apart: maps can be all bright
+            column.image(image_grid(picture[None], scale=scale), width="stretch")
+        right.caption(f"Block {response.block}: its {len(response.channels)} most active of {response.width} channels, "
+                      f"{response.size}×{response.size} (bright = strong response)")
 
 
 def nearest_neighbours() -> None:

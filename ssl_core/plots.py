@@ -18,15 +18,14 @@ from ssl_core.report import Point
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 
 
-def image_grid(images: torch.Tensor, columns: int = 8, scale: int = 1, pad: int = 1, fill: int = 255) -> np.ndarray:
-    """(N, C, H, W) uint8 -> one (rows*H, columns*W, 3) picture, upscaled by nearest neighbour, `fill`
-    between the pictures (grey where white pictures would melt into white gaps)."""
+def image_grid(images: torch.Tensor, columns: int = 8, scale: int = 1, pad: int = 1) -> np.ndarray:
+    """(N, C, H, W) uint8 -> one (rows*H, columns*W, 3) picture, upscaled by nearest neighbour."""
     if not len(images):
         return np.full((8, 8, 3), 255, np.uint8)
     n, _, h, w = images.shape
     columns = min(columns, n)
     rows = -(-n // columns)
-    canvas = np.full((rows * (h + pad) - pad, columns * (w + pad) - pad, 3), fill, np.uint8)
+    canvas = np.full((rows * (h + pad) - pad, columns * (w + pad) - pad, 3), 255, np.uint8)
     for i, image in enumerate(images):
         r, c = divmod(i, columns)
         canvas[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = to_display(image)

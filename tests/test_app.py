@@ -851,14 +851,15 @@ def test_see_inside_maps_filters_activations_and_neighbours_before_and_after_pre
     no_errors(at)
     captions = image_captions(at)
     assert "random weights: 16 filters of 3×3" in captions and "after pretraining: 16 filters of 3×3" in captions
-    assert sum(c.startswith("Block ") for c in captions) == 4
+    assert sum(c.value.startswith("Block ") for c in at.caption) == 4
+    assert len(at.get("image")) == 2 + 1 + 4 * 8  # filters before and after, the image, 8 maps per block
     at.radio(key="activation_source").set_value("my photo").run()
     at.file_uploader(key="activation_upload").set_value([("notes.jpg", b"just text", "image/jpeg")]).run()
     no_errors(at)
     assert any("notes.jpg" in e.value for e in at.error)
     at.file_uploader(key="activation_upload").set_value([("digit.png", image_bytes(size=(40, 40)), "image/png")]).run()
     no_errors(at)
-    assert sum(c.startswith("Block ") for c in image_captions(at)) == 4
+    assert sum(c.value.startswith("Block ") for c in at.caption) == 4
 
     at.radio(key="inside_view").set_value(INSIDE_VIEWS[2]).run()
     no_errors(at)

@@ -97,7 +97,7 @@ def quiz_panel(dataset: ImageDataset, split: Split, config: PretrainConfig) -> N
             net = game.network[done - 1]
             text += f" The network chose {previous.choices[net]} {'✅' if net == previous.answer else '❌'}."
         (st.success if right else st.warning)(text)
-    score = [f"You: **{game.you} of {game.asked}**"]
+    score = [f"You: **{game.you} of {game.asked}**"] if game.asked else []
     if game.net_asked:
         score.append(f"the network: **{game.net} of {game.net_asked}** on the same questions")
     st.markdown(" · ".join(score + [f"chance: {quiz.chance:.0%}"]))
@@ -113,8 +113,12 @@ def quiz_panel(dataset: ImageDataset, split: Split, config: PretrainConfig) -> N
     st.markdown(f"**Question {done + 1} of {len(quiz.questions)}.** {quiz.ask}")
     left, right = st.columns([1, 3])
     _picture(left, question.prompt, 160)
-    for j, (column, choice) in enumerate(zip(right.columns(len(question.choices)), question.choices)):
-        if question.pictures:
-            _picture(column, question.pictures[j], 96)
-        column.button(choice, key=f"quiz_{game.round}_{done}_{j}", on_click=game.answer, args=(done, j),
-                      width="stretch")
+    per_row = len(question.choices) if question.pictures else 4  # names need room: eight places go on two rows
+    for start in range(0, len(question.choices), per_row):
+        for j, column in enumerate(right.columns(per_row), start):
+            if j >= len(question.choices):
+                break
+            if question.pictures:
+                _picture(column, question.pictures[j], 96)
+            column.button(question.choices[j], key=f"quiz_{game.round}_{done}_{j}", on_click=game.answer,
+                          args=(done, j), width="stretch")

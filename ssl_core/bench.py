@@ -5,6 +5,7 @@
     python -m ssl_core.bench merge REPORT.json ... [--out FILE]
     python -m ssl_core.bench talk [--seeds 0,1,2] [--out FILE]
     python -m ssl_core.bench journey [--data mnist-10k|FOLDER] [--seeds 3] [--time-budget S] [--out FILE]
+    python -m ssl_core.bench inside [--data mnist-10k|FOLDER ...] [--only TASK ...] [--epochs N] [--out FILE]
 
 `label-efficiency` reproduces the seeds' protocols on ../shared/data (MNIST test
 digits, flowers): SSL (linear probe, fine-tune) against scratch at several label
@@ -16,6 +17,10 @@ batch and data, and peak memory.
 against scratch over `--seeds` seeds) and prints predicted against measured seconds.
 `talk` runs the talk preset headless (pretext, then SSL against scratch) once per
 seed and prints, last, `talk preset: <s> s, ssl <acc>, scratch <acc>, difference <d> [<lo>, <hi>]`.
+`inside` pretrains every pretext task on the recommended settings (or `--epochs`) and prints what the
+See-inside views measure: k-NN separability before and after with its interval, the silhouette, the
+live probe from epoch 0 to the end and its cost against an epoch, and the network's score at "you
+guess first".
 `merge` pools label-efficiency reports of the same protocols run apart (one
 process per seed, say, to share a GPU) into one mean ± std table.
 """
@@ -320,6 +325,78 @@ def journey(spec: str, seeds: int, time_budget: float | None) -> dict:
             "verdicts": [v.text for v in comparison.verdicts.values()], "chance_note": note}
 
 
+def inside(specs: list[str], only: list[str] | None, epochs: int | None) -> dict:
+    """The See-inside figures for each dataset and pretext task (one seed, the recommended settings)."""
+    from ssl_core.augment import resize_all
+    from ssl_core.device import leave_core_for_server
+    from ssl_core.pretrain import pretrain
+    from ssl_core.probe import PROBE_KEY, PROBE_START_KEY, KnnProbe
+    from ssl_core.projection import before_after, project
+    from ssl_core.features import embed
+    from ssl_core.recipe import recommend
+    from ssl_core.runs import live_probe
+    from ssl_core.splits import SplitConfig, make_split
+    from ssl_core.train import Callbacks
+
+    leave_core_for_server()
+    rows = []
+    for spec in specs:
+        dataset = open_dataset(spec)
+        n_test = round(len(dataset) * SplitConfig().test_fraction)
+        recipe = recommend(dataset, "auto", n_pool=len(dataset) - n_test, n_test=n_test)
+        split = make_split(dataset.labels, SplitConfig(labels_per_class=recipe.labels_per_class), dataset.class_names)
+        block = recipe.downstream.block
+        probe = live_probe(dataset, split, block)
+        for task in (t for t in TASKS if (not only or t in only) and not TASKS[t].unavailable(dataset.channels)):
+            config = replace(recipe.pretext, task=task, epochs=epochs or recipe.pretext.epochs)
+            epoch_ends: list[float] = []
+            records: list[dict] = []
+
+            class Clock(Callbacks):
+                def on_epoch(self, event) -> None:
+                    epoch_ends.append(time.perf_counter())
+                    records.append(event.metrics)
+
+            started = time.perf_counter()
+            result = pretrain(config, dataset.images[split.pool], dataset.images[split.test], Clock(),
+                              allow_flip=dataset.allow_flip, probe=probe)
+            epoch_s = (epoch_ends[-1] - started) / len(epoch_ends)
+            knn = KnnProbe(probe, config.image_size, result.device)
+            t0 = time.perf_counter()
+            for _ in range(3):
+                knn(result.backbone)
+            probe_s = (time.perf_counter() - t0) / 3
+            test_x, test_y = dataset.images[split.test], dataset.labels[split.test]
+            maps = before_after(result, test_x, test_y, dataset.num_classes, block, "pca", limit=1000)
+            t0 = time.perf_counter()
+            project(embed(result.backbone, test_x[maps.indices], config.image_size, block), "tsne")
+            tsne_s = time.perf_counter() - t0
+            quiz_images = resize_all(test_x[:64], config.image_size)
+            quiz = result.task.quiz(quiz_images, torch.Generator().manual_seed(0))
+            answers = result.task.quiz_answers(result.model, quiz)
+            quiz_score = sum(a == q.answer for a, q in zip(answers, quiz.questions)) / len(answers)
+            before, after = maps.before.separability, maps.after.separability
+            row = {"dataset": dataset.name, "task": task, "epochs": config.epochs, "image_size": config.image_size,
+                   "pretext": result.evaluation.metric.format(result.evaluation.value),
+                   "knn_before": before.knn_accuracy, "knn_after": after.knn_accuracy,
+                   "knn_difference": maps.difference.to_json(), "outcome": maps.outcome,
+                   "silhouette_before": before.silhouette, "silhouette_after": after.silhouette,
+                   "probe_start": records[0].get(PROBE_START_KEY), "probe_end": records[-1].get(PROBE_KEY),
+                   "probe_share_of_epoch": probe_s / epoch_s, "epoch_s": epoch_s, "tsne_1000_s": tsne_s,
+                   "probed_epochs": sum(PROBE_KEY in r for r in records),
+                   "quiz_network": quiz_score, "quiz_chance": quiz.chance, "block": block}
+            rows.append(row)
+            print(f"{dataset.name} · {task} ({config.epochs} epochs, {config.image_size} px, block {block}): pretext "
+                  f"{row['pretext']}; k-NN {before.knn_accuracy:.1%} → {after.knn_accuracy:.1%} "
+                  f"({maps.difference.mean * 100:+.1f} [{maps.difference.low * 100:+.1f}, "
+                  f"{maps.difference.high * 100:+.1f}], {maps.outcome}); silhouette {before.silhouette:+.2f} → "
+                  f"{after.silhouette:+.2f}; live probe {row['probe_start']:.1%} → {row['probe_end']:.1%}, "
+                  f"{probe_s:.2f} s = {row['probe_share_of_epoch']:.1%} of an epoch, measured after "
+                  f"{row['probed_epochs']} of {config.epochs} epochs; t-SNE of {len(maps.labels):,} "
+                  f"{tsne_s:.1f} s; quiz: network {quiz_score:.0%} (chance {quiz.chance:.0%})", flush=True)
+    return {"rows": rows}
+
+
 def speed(quick: bool, device_names: tuple[str, ...] = ("cpu", "cuda")) -> dict:
     from ssl_core.datasets import load_digits
     from ssl_core.device import leave_core_for_server
@@ -377,16 +454,17 @@ def speed(quick: bool, device_names: tuple[str, ...] = ("cpu", "cuda")) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ssl_core.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("which", choices=["label-efficiency", "speed", "merge", "talk", "journey"])
+    parser.add_argument("which", choices=["label-efficiency", "speed", "merge", "talk", "journey", "inside"])
     parser.add_argument("reports", nargs="*", type=Path,
                         help="merge: label-efficiency JSON files of the same protocols on different seeds")
     parser.add_argument("--quick", action="store_true", help="fewer epochs, one seed, smaller images")
     parser.add_argument("--scale", choices=SCALES, default=None,
                         help="label-efficiency: quick (smoke), cpu (about 30 min on 2 cores) or full (the seeds' "
                              "protocol, a GPU's work); default full, or quick with --quick")
-    parser.add_argument("--data", default=None,
+    parser.add_argument("--epochs", type=int, default=None, help="inside: pretext epochs instead of the recipe's")
+    parser.add_argument("--data", action="append",
                         help="label-efficiency: folder holding mnist/ and flowers/ (default ../shared/data); "
-                             "journey: a dataset name or folder (default mnist-10k)")
+                             "journey: a dataset name or folder (default mnist-10k); inside: one or more of those")
     parser.add_argument("--time-budget", type=float, default=None, help="journey: seconds for the recipe")
     parser.add_argument("--only", action="append",
                         help="run only the protocols whose title contains this (repeat for several)")
@@ -405,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
                                   indent=2))
 
     if args.which == "label-efficiency":
-        data = Path(args.data) if args.data else SHARED
+        data = Path(args.data[-1]) if args.data else SHARED
         if not data.is_dir():
             print(f"error: {data} is missing: the benchmark needs ../shared/data", file=sys.stderr)
             return 1
@@ -413,8 +491,10 @@ def main(argv: list[str] | None = None) -> int:
         scale = args.scale or ("quick" if args.quick else "full")
         write({"protocols": protocols_json(label_efficiency(
             scale, data, args.only, seeds, on_report=lambda reports: write({"protocols": protocols_json(reports)})))})
+    elif args.which == "inside":
+        write(inside(args.data or ["mnist-10k"], args.only, args.epochs))
     elif args.which == "journey":
-        write(journey(args.data or "mnist-10k", int(args.seeds or 1), args.time_budget))
+        write(journey(args.data[-1] if args.data else "mnist-10k", int(args.seeds or 1), args.time_budget))
     elif args.which == "talk":
         write(talk(tuple(int(v) for v in args.seeds.split(",")) if args.seeds else (0,)))
     elif args.which == "merge":

@@ -202,8 +202,8 @@ def feature_figure(epochs: Sequence[dict], chance: float | None = None, height: 
 
     fig = go.Figure()
     probed = [p for p in epochs if PROBE_KEY in p]
-    start = [p for p in probed if PROBE_START_KEY in p][:1]
-    if probed:
+    start = [p for p in epochs if PROBE_START_KEY in p][:1]  # the first epoch's record, probed then or not
+    if probed or start:
         xs = [0] * len(start) + [p["epoch"] for p in probed]
         ys = [p[PROBE_START_KEY] for p in start] + [p[PROBE_KEY] for p in probed]
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name="k-NN on the real labels (held-out)",

@@ -1006,3 +1006,4 @@ def test_see_inside_and_the_game_on_photos_without_labels_say_what_they_need(tmp
     at.file_uploader(key="neighbours_upload").set_value([("a.png", image_bytes(size=(30, 30)), "image/png")]).run()
     no_errors(at)
     assert "**after pretraining**" in markdown(at) and " are of class " not in markdown(at)
+

@@ -165,6 +165,7 @@ class Quiz:
 
 QUIZ_CHOICES = 4  # choices per question when a task has more answers than fit on a row
 QUIZ_ALL = 8  # up to this many classes, every class is a choice
+LETTERS = tuple("ABCDEFGH")  # names of picture choices
 
 
 def to_display(image: torch.Tensor) -> np.ndarray:
@@ -343,9 +344,11 @@ class ClassificationTask(PretextTask):
         questions = []
         for x, target, row in zip(inputs, targets.tolist(), options.tolist()):
             pictures = [self.choice_picture(x, label) for label in row]
-            questions.append(Question(self.quiz_picture(x), tuple(self.label_name(label) for label in row),
-                                      tuple(pictures) if all(p is not None for p in pictures) else (),
-                                      row.index(target)))
+            if all(p is not None for p in pictures):  # pictures to choose from: named by letter
+                questions.append(Question(self.quiz_picture(x), LETTERS[:len(row)], tuple(pictures), row.index(target)))
+            else:
+                questions.append(Question(self.quiz_picture(x), tuple(self.label_name(label) for label in row), (),
+                                          row.index(target)))
         return Quiz(self.quiz_ask, tuple(questions), inputs, targets, options)
 
     def choose(self, outputs: torch.Tensor, quiz: Quiz) -> torch.Tensor:
@@ -389,8 +392,7 @@ class ReconstructionTask(PretextTask):
         order = torch.stack([torch.randperm(m, generator=generator) for _ in range(b)])  # choice j shows order[i, j]
         pictures = torch.stack([self.reconstruct(candidates[c], targets)[0] for c in range(m)], 1)  # (B, m, ...)
         pictures = pictures[torch.arange(b)[:, None], order]
-        letters = tuple("ABCDEFGH"[:m])
-        questions = tuple(Question(self.quiz_picture(inputs[i]), letters, tuple(to_display(p) for p in pictures[i]),
+        questions = tuple(Question(self.quiz_picture(inputs[i]), LETTERS[:m], tuple(to_display(p) for p in pictures[i]),
                                    order[i].tolist().index(0)) for i in range(b))
         return Quiz(self.quiz_ask, questions, inputs, targets, pictures)
 

@@ -20,7 +20,7 @@ from torch import nn
 from ssl_core.augment import MEAN, STD, normalise
 from ssl_core.features import collapse_level
 from ssl_core.metrics import Metric
-from ssl_core.pretext.base import (QUIZ_CHOICES, PretextSample, PretextScore, PretextTask, Question, Quiz,
+from ssl_core.pretext.base import (LETTERS, QUIZ_CHOICES, PretextSample, PretextScore, PretextTask, Question, Quiz,
                                    TaskSettings, option, pixels, to_display)
 
 PARTNER = Metric("accuracy", "partners found")  # share of views whose most similar view is their partner
@@ -153,7 +153,7 @@ class SimCLRTask(PretextTask):
         b, m = len(images), min(QUIZ_CHOICES, len(images))
         shift = torch.stack([torch.randperm(m, generator=generator) for _ in range(b)])
         options = (torch.arange(b)[:, None] + shift) % b  # each row: its own image and m - 1 others
-        questions = tuple(Question(to_display(pixels(first[i])), tuple("ABCD"[:m]),
+        questions = tuple(Question(to_display(pixels(first[i])), LETTERS[:m],
                                    tuple(to_display(pixels(second[j])) for j in options[i].tolist()),
                                    options[i].tolist().index(i)) for i in range(b))
         return Quiz(self.quiz_ask, questions, first, second, options)

@@ -218,7 +218,7 @@ def feature_figure(epochs: Sequence[dict], chance: float | None = None, height: 
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
     last = max((p["epoch"] for p in epochs), default=1)
     fig.update_xaxes(tick0=0, dtick=max(1, round(last / 8)))
-    fig = _layout(fig, "Does the pretext task teach the real task?", height, "epoch (0 = before training)", "")
+    fig = _layout(fig, "The real task, meanwhile", height, "epoch (0 = before training)", "")
     return fig.update_layout(showlegend=True)
 
 

@@ -876,7 +876,7 @@ def test_the_train_page_watches_the_real_task_and_a_contrastive_runs_collapse():
     at = start_training(at, epochs=2)
     wait_for_job(at, "train_job")
     no_errors(at)
-    figure = next(f for f in charts(at) if f["layout"]["title"]["text"] == "Does the pretext task teach the real task?")
+    figure = next(f for f in charts(at) if f["layout"]["title"]["text"] == "The real task, meanwhile")
     probe, collapse = figure["data"]
     assert probe["name"] == "k-NN on the real labels (held-out)" and probe["x"][0] == 0 and probe["x"][-1] == 2
     assert all(0 <= y <= 1 for y in probe["y"])

@@ -59,7 +59,11 @@ def mistakes_gallery(comparison: Comparison, ssl_modes: list[str], images: torch
     answered = c4.selectbox("Answered", classes, format_func=lambda k: "any" if k is None else names[k],
                             key="mistakes_answered", help="The answer of the model whose mistakes are shown (the "
                                                           "SSL model's for 'both').")
-    found = mistakes(comparison, ssl_mode, labels, kind, truth, answered)
+    try:
+        found = mistakes(comparison, ssl_mode, labels, kind, truth, answered)
+    except ValueError as exc:  # results made without each image's answer
+        st.info(f"No gallery: {exc}.")
+        return
     n = len(labels)
     st.caption(f"Of {n:,} test images: the SSL model ({MODE_TITLES[ssl_mode]}) got {found.counts['ssl']:,} wrong, "
                f"the scratch model {found.counts['scratch']:,}, both {found.counts['both']:,}. "

@@ -356,6 +356,7 @@ def test_a_result_at_chance_is_called_that():
     assert "No model learned this task: accuracy is at chance level, 11%" in warnings  # and the cause and fix
     assert "2 labels per class may be too few" in warnings
     assert not at.success and "helped" not in warnings
+    assert any("No gallery: these results were kept without each image's answer" in i.value for i in at.info)
 
 
 def test_experiments_page_label_budget_and_which_layer():

@@ -1008,3 +1008,20 @@ def test_see_inside_and_the_game_on_photos_without_labels_say_what_they_need(tmp
     no_errors(at)
     assert "**after pretraining**" in markdown(at) and " are of class " not in markdown(at)
 
+
+
+def test_a_double_click_in_the_guessing_game_scores_once():
+    from pages.quiz_panel import Game
+    from ssl_core.datasets import load_digits
+    from ssl_core.pretrain import PretrainConfig
+    from ssl_core.splits import SplitConfig, make_split
+
+    digits = load_digits()
+    game = Game(("digits",))
+    game.new_round(digits, make_split(digits.labels, SplitConfig(), digits.class_names), PretrainConfig(image_size=8))
+    right = game.quiz.questions[0].answer
+    game.answer(0, right)
+    game.answer(0, right)  # the same button again, before the page moved on
+    assert (game.asked, game.you, len(game.answers)) == (1, 1, 1)
+    game.answer(1, (game.quiz.questions[1].answer + 1) % 4)
+    assert (game.asked, game.you) == (2, 1)

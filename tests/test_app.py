@@ -1,7 +1,9 @@
 """Streamlit AppTest runs of every page, uploads included."""
+import base64
 import json
 import time
 
+import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -811,12 +813,16 @@ def test_a_model_file_becomes_the_sessions_pretrained_model_and_its_training_con
 
 # ---- see inside -------------------------------------------------------------------------------------
 
-def values(array) -> "np.ndarray":
+def load_folder(at: AppTest, folder) -> AppTest:
+    at.switch_page("pages/data.py").run()
+    at.radio(key="data_source").set_value("Your images").run()
+    at.text_input(key="folder_path").set_value(str(folder)).run()
+    button(at, "Load the folder").click().run()
+    return at
+
+
+def values(array) -> np.ndarray:
     """A figure's data array as plotly sends it: a list, or numpy's bytes in base64."""
-    import base64
-
-    import numpy as np
-
     if isinstance(array, dict):
         return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
     return np.asarray(array)
@@ -940,11 +946,7 @@ def test_every_task_plays_and_shows_inside_on_a_folder_of_colour_photos(task, tm
             picture = Image.new("RGB", (32, 32), "white")
             picture.paste(colour, (4 + i % 6, 4 + i % 5, 20 + i % 9, 24))
             picture.save(tmp_path / name / f"{i}.png")
-    at = app()
-    at.switch_page("pages/data.py").run()
-    at.radio(key="data_source").set_value("Your images").run()
-    at.text_input(key="folder_path").set_value(str(tmp_path)).run()
-    button(at, "Load the folder").click().run()
+    at = load_folder(app(), tmp_path)
     at.switch_page("pages/pretext.py").run()
     at.radio(key="pretext_task").set_value(task).run()
     no_errors(at)
@@ -986,11 +988,7 @@ def test_see_inside_and_the_game_on_photos_without_labels_say_what_they_need(tmp
 
     for i in range(16):
         Image.new("RGB", (24, 24), (10 * i, 100, 200 - 10 * i)).save(tmp_path / f"{i}.png")
-    at = app()
-    at.switch_page("pages/data.py").run()
-    at.radio(key="data_source").set_value("Your images").run()
-    at.text_input(key="folder_path").set_value(str(tmp_path)).run()
-    button(at, "Load the folder").click().run()
+    at = load_folder(app(), tmp_path)
     at.switch_page("pages/pretext.py").run()
     no_errors(at)
     assert any(m.value.startswith("**Question 1 of 8.**") for m in at.markdown)  # the game needs no labels

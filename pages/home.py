@@ -68,9 +68,10 @@ for row in range(0, len(views), 2):
 st.subheader("The journey")
 steps = [
     ("pages/data.py", "1. Data", "pick a dataset: built-in digits, MNIST/CIFAR, or your own photos"),
-    ("pages/pretext.py", "2. Pretext", "see the generated samples and their pseudo-labels"),
+    ("pages/pretext.py", "2. Pretext", "see the generated samples and their pseudo-labels, and guess them yourself"),
     ("pages/train.py", "3. Train", "pretrain on the pretext task with live curves"),
     ("pages/downstream.py", "4. Downstream & photos", "few labels: SSL vs from scratch, then your photos"),
+    ("pages/inside.py", "See inside", "what the features became: embedding maps, filters, nearest neighbours"),
 ]
 for path, label, text in steps:
     st.page_link(path, label=f"**{label}**: {text}")

@@ -145,6 +145,19 @@ def batch_order(n: int, batch_size: int, generator: torch.Generator) -> list[tor
     return batches
 
 
+def warmup_cosine(optimizer: torch.optim.Optimizer, total: int, warmup_fraction: float
+                  ) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up over `warmup_fraction` of the `total` steps, then a cosine down to zero."""
+    warmup = max(1, int(total * warmup_fraction))
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+
 def fit(model: nn.Module, param_groups: Iterable[dict], batch_fn: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
         n_train: int, config: LoopConfig, device: torch.device, callbacks: Callbacks,
         evaluate_fn: Callable[[], dict[str, float]] | None = None, seed: int = 0,
@@ -155,14 +168,7 @@ def fit(model: nn.Module, param_groups: Iterable[dict], batch_fn: Callable[[torc
     generator = torch.Generator().manual_seed(seed)
     optimizer = make_optimizer(param_groups, config.lr, config.weight_decay, device)
     total = steps_per_epoch(n_train, config.batch_size) * config.epochs
-    warmup = max(1, int(total * config.warmup_fraction))
-
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    scheduler = warmup_cosine(optimizer, total, config.warmup_fraction)
     callbacks.on_start(total)
     start = time.perf_counter()
     step = 0

@@ -1,0 +1,195 @@
+"""Pretext training past one machine's memory and one device, with PyTorch's own distributed engine.
+
+    torchrun --standalone --nproc_per_node=N -m ssl_core.distributed --data FOLDER [--cache DIR] [--workers 4] ...
+    python -m ssl_core.distributed --data FOLDER ...            # one process, the same code
+
+One process per device: DistributedDataParallel all-reduces the gradients, a DistributedSampler gives
+each rank a disjoint shard of every epoch, and only rank 0 logs and writes the model file (the format
+the app opens on its Downstream page, and `python -m ssl_core.experiment --load` reads). Images stream
+from the folder, decoded in DataLoader workers, or from a one-off memory-mapped cache at the training
+size. `gloo` on CPUs, `nccl` on CUDA. `--batch-size` is the global batch: each of N ranks takes 1/N.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
+
+from ssl_core.datasets import ImageDataset
+from ssl_core.model_file import to_bytes
+from ssl_core.pretext import TASKS, parse_options
+from ssl_core.pretrain import PretrainConfig, PretrainResult, initial_backbone
+from ssl_core.streaming import BROKEN, CachedImages, StreamedImages, build_cache, cache_folder, index_folder
+from ssl_core.train import TrainingDiverged, make_optimizer, warmup_cosine
+
+
+@dataclass
+class RunLog:
+    """What rank 0 reports: per-epoch mean loss, throughput over all ranks, and the shard sizes."""
+
+    world: int
+    backend: str
+    epoch_losses: list[float] = field(default_factory=list)
+    images_per_s: float = 0.0
+    images_per_rank: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _setup(backend: str) -> tuple[int, int, torch.device, str]:
+    """Rank, world size, this rank's device and the backend; a process group only under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    cuda = torch.cuda.is_available() and backend != "gloo"
+    backend = backend if backend != "auto" else ("nccl" if cuda else "gloo")
+    device = torch.device(f"cuda:{local}") if cuda else torch.device("cpu")
+    if cuda:
+        torch.cuda.set_device(device)
+    if world > 1:
+        dist.init_process_group(backend, rank=rank, world_size=world)
+    return rank, world, device, backend
+
+
+def shard_sampler(dataset, world: int, rank: int, seed: int) -> DistributedSampler:
+    """This rank's shard of every epoch: disjoint from the other ranks', reshuffled by `set_epoch`; the
+    few images left over by an uneven split are dropped so every rank takes the same number of steps."""
+    return DistributedSampler(dataset, world, rank, shuffle=True, seed=seed, drop_last=True)
+
+
+def train(args: argparse.Namespace, log=lambda message: None) -> RunLog:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if args.batch_size % world:  # before joining the group: every rank refuses alike, none waits for the others
+        raise ValueError(f"the global batch ({args.batch_size}) must divide among {world} processes")
+    rank, world, device, backend = _setup(args.backend)
+    try:
+        return _train(args, rank, world, device, backend, log if rank == 0 else lambda message: None)
+    finally:
+        if world > 1:
+            dist.destroy_process_group()
+
+
+def _train(args, rank: int, world: int, device: torch.device, backend: str, log) -> RunLog:
+    task_type = TASKS[args.pretext]
+    config = PretrainConfig(task=args.pretext, settings=parse_options(task_type.Settings, args.task_option),
+                            backbone=args.backbone, image_size=args.image_size, epochs=args.epochs,
+                            batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    index = index_folder(args.data)
+    streamed = StreamedImages(index, config.image_size)
+    dataset = streamed
+    if args.cache:
+        folder = cache_folder(Path(args.cache), index, config.image_size)
+        if rank == 0:
+            log(f"caching {len(index):,} images at {config.image_size} px in {folder} (once)")
+            build_cache(streamed, folder, args.workers)
+        if world > 1:
+            dist.barrier()  # the others read the cache rank 0 has finished
+        dataset = CachedImages(folder)
+    sampler = shard_sampler(dataset, world, rank, config.seed)
+    per_rank = config.batch_size // world
+    loader = DataLoader(dataset, batch_size=per_rank, sampler=sampler, num_workers=args.workers, drop_last=True,
+                        persistent_workers=args.workers > 0, pin_memory=device.type == "cuda")
+    if len(loader) == 0:
+        raise ValueError(f"{len(dataset)} images give no full batch of {per_rank} on each of {world} processes")
+    task = config.make_task()
+    model = task.build_model(initial_backbone(config, 3)).to(device)
+    net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
+        if world > 1 else model
+    optimizer = make_optimizer([{"params": model.parameters()}], config.lr, 5e-4, device)
+    scheduler = warmup_cosine(optimizer, len(loader) * config.epochs, 0.05)
+    generator = torch.Generator(device).manual_seed(config.seed + rank)  # each rank its own augmentations
+    run = RunLog(world, backend)
+    log(f"{world} process(es), {backend}, {device.type}: {len(dataset):,} images, {per_rank} per rank per step, "
+        f"{len(loader)} steps per epoch, {config.epochs} epochs")
+    started = time.perf_counter()
+    seen = 0
+    for epoch in range(1, config.epochs + 1):
+        sampler.set_epoch(epoch)
+        loss_sum = torch.zeros((), device=device)
+        steps = 0
+        for images, labels in loader:
+            images = images[labels != BROKEN].to(device, non_blocking=True)
+            if len(images) < 2:
+                continue
+            inputs, targets = task.training_batch(images, generator)
+            loss = task.loss(net(inputs).float(), targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            loss_sum += loss.detach()
+            steps += 1
+            seen += len(images)
+        mean = (loss_sum / max(steps, 1))
+        if world > 1:
+            dist.all_reduce(mean)
+            mean /= world
+        value = float(mean)
+        if not math.isfinite(value):
+            raise TrainingDiverged(f"the loss became {value} in epoch {epoch}: try a lower learning rate")
+        run.epoch_losses.append(value)
+        log(f"epoch {epoch}/{config.epochs}: loss {value:.4f}, "
+            f"{seen * world / (time.perf_counter() - started):,.0f} images/s")
+    run.seconds = time.perf_counter() - started
+    counts = torch.tensor([seen], device=device)
+    gathered = [torch.zeros_like(counts) for _ in range(world)]
+    if world > 1:
+        dist.all_gather(gathered, counts)
+    else:
+        gathered = [counts]
+    run.images_per_rank = [int(c) for c in gathered]
+    run.images_per_s = sum(run.images_per_rank) / run.seconds
+    if rank == 0 and args.out:
+        result = PretrainResult(config, task, model, 3, dataset=index.root.name)
+        about = ImageDataset(index.root.name, torch.zeros(0, 3, 1, 1, dtype=torch.uint8),
+                             torch.zeros(0, dtype=torch.int64), index.class_names)
+        Path(args.out).write_bytes(to_bytes(result, None, about))
+        log(f"model written to {args.out}")
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = PretrainConfig()
+    parser = argparse.ArgumentParser(prog="torchrun --nproc_per_node=N -m ssl_core.distributed",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True, help="a folder with one subfolder per class (or unlabeled images)")
+    parser.add_argument("--pretext", choices=list(TASKS), default=defaults.task)
+    parser.add_argument("--task-option", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--backbone", default=defaults.backbone)
+    parser.add_argument("--image-size", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="global: split among the ranks")
+    parser.add_argument("--lr", type=float, default=defaults.lr)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers per rank that decode images")
+    parser.add_argument("--cache", type=Path, help="folder for a one-off uint8 cache at the training size")
+    parser.add_argument("--backend", choices=["auto", "gloo", "nccl"], default="auto")
+    parser.add_argument("--out", type=Path, help="model file to write (rank 0)")
+    parser.add_argument("--json", action="store_true", help="print the run's figures as one JSON line (rank 0)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    try:
+        run = train(args, log)
+    except (ValueError, OSError, TrainingDiverged) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json and int(os.environ.get("RANK", "0")) == 0:
+        print(json.dumps(run.__dict__))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -23,14 +23,28 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 from ssl_core.datasets import ImageDataset
 from ssl_core.model_file import to_bytes
 from ssl_core.pretext import TASKS, parse_options
 from ssl_core.pretrain import PretrainConfig, PretrainResult, initial_backbone
-from ssl_core.streaming import BROKEN, CachedImages, StreamedImages, build_cache, cache_folder, index_folder
+from ssl_core.splits import SplitConfig, make_split
+from ssl_core.streaming import (BROKEN, CachedImages, FolderIndex, StreamedImages, build_cache, cache_folder,
+                                index_folder)
 from ssl_core.train import TrainingDiverged, make_optimizer, warmup_cosine
+
+
+@dataclass(frozen=True)
+class Stream:
+    """Where the images come from and how: the folder, decoding workers per rank, the optional cache."""
+
+    data: Path
+    holdout: float = 0.2  # the share held out per class, as the experiment's split holds it out: never pretrained on
+    workers: int = 2
+    cache: Path | None = None
+    backend: str = "auto"  # gloo on CPUs, nccl on CUDA
+    out: Path | None = None  # the model file rank 0 writes
 
 
 @dataclass
@@ -43,6 +57,19 @@ class RunLog:
     images_per_s: float = 0.0
     images_per_rank: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    result: PretrainResult | None = None  # rank 0's model (the same on every rank after the last step)
+
+    def figures(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "result"}
+
+
+def launched() -> bool:
+    """Whether torchrun started this process as one of several."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def is_rank_zero() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def _setup(backend: str) -> tuple[int, int, torch.device, str]:
@@ -60,44 +87,52 @@ def _setup(backend: str) -> tuple[int, int, torch.device, str]:
     return rank, world, device, backend
 
 
+def pretext_pool(index: FolderIndex, holdout: float) -> torch.Tensor:
+    """The files pretext training may see: all but the held-out share of each class, chosen exactly as
+    the experiment's split chooses its test images (same labels in the same order, seed 0), so a later
+    `--load` comparison on this folder scores images the pretext task never saw. (A file that fails to
+    decode is dropped from the experiment's in-memory copy, which shifts its split: the experiment says so.)"""
+    return make_split(index.labels, SplitConfig(test_fraction=holdout, seed=0), index.class_names).pool
+
+
 def shard_sampler(dataset, world: int, rank: int, seed: int) -> DistributedSampler:
     """This rank's shard of every epoch: disjoint from the other ranks', reshuffled by `set_epoch`; the
     few images left over by an uneven split are dropped so every rank takes the same number of steps."""
     return DistributedSampler(dataset, world, rank, shuffle=True, seed=seed, drop_last=True)
 
 
-def train(args: argparse.Namespace, log=lambda message: None) -> RunLog:
+def train(config: PretrainConfig, stream: Stream, log=lambda message: None) -> RunLog:
+    """Pretext training of `config` on this process's shard; with one process, plain training."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    if args.batch_size % world:  # before joining the group: every rank refuses alike, none waits for the others
-        raise ValueError(f"the global batch ({args.batch_size}) must divide among {world} processes")
-    rank, world, device, backend = _setup(args.backend)
+    if config.batch_size % world:  # before joining the group: every rank refuses alike, none waits for the others
+        raise ValueError(f"the global batch ({config.batch_size}) must divide among {world} processes")
+    rank, world, device, backend = _setup(stream.backend)
     try:
-        return _train(args, rank, world, device, backend, log if rank == 0 else lambda message: None)
+        return _train(config, stream, rank, world, device, backend, log if rank == 0 else lambda message: None)
     finally:
         if world > 1:
             dist.destroy_process_group()
 
 
-def _train(args, rank: int, world: int, device: torch.device, backend: str, log) -> RunLog:
-    task_type = TASKS[args.pretext]
-    config = PretrainConfig(task=args.pretext, settings=parse_options(task_type.Settings, args.task_option),
-                            backbone=args.backbone, image_size=args.image_size, epochs=args.epochs,
-                            batch_size=args.batch_size, lr=args.lr, seed=args.seed)
-    index = index_folder(args.data)
+def _train(config: PretrainConfig, stream: Stream, rank: int, world: int, device: torch.device, backend: str,
+           log) -> RunLog:
+    index = index_folder(stream.data)
     streamed = StreamedImages(index, config.image_size)
     dataset = streamed
-    if args.cache:
-        folder = cache_folder(Path(args.cache), index, config.image_size)
+    if stream.cache:
+        folder = cache_folder(stream.cache, index, config.image_size)
         if rank == 0:
             log(f"caching {len(index):,} images at {config.image_size} px in {folder} (once)")
-            build_cache(streamed, folder, args.workers)
+            build_cache(streamed, folder, stream.workers)
         if world > 1:
             dist.barrier()  # the others read the cache rank 0 has finished
         dataset = CachedImages(folder)
+    pool = pretext_pool(index, stream.holdout)
+    dataset = Subset(dataset, pool.tolist())
     sampler = shard_sampler(dataset, world, rank, config.seed)
     per_rank = config.batch_size // world
-    loader = DataLoader(dataset, batch_size=per_rank, sampler=sampler, num_workers=args.workers, drop_last=True,
-                        persistent_workers=args.workers > 0, pin_memory=device.type == "cuda")
+    loader = DataLoader(dataset, batch_size=per_rank, sampler=sampler, num_workers=stream.workers, drop_last=True,
+                        persistent_workers=stream.workers > 0, pin_memory=device.type == "cuda")
     if len(loader) == 0:
         raise ValueError(f"{len(dataset)} images give no full batch of {per_rank} on each of {world} processes")
     task = config.make_task()
@@ -108,7 +143,8 @@ def _train(args, rank: int, world: int, device: torch.device, backend: str, log)
     scheduler = warmup_cosine(optimizer, len(loader) * config.epochs, 0.05)
     generator = torch.Generator(device).manual_seed(config.seed + rank)  # each rank its own augmentations
     run = RunLog(world, backend)
-    log(f"{world} process(es), {backend}, {device.type}: {len(dataset):,} images, {per_rank} per rank per step, "
+    log(f"{world} process(es), {backend}, {device.type}: {len(dataset):,} of {len(index):,} images "
+        f"({len(index) - len(dataset):,} held out), {per_rank} per rank per step, "
         f"{len(loader)} steps per epoch, {config.epochs} epochs")
     started = time.perf_counter()
     seen = 0
@@ -148,12 +184,13 @@ def _train(args, rank: int, world: int, device: torch.device, backend: str, log)
         gathered = [counts]
     run.images_per_rank = [int(c) for c in gathered]
     run.images_per_s = sum(run.images_per_rank) / run.seconds
-    if rank == 0 and args.out:
-        result = PretrainResult(config, task, model, 3, dataset=index.root.name)
-        about = ImageDataset(index.root.name, torch.zeros(0, 3, 1, 1, dtype=torch.uint8),
-                             torch.zeros(0, dtype=torch.int64), index.class_names)
-        Path(args.out).write_bytes(to_bytes(result, None, about))
-        log(f"model written to {args.out}")
+    if rank == 0:
+        run.result = PretrainResult(config, task, model, 3, dataset=index.root.name)
+        if stream.out:
+            about = ImageDataset(index.root.name, torch.zeros(0, 3, 1, 1, dtype=torch.uint8),
+                                 torch.zeros(0, dtype=torch.int64), index.class_names)
+            stream.out.write_bytes(to_bytes(run.result, None, about))
+            log(f"model written to {stream.out}")
     return run
 
 
@@ -161,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = PretrainConfig()
     parser = argparse.ArgumentParser(prog="torchrun --nproc_per_node=N -m ssl_core.distributed",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", required=True, help="a folder with one subfolder per class (or unlabeled images)")
+    parser.add_argument("--data", required=True, type=Path,
+                        help="a folder with one subfolder per class (or unlabeled images)")
     parser.add_argument("--pretext", choices=list(TASKS), default=defaults.task)
     parser.add_argument("--task-option", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--backbone", default=defaults.backbone)
@@ -170,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="global: split among the ranks")
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--holdout", type=float, default=0.2,
+                        help="share of each class never pretrained on (the experiment's --test-fraction; 0: none)")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers per rank that decode images")
     parser.add_argument("--cache", type=Path, help="folder for a one-off uint8 cache at the training size")
     parser.add_argument("--backend", choices=["auto", "gloo", "nccl"], default="auto")
@@ -182,12 +222,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
     try:
-        run = train(args, log)
+        config = PretrainConfig(task=args.pretext, settings=parse_options(TASKS[args.pretext].Settings, args.task_option),
+                                backbone=args.backbone, image_size=args.image_size, epochs=args.epochs,
+                                batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+        run = train(config, Stream(args.data, args.holdout, args.workers, args.cache, args.backend, args.out), log)
     except (ValueError, OSError, TrainingDiverged) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if args.json and int(os.environ.get("RANK", "0")) == 0:
-        print(json.dumps(run.__dict__))
+    if args.json and is_rank_zero():
+        print(json.dumps(run.figures()))
     return 0
 
 

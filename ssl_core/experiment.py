@@ -233,6 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "its task, backbone and image size; no pretext training unless --continue-epochs")
     parser.add_argument("--continue-epochs", type=int, default=0, metavar="N",
                         help="with --load: train the loaded network N more epochs on --data first")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="under torchrun: DataLoader workers per process that decode the --data folder")
+    parser.add_argument("--cache", type=Path,
+                        help="under torchrun: folder for a one-off uint8 cache of the images at the training size")
     parser.add_argument("--pool-limit", type=int, default=None, help="use at most this many pretext images")
     parser.add_argument("--seeds", type=_numbers(int), default=(0,))
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
@@ -319,10 +323,7 @@ def task_options_text() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from ssl_core.device import pick_device
-    from ssl_core.model_file import from_bytes
-    from ssl_core.recipe import recommend
-    from ssl_core.sources import open_dataset
+    from ssl_core.distributed import is_rank_zero, launched
 
     args = build_parser().parse_args(argv)
     if args.list_options:
@@ -330,28 +331,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
     try:
-        device = pick_device(args.device)
-        dataset = open_dataset(args.data)
-        recipe = None
-        if args.recipe == "auto":
-            n_test = round(len(dataset) * args.test_fraction)
-            recipe = recommend(dataset, device, args.time_budget, n_pool=len(dataset) - n_test, n_test=n_test)
-            log("recipe: " + "; ".join(recipe.reasons))
-        config = config_from_args(args, recipe)
-        start_from = None
-        if args.load is not None:
-            loaded = from_bytes(args.load.read_bytes())
-            if loaded.in_channels != dataset.channels:
-                raise ValueError(f"{args.load} was trained on {loaded.in_channels}-channel images; {dataset.name} has "
-                                 f"{dataset.channels}")
-            config = replace(config, pretext=replace(loaded.pretext, device=args.device,
-                                                     lr=_given(args.pretext_lr, loaded.pretext.lr),
-                                                     batch_size=_given(args.batch_size, loaded.pretext.batch_size)))
-            start_from = loaded.pretext_model
-            log(f"loaded {args.load}: {loaded.pretext.make_task().describe()}, trained on {loaded.dataset}")
-        log(f"pretext {config.pretext.backbone} at {config.pretext.image_size} px, {config.pretext.epochs} epochs, "
-            f"batch {config.pretext.batch_size}, lr {config.pretext.lr:g}")
-        report = run_experiment(dataset, config, log=log, start_from=start_from)
+        if launched():
+            report = _under_torchrun(args, log if is_rank_zero() else lambda message: None)
+            if report is None:
+                return 0  # not rank 0: its share of the pretraining is done
+        else:
+            report = _in_one_process(args, log)
     except (ValueError, KeyError, OSError, RuntimeError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"error: {message}", file=sys.stderr)
@@ -366,6 +351,60 @@ def main(argv: Sequence[str] | None = None) -> int:
             if result.verdict is not None:
                 print(f"- {result.verdict.text}")
     return 0
+
+
+def _under_torchrun(args: argparse.Namespace, log: Callable[[str], None]) -> ExperimentReport | None:
+    """Under torchrun the pretext training is shared by the processes, streamed from the `--data`
+    folder; rank 0 alone then runs the comparison (a few labels: one process is enough). Other ranks
+    get None."""
+    from ssl_core.distributed import Stream, train
+    from ssl_core.sources import open_dataset
+
+    if args.load is not None:
+        raise ValueError("--load needs no pretraining: run it without torchrun")
+    if not Path(args.data).is_dir():
+        raise ValueError("under torchrun --data is a folder of images, streamed from disk")
+    if args.recipe == "auto":
+        log("under torchrun the recipe is not timed: the defaults and the flags given are used")
+    config = config_from_args(args, None)
+    run = train(config.pretext, Stream(Path(args.data), args.test_fraction, args.workers, args.cache), log)
+    if run.result is None:
+        return None
+    dataset = open_dataset(args.data)
+    if dataset.skipped:
+        log(f"{len(dataset.skipped)} files could not be decoded: the comparison's held-out images may include a few "
+            "the pretext task saw")
+    return run_experiment(dataset, config, log=log, start_from=run.result.model)
+
+
+def _in_one_process(args: argparse.Namespace, log: Callable[[str], None]) -> ExperimentReport:
+    from ssl_core.device import pick_device
+    from ssl_core.model_file import from_bytes
+    from ssl_core.recipe import recommend
+    from ssl_core.sources import open_dataset
+
+    device = pick_device(args.device)
+    dataset = open_dataset(args.data)
+    recipe = None
+    if args.recipe == "auto":
+        n_test = round(len(dataset) * args.test_fraction)
+        recipe = recommend(dataset, device, args.time_budget, n_pool=len(dataset) - n_test, n_test=n_test)
+        log("recipe: " + "; ".join(recipe.reasons))
+    config = config_from_args(args, recipe)
+    start_from = None
+    if args.load is not None:
+        loaded = from_bytes(args.load.read_bytes())
+        if loaded.in_channels != dataset.channels:
+            raise ValueError(f"{args.load} was trained on {loaded.in_channels}-channel images; {dataset.name} has "
+                             f"{dataset.channels}")
+        config = replace(config, pretext=replace(loaded.pretext, device=args.device,
+                                                 lr=_given(args.pretext_lr, loaded.pretext.lr),
+                                                 batch_size=_given(args.batch_size, loaded.pretext.batch_size)))
+        start_from = loaded.pretext_model
+        log(f"loaded {args.load}: {loaded.pretext.make_task().describe()}, trained on {loaded.dataset}")
+    log(f"pretext {config.pretext.backbone} at {config.pretext.image_size} px, {config.pretext.epochs} epochs, "
+        f"batch {config.pretext.batch_size}, lr {config.pretext.lr:g}")
+    return run_experiment(dataset, config, log=log, start_from=start_from)
 
 
 if __name__ == "__main__":

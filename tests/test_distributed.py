@@ -79,3 +79,32 @@ def test_a_global_batch_that_does_not_divide_among_the_processes_is_refused(shap
            "MASTER_PORT": "29533"}
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 1 and "must divide among 2 processes" in done.stderr
+
+
+def test_pretraining_leaves_out_exactly_the_images_the_experiment_tests_on(tmp_path):
+    from ssl_core.distributed import pretext_pool
+    from ssl_core.splits import SplitConfig, make_split
+    from ssl_core.streaming import index_folder
+    from ssl_core.user_images import load_folder
+
+    for cls in ("a", "b", "c"):
+        (tmp_path / cls).mkdir()
+        for i in range(7 + len(cls)):
+            Image.new("RGB", (20, 20), (i * 20, 0, 0)).save(tmp_path / cls / f"{i}.png")
+    pool = pretext_pool(index_folder(tmp_path), 0.2)
+    in_memory = load_folder(tmp_path)
+    tested = make_split(in_memory.labels, SplitConfig(test_fraction=0.2, seed=0)).test
+    assert not set(pool.tolist()) & set(tested.tolist())
+    assert len(pool) + len(tested) == len(in_memory)
+    assert len(pretext_pool(index_folder(tmp_path), 0.0)) == len(in_memory)
+
+
+def test_the_experiment_under_torchrun_pretrains_on_two_processes_then_compares_on_rank_0(shapes):
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               "-m", "ssl_core.experiment", "--data", str(shapes), "--pretext-epochs", "2", "--image-size", "16",
+               "--batch-size", "32", "--labels-per-class", "5", "--downstream-epochs", "2", "--workers", "0"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("| 5/class | 10 |") == 1  # one table: rank 0's
+    assert "2 process(es), gloo, cpu: 155 of 193 images (38 held out)" in done.stderr

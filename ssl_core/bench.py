@@ -6,6 +6,7 @@
     python -m ssl_core.bench talk [--seeds 0,1,2] [--out FILE]
     python -m ssl_core.bench journey [--data mnist-10k|FOLDER] [--seeds 3] [--time-budget S] [--out FILE]
     python -m ssl_core.bench inside [--data mnist-10k|FOLDER ...] [--only TASK ...] [--epochs N] [--out FILE]
+    python -m ssl_core.bench distributed [--data FOLDER] [--epochs N] [--out FILE]
 
 `label-efficiency` reproduces the seeds' protocols on ../shared/data (MNIST test
 digits, flowers): SSL (linear probe, fine-tune) against scratch at several label
@@ -21,6 +22,8 @@ seed and prints, last, `talk preset: <s> s, ssl <acc>, scratch <acc>, difference
 See-inside views measure: k-NN separability before and after with its interval, the silhouette, the
 live probe from epoch 0 to the end and its cost against an epoch, and the network's score at "you
 guess first".
+`distributed` launches `torchrun -m ssl_core.distributed` with 1 and 2 processes, streaming the folder
+(decoded by DataLoader workers) and from the memory-mapped cache, and prints images/s for each.
 `merge` pools label-efficiency reports of the same protocols run apart (one
 process per seed, say, to share a GPU) into one mean ± std table.
 """
@@ -397,6 +400,32 @@ def inside(specs: list[str], only: list[str] | None, epochs: int | None) -> dict
     return {"rows": rows}
 
 
+def distributed(folder: Path, epochs: int) -> dict:
+    """Pretext images/s of the distributed trainer: 1 and 2 processes, streamed and cached."""
+    import os
+    import subprocess
+    import tempfile
+
+    rows = []
+    with tempfile.TemporaryDirectory() as cache:
+        for processes, source in itertools.product((1, 2), ("streamed", "cached")):
+            command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
+                       "-m", "ssl_core.distributed", "--data", str(folder), "--epochs", str(epochs), "--image-size",
+                       "32", "--batch-size", "64", "--workers", "1", "--json"]
+            if source == "cached":
+                command += ["--cache", cache]
+            env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 2) // processes))}
+            done = subprocess.run(command, capture_output=True, text=True, env=env)
+            if done.returncode:
+                raise RuntimeError(done.stderr[-2000:])
+            run = json.loads(done.stdout.strip().splitlines()[-1])
+            rows.append({"processes": processes, "source": source, "images_per_s": run["images_per_s"],
+                         "epoch_losses": run["epoch_losses"]})
+            print(f"{processes} process(es), {source}: {run['images_per_s']:,.0f} images/s "
+                  f"(loss {run['epoch_losses'][0]:.3f} -> {run['epoch_losses'][-1]:.3f})", flush=True)
+    return {"rows": rows, "cpu_count": os.cpu_count()}
+
+
 def speed(quick: bool, device_names: tuple[str, ...] = ("cpu", "cuda")) -> dict:
     from ssl_core.datasets import load_digits
     from ssl_core.device import leave_core_for_server
@@ -454,7 +483,8 @@ def speed(quick: bool, device_names: tuple[str, ...] = ("cpu", "cuda")) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ssl_core.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("which", choices=["label-efficiency", "speed", "merge", "talk", "journey", "inside"])
+    parser.add_argument("which", choices=["label-efficiency", "speed", "merge", "talk", "journey", "inside",
+                                          "distributed"])
     parser.add_argument("reports", nargs="*", type=Path,
                         help="merge: label-efficiency JSON files of the same protocols on different seeds")
     parser.add_argument("--quick", action="store_true", help="fewer epochs, one seed, smaller images")
@@ -491,6 +521,8 @@ def main(argv: list[str] | None = None) -> int:
         scale = args.scale or ("quick" if args.quick else "full")
         write({"protocols": protocols_json(label_efficiency(
             scale, data, args.only, seeds, on_report=lambda reports: write({"protocols": protocols_json(reports)})))})
+    elif args.which == "distributed":
+        write(distributed(Path(args.data[-1]) if args.data else SHARED / "flowers", args.epochs or 2))
     elif args.which == "inside":
         write(inside(args.data or ["mnist-10k"], args.only, args.epochs))
     elif args.which == "journey":

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-import torch
 from PIL import Image, ImageDraw
 
 from ssl_core.distributed import shard_sampler

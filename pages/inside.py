@@ -1,6 +1,7 @@
 """See inside: what the pretext task made of the network, against the same network with random weights."""
 from collections.abc import Callable
 
+import numpy as np
 import streamlit as st
 import torch
 
@@ -117,8 +118,8 @@ def embedding_map() -> None:
 def filters_and_activations() -> None:
     st.subheader("First-layer filters")
     st.caption("Each square is one filter of the first convolution, in colour for colour input. Grey is zero; "
-               "light and dark are the weights it adds and subtracts. Pretraining turns random noise into edge "
-               "and blob detectors as far as the pretext task needs them.")
+               "light and dark are the weights it adds and subtracts. Random weights are noise; pretraining "
+               "reshapes them only as far as the pretext task needs.")
     random_init = remembered("initial", (), lambda: initial_backbone(pretrained.config, pretrained.in_channels))
     for column, (title, net) in zip(st.columns(2), (("random weights", random_init),
                                                     ("after pretraining", pretrained.backbone))):
@@ -140,8 +141,9 @@ def filters_and_activations() -> None:
     net = random_init.to(pretrained.device) if which == BACKBONES[0] else pretrained.backbone
     for response in block_responses(net, image, pretrained.config.image_size):
         scale = display_scale(response.size, 64)
-        for column, picture in zip(right.columns(len(response.maps)), response.maps):  # apart: maps can be all bright
-            column.image(image_grid(picture[None], scale=scale), width="stretch")
+        for column, picture in zip(right.columns(len(response.maps)), response.maps):  # apart, framed: a map can be
+            framed = np.pad(image_grid(picture[None], scale=scale), ((2, 2), (2, 2), (0, 0)), constant_values=150)
+            column.image(framed, width="stretch")  # all bright, as white as the page
         right.caption(f"Block {response.block}: its {len(response.channels)} most active of {response.width} channels, "
                       f"{response.size}×{response.size} (bright = strong response)")
 

@@ -292,9 +292,11 @@ class PretextTask(Objective, ABC):
 
     @torch.inference_mode()
     def averaged(self, model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
-                 baseline: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> tuple[float, float, float, int]:
+                 baseline: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+                 keep: list[torch.Tensor] | None = None) -> tuple[float, float, float, int]:
         """Mean loss, metric and baseline metric per output row over held-out batches; `baseline(outputs,
-        targets)` gives the trivial answer's metric per row."""
+        targets)` gives the trivial answer's metric per row. `keep` collects the outputs, for figures
+        that need them all (one pass over the batches, not two)."""
         was_training = model.training
         model.eval()
         loss_sum = value_sum = baseline_sum = 0.0
@@ -306,6 +308,8 @@ class PretextTask(Objective, ABC):
             value_sum += float(self.score(outputs, targets).sum())
             baseline_sum += float(baseline(outputs, targets).sum())
             n += len(outputs)
+            if keep is not None:
+                keep.append(outputs)
         model.train(was_training)
         if not n:
             return float("nan"), float("nan"), float("nan"), 0

@@ -134,14 +134,10 @@ class SimCLRTask(PretextTask):
                          ) -> dict[str, float]:
         """Loss and partners found, and the collapse meter: a contrastive network can lower its loss
         for a while by mapping everything alike, which the partner score alone does not show."""
-        batches = list(batches)
-        metrics = super().held_out_metrics(model, batches)
-        was_training = model.training
-        model.eval()
-        with torch.inference_mode():
-            outputs = torch.cat([model(inputs).float() for inputs, _ in batches]) if batches else torch.zeros(0, 1)
-        model.train(was_training)
-        return metrics | {COLLAPSE_KEY: collapse_level(outputs)}
+        outputs: list[torch.Tensor] = []
+        loss, found, _, _ = self.averaged(model, batches, lambda o, t: o.new_zeros(len(o)), keep=outputs)
+        return {"test_loss": loss, f"test_{self.metric.key}": found,
+                COLLAPSE_KEY: collapse_level(torch.cat(outputs)) if outputs else float("nan")}
 
     quiz_ask = "This is one random view of an image. Which of these views comes from the same image?"
 

@@ -19,6 +19,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import torch
 import torch.distributed as dist
@@ -70,6 +71,17 @@ def launched() -> bool:
 
 def is_rank_zero() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
+
+
+def exit_worker(code: int) -> NoReturn:
+    """End a torchrun worker without the interpreter's teardown. DDP keeps the gloo process group alive
+    past `destroy_process_group`, and gloo's worker thread frees the last collective's tensors only once it
+    holds the GIL: when the interpreter is already shutting down by then, that thread is killed inside a
+    destructor and the process aborts ("terminate called without an active exception"; 2 runs in 10 on
+    this 2-core machine). Everything this process writes is flushed first."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _setup(backend: str) -> tuple[int, int, torch.device, str]:
@@ -235,4 +247,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    code = main()
+    if launched():
+        exit_worker(code)
+    raise SystemExit(code)

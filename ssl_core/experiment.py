@@ -408,4 +408,9 @@ def _in_one_process(args: argparse.Namespace, log: Callable[[str], None]) -> Exp
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from ssl_core.distributed import exit_worker, launched
+
+    code = main()
+    if launched():
+        exit_worker(code)
+    raise SystemExit(code)

@@ -4,8 +4,9 @@
     python -m ssl_core.distributed --data FOLDER ...            # one process, the same code
 
 One process per device: DistributedDataParallel all-reduces the gradients, a DistributedSampler gives
-each rank a disjoint shard of every epoch, and only rank 0 logs and writes the model file (the format
-the app opens on its Downstream page, and `python -m ssl_core.experiment --load` reads). Images stream
+each rank a disjoint shard of every epoch, and only rank 0 logs, writes the model file (the format
+the app opens on its Downstream page, and `python -m ssl_core.experiment --load` reads) and scores the
+pretext task on the held-out images at the end. Images stream
 from the folder, decoded in DataLoader workers, or from a one-off memory-mapped cache at the training
 size. `gloo` on CPUs, `nccl` on CUDA. `--batch-size` is the global batch: each of N ranks takes 1/N.
 """
@@ -27,9 +28,10 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 from ssl_core.datasets import ImageDataset
+from ssl_core.history import summary
 from ssl_core.model_file import to_bytes
 from ssl_core.pretext import TASKS, parse_options
-from ssl_core.pretrain import PretrainConfig, PretrainResult, initial_backbone
+from ssl_core.pretrain import EVAL_CAP, PretrainConfig, PretrainResult, initial_backbone, scored
 from ssl_core.splits import SplitConfig, make_split
 from ssl_core.streaming import (BROKEN, CachedImages, FolderIndex, StreamedImages, build_cache, cache_folder,
                                 index_folder)
@@ -58,10 +60,16 @@ class RunLog:
     images_per_s: float = 0.0
     images_per_rank: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    held_out_images: int = 0  # images the network was scored on at the end, none of them pretrained on
     result: PretrainResult | None = None  # rank 0's model (the same on every rank after the last step)
 
     def figures(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "result"}
+        figures = {k: v for k, v in self.__dict__.items() if k != "result"}
+        score = self.result.evaluation if self.result is not None else None
+        if score is not None:
+            figures["held_out"] = {"metric": score.metric.key, "value": score.value, "baseline": score.baseline,
+                                   "n": score.n}
+        return figures
 
 
 def launched() -> bool:
@@ -129,18 +137,15 @@ def train(config: PretrainConfig, stream: Stream, log=lambda message: None) -> R
 def _train(config: PretrainConfig, stream: Stream, rank: int, world: int, device: torch.device, backend: str,
            log) -> RunLog:
     index = index_folder(stream.data)
-    streamed = StreamedImages(index, config.image_size)
-    dataset = streamed
     if stream.cache:
         folder = cache_folder(stream.cache, index, config.image_size)
         if rank == 0:
             log(f"caching {len(index):,} images at {config.image_size} px in {folder} (once)")
-            build_cache(streamed, folder, stream.workers)
+            build_cache(StreamedImages(index, config.image_size), folder, stream.workers)
         if world > 1:
             dist.barrier()  # the others read the cache rank 0 has finished
-        dataset = CachedImages(folder)
     pool = pretext_pool(index, stream.holdout)
-    dataset = Subset(dataset, pool.tolist())
+    dataset = Subset(_images(stream, index, config.image_size), pool.tolist())
     sampler = shard_sampler(dataset, world, rank, config.seed)
     per_rank = config.batch_size // world
     loader = DataLoader(dataset, batch_size=per_rank, sampler=sampler, num_workers=stream.workers, drop_last=True,
@@ -206,6 +211,35 @@ def _train(config: PretrainConfig, stream: Stream, rank: int, world: int, device
     return run
 
 
+def _images(stream: Stream, index: FolderIndex, size: int) -> StreamedImages | CachedImages:
+    """The folder's images at `size`: from the cache where one is built, else decoded from the files."""
+    if stream.cache and (cache_folder(stream.cache, index, size) / "meta.json").exists():
+        return CachedImages(cache_folder(stream.cache, index, size))
+    return StreamedImages(index, size)
+
+
+def held_out_images(stream: Stream, size: int, cap: int = EVAL_CAP) -> torch.Tensor:
+    """Up to `cap` of the images pretraining never saw, a seeded draw across the classes, as uint8
+    `(N, 3, size, size)`; files that will not decode are left out."""
+    index = index_folder(stream.data)
+    held = torch.ones(len(index), dtype=torch.bool)
+    held[pretext_pool(index, stream.holdout)] = False
+    chosen = held.nonzero().squeeze(1)
+    chosen = chosen[torch.randperm(len(chosen), generator=torch.Generator().manual_seed(0))[:cap]]
+    loader = DataLoader(Subset(_images(stream, index, size), chosen.tolist()), batch_size=256,
+                        num_workers=stream.workers)
+    batches = [images[labels != BROKEN] for images, labels in loader]
+    return torch.cat(batches) if batches else torch.zeros(0, 3, size, size, dtype=torch.uint8)
+
+
+def score_held_out(run: RunLog, stream: Stream) -> None:
+    """Rank 0's network scored on the held-out images, as a one-process run scores itself."""
+    result = run.result
+    images = held_out_images(stream, result.config.image_size)
+    run.held_out_images = len(images)
+    run.result = scored(result.config, result.model, result.in_channels, images, result.dataset)
+
+
 def build_parser() -> argparse.ArgumentParser:
     defaults = PretrainConfig()
     parser = argparse.ArgumentParser(prog="torchrun --nproc_per_node=N -m ssl_core.distributed",
@@ -237,7 +271,12 @@ def main(argv: list[str] | None = None) -> int:
         config = PretrainConfig(task=args.pretext, settings=parse_options(TASKS[args.pretext].Settings, args.task_option),
                                 backbone=args.backbone, image_size=args.image_size, epochs=args.epochs,
                                 batch_size=args.batch_size, lr=args.lr, seed=args.seed)
-        run = train(config, Stream(args.data, args.holdout, args.workers, args.cache, args.backend, args.out), log)
+        stream = Stream(args.data, args.holdout, args.workers, args.cache, args.backend, args.out)
+        run = train(config, stream, log)
+        if run.result is not None:  # rank 0, after the process group is gone: the others need not wait
+            score_held_out(run, stream)
+            log(f"{summary(run.result)}, on {run.held_out_images:,} images it never trained on"
+                if run.held_out_images else "no held-out images (--holdout 0): the pretext task is not scored")
     except (ValueError, OSError, TrainingDiverged) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

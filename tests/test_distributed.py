@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from PIL import Image, ImageDraw
 
 from ssl_core.distributed import shard_sampler
@@ -70,6 +71,10 @@ def test_two_gloo_processes_learn_like_one_process_with_the_same_global_batch(sh
     assert opened.pretext.task == "rotation" and opened.class_names == ("circles", "squares")
     assert opened.image_size == 16 and not opened.classifiers
     assert (tmp_path / "cache").is_dir()
+    for run in (one, two):  # rank 0 scores the network on the 38 held-out files, 4 rotations each
+        assert run["held_out_images"] == 38
+        assert run["held_out"]["metric"] == "accuracy" and run["held_out"]["n"] == 4 * 38
+        assert run["held_out"]["baseline"] == 0.25 and 0 <= run["held_out"]["value"] <= 1
 
 
 def test_a_global_batch_that_does_not_divide_among_the_processes_is_refused(shapes):
@@ -81,7 +86,7 @@ def test_a_global_batch_that_does_not_divide_among_the_processes_is_refused(shap
 
 
 def test_pretraining_leaves_out_exactly_the_images_the_experiment_tests_on(tmp_path):
-    from ssl_core.distributed import pretext_pool
+    from ssl_core.distributed import Stream, held_out_images, pretext_pool
     from ssl_core.splits import SplitConfig, make_split
     from ssl_core.streaming import index_folder
     from ssl_core.user_images import load_folder
@@ -96,6 +101,10 @@ def test_pretraining_leaves_out_exactly_the_images_the_experiment_tests_on(tmp_p
     assert not set(pool.tolist()) & set(tested.tolist())
     assert len(pool) + len(tested) == len(in_memory)
     assert len(pretext_pool(index_folder(tmp_path), 0.0)) == len(in_memory)
+    held = held_out_images(Stream(tmp_path, holdout=0.2, workers=0), 8)  # what the end of a run scores on
+    assert held.shape == (len(tested), 3, 8, 8) and held.dtype == torch.uint8
+    assert sorted(held[:, 0, 0, 0].tolist()) == sorted(in_memory.images[tested][:, 0, 0, 0].tolist())
+    assert len(held_out_images(Stream(tmp_path, holdout=0.0, workers=0), 8)) == 0
 
 
 def test_the_experiment_under_torchrun_pretrains_on_two_processes_then_compares_on_rank_0(shapes):

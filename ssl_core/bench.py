@@ -406,6 +406,8 @@ def distributed(folder: Path, epochs: int) -> dict:
     import subprocess
     import tempfile
 
+    from ssl_core.metrics import ACCURACY, PSNR
+
     rows = []
     with tempfile.TemporaryDirectory() as cache:
         for processes, source in itertools.product((1, 2), ("streamed", "cached")):
@@ -419,10 +421,13 @@ def distributed(folder: Path, epochs: int) -> dict:
             if done.returncode:
                 raise RuntimeError(done.stderr[-2000:])
             run = json.loads(done.stdout.strip().splitlines()[-1])
+            held_out = run.get("held_out")
             rows.append({"processes": processes, "source": source, "images_per_s": run["images_per_s"],
-                         "epoch_losses": run["epoch_losses"]})
+                         "epoch_losses": run["epoch_losses"], "held_out": held_out})
+            metric = PSNR if held_out and held_out["metric"] == PSNR.key else ACCURACY
+            scored = f", held-out {metric.label} {metric.format(held_out['value'])}" if held_out else ""
             print(f"{processes} process(es), {source}: {run['images_per_s']:,.0f} images/s "
-                  f"(loss {run['epoch_losses'][0]:.3f} -> {run['epoch_losses'][-1]:.3f})", flush=True)
+                  f"(loss {run['epoch_losses'][0]:.3f} -> {run['epoch_losses'][-1]:.3f}{scored})", flush=True)
     return {"rows": rows, "cpu_count": os.cpu_count()}
 
 

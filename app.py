@@ -1,13 +1,12 @@
 """SSL Playground: the frame around the pages (navigation, sidebar status)."""
 import streamlit as st
 
-from pages.common import (HEARTBEAT_S, PRESENT_PARAM, current_setup, current_dataset, device_label, get_job, init_state, pretext_summary, server,
-                          workspace)
-from ssl_core.jobs import WAITING
-from ssl_core.share import link
+from pages.params import PRESENT_PARAM
+
+# Until `st.navigation` runs, Streamlit lists every file in pages/ (helpers too) under their file names: the
+# navigation comes first, and the imports that load torch (seconds on a server's first visit) after it.
 
 st.set_page_config(page_title="SSL Playground", page_icon="🧩", layout="wide")
-init_state()
 
 pages = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),
@@ -35,6 +34,13 @@ if presenting:
                          position="hidden")
 else:
     page = st.navigation(pages)
+
+from pages.common import (HEARTBEAT_S, current_dataset, current_setup, device_label, get_job,  # noqa: E402
+                          init_state, pretext_summary, server, workspace)
+from ssl_core.jobs import WAITING  # noqa: E402
+from ssl_core.share import link  # noqa: E402
+
+init_state()
 if note := st.session_state.pop("workspace_note", None):
     st.info(note)
 

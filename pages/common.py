@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 import streamlit as st
 import torch
 
+from pages.params import OLD_PARAMS, SESSION_PARAM
 from ssl_core.augment import resize_all
 from ssl_core.comparison import Comparison
 from ssl_core.datasets import BUILTIN, ImageDataset, load_downloadable
@@ -32,15 +33,11 @@ from ssl_core.verdict import AT_CHANCE, HELPED, HURT, Verdict
 from ssl_core.workspaces import Workspace, Workspaces
 
 DEFAULT_DATASET = "builtin:mnist-10k"
-SESSION_PARAM = "session"  # the visitor's token: a reload finds their workspace again
-OLD_PARAMS = ("train", "downstream", "budget", "blocks")  # links from before sessions had tokens (old `data=` ids
-# are read as a shared setup, and refused with a note)
 # Seconds between refreshes of a running job's progress bar, and of its charts. Redrawing charts costs CPU
 # that training shares on a small machine: with both every second, a 2-core pretext run took 218 s with
 # its page open against 147 s with the page closed; with both every 2 s, 171 s.
 LIVE_REFRESH_S = 2.0
 CHART_REFRESH_S = 6.0
-PRESENT_PARAM = "present"  # ?present=1: presenter mode
 COLLAPSE_WARNING = 0.5  # the collapse meter's level where a contrastive run is losing its spread
 HEARTBEAT_S = 30.0  # an open tab says it is still there this often (see Limits.session_grace_s)
 

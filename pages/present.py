@@ -2,8 +2,9 @@
 the result), with the current dataset and settings; no sidebar, large type, next and previous."""
 import streamlit as st
 
-from pages.common import (PRESENT_PARAM, TRANSFER_MODES, current_dataset, current_split, downstream_config, gallery, get_job,
+from pages.common import (TRANSFER_MODES, current_dataset, current_split, downstream_config, gallery, get_job,
                           headline, live_job, predicted_seconds, pretext_config, pretext_curves, start_talk)
+from pages.params import PRESENT_PARAM
 from ssl_core.pretext import TASKS
 from ssl_core.runs import check_downstream_data, check_pretext_data
 

@@ -20,6 +20,15 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-b
         "--disable-component-update", "--no-first-run"]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+# The page list as it stands when the first spinner shows (a first visit times a few training steps).
+NAV_AT_SPINNER = """
+window.__navAtSpinner = null;
+new MutationObserver(() => {
+  if (window.__navAtSpinner !== null || !document.querySelector('[data-testid="stSpinner"]')) return;
+  window.__navAtSpinner = Array.from(document.querySelectorAll('[data-testid="stSidebarNav"] a'),
+                                     a => a.innerText.trim().split("\\n").pop());
+}).observe(document, {childList: true, subtree: true});
+"""
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or shutil.which("streamlit", path=str(Path(sys.executable).parent)) is None,
                                 reason=f"browser tests need {CHROMIUM} and streamlit (the README test command installs both)")
@@ -46,6 +55,7 @@ def page(server, playwright):
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
     page = browser.new_page(viewport={"width": 1400, "height": 1600})
     page.set_default_timeout(60_000)
+    page.add_init_script(NAV_AT_SPINNER)
     page.goto(server[0])
     yield page
     browser.close()
@@ -92,6 +102,10 @@ def wait_for_text(page, text: str, timeout: float) -> None:
 def test_journey(page, server, tmp_path):
     """The default journey: open the app, Train with the defaults, Downstream with the defaults."""
     idle(page)
+    titles = [t for t in re.findall(r'st\.Page\("pages/\w+\.py", title="([^"]+)"', (ROOT / "app.py").read_text())
+              if t != "Presenter mode"]
+    # Until the app's navigation runs, Streamlit lists pages/ by file name, helpers included.
+    assert page.evaluate("window.__navAtSpinner") == titles, "the first visit's spinner showed without the page list"
     healthy(page, "01_home")
     assert page.get_by_text("One photo, 6 pretext tasks").is_visible()
 

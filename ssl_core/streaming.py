@@ -16,9 +16,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ssl_core.datasets import UNLABELED
 from ssl_core.images import IMAGE_SUFFIXES, ImageError, decode_image, square_resize
-from ssl_core.user_images import UNLABELED_DIR, DatasetError, folder_entries
+from ssl_core.user_images import ArchiveLimits, DatasetError, class_labels, class_of, common_root, folder_entries
 
 BROKEN = -2  # label of a file that could not be decoded
 MAX_FILES = 10_000_000
@@ -38,18 +37,16 @@ class FolderIndex:
 
 
 def index_folder(root: str | Path) -> FolderIndex:
-    from ssl_core.user_images import ArchiveLimits
-
+    """The folder's images with their classes, read by the same rules as `load_folder`, so the experiment's
+    split of the in-memory copy and `pretext_pool`'s of this index pick the same files."""
     root = Path(root).expanduser()
-    entries = [path for path, _ in folder_entries(root, ArchiveLimits(max_members=MAX_FILES))
-               if path.suffix.lower() in IMAGE_SUFFIXES]
+    paths = [path for path, _ in folder_entries(root, ArchiveLimits(max_members=MAX_FILES))]
+    wrapper = common_root(paths)
+    entries = [path.relative_to(wrapper) for path in paths if path.suffix.lower() in IMAGE_SUFFIXES]
     if not entries:
         raise DatasetError(f"no image files in {root}")
-    classes = [p.parts[0] if len(p.parts) > 1 and p.parts[0].lower() != UNLABELED_DIR else None for p in entries]
-    names = tuple(sorted({c for c in classes if c is not None}))
-    index = {c: i for i, c in enumerate(names)}
-    labels = torch.tensor([UNLABELED if c is None else index[c] for c in classes], dtype=torch.int64)
-    return FolderIndex(root, tuple(entries), labels, names)
+    labels, names = class_labels([class_of(path) for path in entries])
+    return FolderIndex(root / wrapper, tuple(entries), labels, names)
 
 
 class StreamedImages(Dataset):

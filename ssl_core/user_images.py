@@ -12,7 +12,7 @@ import os
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -176,17 +176,34 @@ def _read_capped(path: Path) -> bytes:
     return blob
 
 
-def _strip_common_root(entries: list[Entry]) -> list[Entry]:
-    """A zip of a folder wraps everything in that folder's name: look through it."""
-    while (entries and all(len(p.parts) > 2 for p, _ in entries)
-           and len({p.parts[0] for p, _ in entries}) == 1):
-        entries = [(PurePosixPath(*p.parts[1:]), r) for p, r in entries]
-    return entries
+def common_root(paths: Sequence[PurePosixPath]) -> PurePosixPath:
+    """The folders everything sits in above the class folders (a zip of a folder wraps everything in that
+    folder's name): looked through, so the classes are the folders below."""
+    depth = 0
+    while (paths and all(len(p.parts) > depth + 2 for p in paths)
+           and len({p.parts[depth] for p in paths}) == 1):
+        depth += 1
+    return PurePosixPath(*paths[0].parts[:depth]) if depth else PurePosixPath()
+
+
+def class_of(path: PurePosixPath) -> str | None:
+    """A file's class: its top folder; None (unlabeled) for a file at the top or in `unlabeled/`."""
+    top = path.parts[0] if len(path.parts) > 1 else None
+    return None if top is None or top.lower() == UNLABELED_DIR else top
+
+
+def class_labels(classes: Sequence[str | None]) -> tuple[torch.Tensor, tuple[str, ...]]:
+    """Labels numbered by class name in sorted order; UNLABELED for None."""
+    names = tuple(sorted({c for c in classes if c is not None}))
+    index = {c: i for i, c in enumerate(names)}
+    return torch.tensor([UNLABELED if c is None else index[c] for c in classes], dtype=torch.int64), names
 
 
 def build_dataset(name: str, entries: Iterable[Entry], skipped: list[tuple[str, str]],
                   size: int = STORE_SIZE, progress: ProgressFn | None = None) -> ImageDataset:
-    entries = _strip_common_root(list(entries))
+    entries = list(entries)
+    wrapper = common_root([path for path, _ in entries])
+    entries = [(path.relative_to(wrapper), read) for path, read in entries]
     pictures: list[np.ndarray] = []
     classes: list[str | None] = []
     for done, (path, read) in enumerate(entries, 1):
@@ -202,15 +219,12 @@ def build_dataset(name: str, entries: Iterable[Entry], skipped: list[tuple[str, 
             skipped.append((str(path), f"cannot read ({exc.strerror or exc})"))
             continue
         pictures.append(np.asarray(square_resize(image, size)))
-        top = path.parts[0] if len(path.parts) > 1 else None
-        classes.append(None if top is None or top.lower() == UNLABELED_DIR else top)
+        classes.append(class_of(path))
         if progress:
             progress(done, len(entries))
     if not pictures:
         raise DatasetError("no readable images found" + (f" ({len(skipped)} files skipped)" if skipped else ""))
-    class_names = tuple(sorted({c for c in classes if c is not None}))
-    index = {c: i for i, c in enumerate(class_names)}
-    labels = torch.tensor([UNLABELED if c is None else index[c] for c in classes], dtype=torch.int64)
+    labels, class_names = class_labels(classes)
     images = torch.from_numpy(np.stack(pictures)).permute(0, 3, 1, 2).contiguous()
     return ImageDataset(name, images, labels, class_names, allow_flip=True, skipped=tuple(skipped))
 

@@ -31,6 +31,20 @@ def test_the_index_takes_classes_from_folders_and_leaves_other_files_out(folder)
         index_folder(folder / "empty")
 
 
+def test_a_folder_wrapping_the_class_folders_is_looked_through_as_the_in_memory_loader_does(folder, tmp_path_factory):
+    from ssl_core.user_images import load_folder
+
+    outer = tmp_path_factory.mktemp("outer")
+    (folder / "loose.png").unlink()  # everything in class folders
+    folder.rename(outer / "photos")  # outer/photos/cats/..., as unzipping a zip of a folder leaves it
+    index = index_folder(outer)
+    in_memory = load_folder(outer)
+    assert index.class_names == in_memory.class_names == ("cats", "dogs")
+    assert index.root == outer / "photos" and (index.root / index.files[0]).is_file()
+    decoded = [i for i, name in enumerate(index.files) if name.name != "broken.jpg"]  # load_folder skips it
+    assert index.labels[decoded].tolist() == in_memory.labels.tolist()
+
+
 def test_streamed_items_are_square_rgb_at_the_size_and_a_broken_file_is_marked(folder):
     index = index_folder(folder)
     data = StreamedImages(index, 16)

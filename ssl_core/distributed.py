@@ -213,9 +213,8 @@ def _train(config: PretrainConfig, stream: Stream, rank: int, world: int, device
 
 def _images(stream: Stream, index: FolderIndex, size: int) -> StreamedImages | CachedImages:
     """The folder's images at `size`: from the cache where one is built, else decoded from the files."""
-    if stream.cache and (cache_folder(stream.cache, index, size) / "meta.json").exists():
-        return CachedImages(cache_folder(stream.cache, index, size))
-    return StreamedImages(index, size)
+    folder = cache_folder(stream.cache, index, size) if stream.cache else None
+    return CachedImages(folder) if folder and (folder / "meta.json").exists() else StreamedImages(index, size)
 
 
 def held_out_images(stream: Stream, size: int, cap: int = EVAL_CAP) -> torch.Tensor:

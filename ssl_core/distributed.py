@@ -24,12 +24,14 @@ from typing import NoReturn
 
 import torch
 import torch.distributed as dist
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 from ssl_core.datasets import ImageDataset
 from ssl_core.history import summary
 from ssl_core.model_file import to_bytes
+from ssl_core.precision import CHOICES, Precision, apply, autocast, choose
 from ssl_core.pretext import TASKS, parse_options
 from ssl_core.pretrain import EVAL_CAP, PretrainConfig, PretrainResult, initial_backbone, scored
 from ssl_core.splits import SplitConfig, make_split
@@ -154,6 +156,7 @@ def _train(config: PretrainConfig, stream: Stream, rank: int, world: int, device
         raise ValueError(f"{len(dataset)} images give no full batch of {per_rank} on each of {world} processes")
     task = config.make_task()
     model = task.build_model(initial_backbone(config, 3)).to(device)
+    chosen = _precision(model, task, config, per_rank, device, world)
     net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
         if world > 1 else model
     optimizer = make_optimizer([{"params": model.parameters()}], config.lr, 5e-4, device)
@@ -174,7 +177,9 @@ def _train(config: PretrainConfig, stream: Stream, rank: int, world: int, device
             if len(images) < 2:
                 continue
             inputs, targets = task.training_batch(images, generator)
-            loss = task.loss(net(inputs).float(), targets)
+            with autocast(chosen, device):
+                outputs = net(inputs)
+            loss = task.loss(outputs.float(), targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -209,6 +214,24 @@ def _train(config: PretrainConfig, stream: Stream, rank: int, world: int, device
             stream.out.write_bytes(to_bytes(run.result, None, about))
             log(f"model written to {stream.out}")
     return run
+
+
+def _precision(model: nn.Module, task, config: PretrainConfig, per_rank: int, device: torch.device,
+               world: int) -> Precision:
+    """The training step's precision, timed on rank 0's CPU and shared, so every rank trains alike
+    (`precision.choose`; on a GPU the plain fp32 path, as before)."""
+    chosen = Precision.FP32
+    if device.type == "cpu":
+        images = torch.randint(0, 256, (max(per_rank, 2), 3, config.image_size, config.image_size), dtype=torch.uint8,
+                               generator=torch.Generator().manual_seed(0))
+        chosen = choose(model, *task.training_batch(images, torch.Generator().manual_seed(0)), task.loss,
+                        config.precision)
+        if world > 1:
+            index = torch.tensor([list(Precision).index(chosen)])
+            dist.broadcast(index, 0)
+            chosen = list(Precision)[int(index)]
+    apply(model, chosen)
+    return chosen
 
 
 def _images(stream: Stream, index: FolderIndex, size: int) -> StreamedImages | CachedImages:
@@ -259,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cache", type=Path, help="folder for a one-off uint8 cache at the training size")
     parser.add_argument("--backend", choices=["auto", "gloo", "nccl"], default="auto")
     parser.add_argument("--out", type=Path, help="model file to write (rank 0)")
+    parser.add_argument("--precision", choices=CHOICES, default="auto",
+                        help="CPU training steps: auto (rank 0 times them), fp32, channels_last or bf16")
     parser.add_argument("--json", action="store_true", help="print the run's figures as one JSON line (rank 0)")
     return parser
 
@@ -269,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = PretrainConfig(task=args.pretext, settings=parse_options(TASKS[args.pretext].Settings, args.task_option),
                                 backbone=args.backbone, image_size=args.image_size, epochs=args.epochs,
-                                batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+                                batch_size=args.batch_size, lr=args.lr, seed=args.seed, precision=args.precision)
         stream = Stream(args.data, args.holdout, args.workers, args.cache, args.backend, args.out)
         run = train(config, stream, log)
         if run.result is not None:  # rank 0, after the process group is gone: the others need not wait

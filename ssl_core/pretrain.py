@@ -11,6 +11,7 @@ from torch import nn
 from ssl_core.augment import normalise, resize_all
 from ssl_core.device import pick_device
 from ssl_core.models import Backbone, make_backbone
+from ssl_core.precision import AUTO
 from ssl_core.probe import PROBE_KEY, PROBE_START_KEY, KnnProbe, ProbeData
 from ssl_core.pretext import PretextScore, PretextTask, TaskSettings, make_task
 from ssl_core.train import Callbacks, LoopConfig, fit
@@ -35,6 +36,7 @@ class PretrainConfig:
     device: str = "auto"
     compile: bool = False  # torch.compile the training step (CUDA); falls back to eager when it fails
     mixed_precision: bool = True  # bf16 autocast on CUDA
+    precision: str = AUTO  # a CPU's step: fp32, channels_last, bf16, or auto (the fastest measured here)
 
     def make_task(self) -> PretextTask:
         """The task this run trains; the gallery builds it here too, so both see the same one."""
@@ -42,7 +44,8 @@ class PretrainConfig:
 
     def loop(self) -> LoopConfig:
         return LoopConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                          mixed_precision=self.mixed_precision)
+                          mixed_precision=self.mixed_precision,
+                          precision="fp32" if self.compile and self.precision == AUTO else self.precision)
 
 
 @dataclass(eq=False)

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -56,3 +58,25 @@ def test_calibration_is_measured_once_and_leaves_the_random_state_alone():
     assert torch.equal(torch.rand(3), expected)
     assert speed.pretext_step > 0 and speed.downstream_step > 0 and speed.eval_image > 0
     assert calibrate(config, 1, 10, 16) is speed  # cached: a page rerun does not retime
+
+
+def test_the_calibration_times_the_precision_training_will_use(monkeypatch):
+    from ssl_core import precision
+    from ssl_core.precision import Precision
+
+    monkeypatch.setattr(precision, "_chosen", {})
+    monkeypatch.setattr(precision, "time_variants", lambda *a, **k: {Precision.FP32: 1.0,
+                                                                       Precision.CHANNELS_LAST: 0.5})
+    config = recommend(load_digits(), "cpu").pretext
+    speed = calibrate(replace(config, batch_size=8), 1, 10, 8)  # a shape not calibrated before in this process
+    assert speed.precision is Precision.CHANNELS_LAST and speed.fp32_step == 1.0
+    forced = calibrate(replace(config, batch_size=8, precision="fp32"), 1, 10, 8)
+    assert forced.precision is Precision.FP32
+
+
+def test_digits_on_a_cpu_fit_the_shorter_budget_and_say_how_steps_run():
+    from ssl_core.recipe import GREY_CPU_BUDGET_S
+
+    recipe = recommend(load_mnist_10k(), "cpu")
+    assert recipe.seconds <= GREY_CPU_BUDGET_S
+    assert any("training steps" in reason for reason in recipe.reasons)

@@ -21,7 +21,8 @@ from torch import nn
 from ssl_core.augment import MEAN, STD, augment, normalise
 from ssl_core.evaluate import evaluate
 from ssl_core.metrics import ACCURACY, PSNR, Metric, psnr
-from ssl_core.train import Objective, autocast_for
+from ssl_core import precision
+from ssl_core.train import Objective
 
 
 # ---- settings ---------------------------------------------------------------------------------
@@ -302,7 +303,7 @@ class PretextTask(Objective, ABC):
         loss_sum = value_sum = baseline_sum = 0.0
         n = 0
         for inputs, targets in batches:
-            with autocast_for(inputs.device):
+            with precision.inference(model, inputs.device):
                 outputs = model(inputs).float()
             loss_sum += float(self.loss(outputs, targets)) * len(outputs)
             value_sum += float(self.score(outputs, targets).sum())
@@ -424,7 +425,7 @@ class ReconstructionTask(PretextTask):
         model.eval()
         device = next(model.parameters()).device
         inputs, targets = self.make_batch(normalise(images.to(device)), torch.Generator(device).manual_seed(0))
-        with autocast_for(device):
+        with precision.inference(model, device):
             outputs = model(inputs).float()
         model.train(was_training)
         output, truth, _ = self.reconstruct(outputs, targets)

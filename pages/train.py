@@ -4,6 +4,7 @@ import streamlit as st
 from pages.common import (apply_recipe, current_dataset, current_split, device_label, get_job, headline, live_job,
                           predicted_seconds, pretext_config, pretext_curves, pretext_text, set_dataset, setting, start_job,
                           start_talk)
+from ssl_core.advice import pretext_warning
 from ssl_core.model_file import to_bytes
 from ssl_core.models import BACKBONES
 from ssl_core.plots import confusion_figure
@@ -114,6 +115,11 @@ if result is not None and result.evaluation is not None:
     predicted = st.session_state.get("train_predicted")
     m3.metric("Time", f"{snap.seconds:.0f} s", help=f"Predicted before the start: {predicted:.0f} s" if predicted
               else None)
+    if score.metric.fraction and score.baseline_label == "chance level":
+        warning = pretext_warning(score.value, score.baseline, len(split.pool), result.config.image_size,
+                                  dataset.channels == 3, result.config.epochs)
+        if warning:
+            st.warning(warning)
     if snap.status == "stopped":
         st.info("Stopped early: the model trained so far is kept and can be used downstream.")
     if score.confusion is not None and len(score.confusion) <= 30:

@@ -93,6 +93,16 @@ def chance_level(test_labels: torch.Tensor, num_classes: int) -> float:
     return float(torch.bincount(labels, minlength=num_classes).max()) / len(labels)
 
 
+def chance_class(test_labels: torch.Tensor, num_classes: int) -> int | None:
+    """The class that always answering scores `chance_level`; None when several tie (balanced classes)."""
+    labels = torch.as_tensor(test_labels)
+    if not len(labels):
+        return None
+    counts = torch.bincount(labels, minlength=num_classes)
+    top = counts.max()
+    return int(counts.argmax()) if int((counts == top).sum()) == 1 else None
+
+
 def wilson_low(accuracy: float, n: int) -> float:
     """One-sided 95% lower bound of an accuracy measured on n images (Wilson score)."""
     if n < 1:

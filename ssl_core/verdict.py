@@ -8,6 +8,7 @@ too close to call and what would settle it.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,13 +19,20 @@ if TYPE_CHECKING:
     from ssl_core.report import BudgetResult
 
 HELPED, HURT, TOO_CLOSE, AT_CHANCE = "helped", "hurt", "too close to call", "at chance"
+TOO_FEW = "too few test images"
+TOO_FEW_HALF_WIDTH = 0.10  # an interval wider than ±10 points that holds zero cannot judge the models
 
 
 @dataclass(frozen=True)
 class Verdict:
-    outcome: str  # HELPED, HURT, TOO_CLOSE or AT_CHANCE
+    outcome: str  # HELPED, HURT, TOO_CLOSE, AT_CHANCE or TOO_FEW: the one story every element of a result tells
     text: str  # one plain sentence, no markup
     difference: Difference | None = None
+
+    @property
+    def significant(self) -> bool:
+        """Whether badges may colour the difference: only when the story is a win or a loss."""
+        return self.outcome in (HELPED, HURT)
 
 
 def points(value: float) -> str:
@@ -41,23 +49,72 @@ def _over(difference: Difference) -> str:
     return f"{difference.n_test:,} test images{seeds}"
 
 
+def chance_words(chance: float, chance_class: str | None = None) -> str:
+    """What chance means here, in words: the score of always giving the commonest test answer."""
+    answer = f"answering '{chance_class}'" if chance_class else "giving the same answer"
+    return f"always {answer} scores {chance:.0%} here"
+
+
+def guessing(title: str, accuracy: float, n_test: int, chance: float) -> str:
+    """Why a model that is not clearly above chance is called so: at chance, or could still be guessing."""
+    if accuracy <= chance + 0.005:
+        return f"{title} ({accuracy:.1%}) is at or below chance level"
+    return f"{title} ({accuracy:.1%}) is not clearly above chance: on {n_test:,} test images that could still be luck"
+
+
+def images_needed(difference: Difference) -> int | None:
+    """Test images for the interval to exclude zero at an effect the size of the one seen (the
+    interval narrows as 1/sqrt(n)); None when the effect seen is too small to extrapolate."""
+    effect = abs(difference.mean)
+    if effect < 0.005:
+        return None
+    half = (difference.high - difference.low) / 2
+    return max(difference.n_test + 1, math.ceil(difference.n_test * (half / effect) ** 2))
+
+
+def too_few(difference: Difference) -> bool:
+    return not difference.excludes_zero and (difference.high - difference.low) / 2 > TOO_FEW_HALF_WIDTH
+
+
 def compare(title: str, ssl: float, scratch: float, difference: Difference, n_labeled: int,
-            chance: float | None = None) -> Verdict:
-    """Does the SSL model `title` (accuracy `ssl`) beat the same network from scratch?"""
+            chance: float | None = None, chance_class: str | None = None) -> Verdict:
+    """Does the SSL model `title` (accuracy `ssl`) beat the same network from scratch? One outcome,
+    checked in this order: too few test images to tell; a significant win or loss (a win only
+    counts when the SSL model is clearly above chance, a loss when scratch is); neither above chance;
+    too close to call."""
     labels = f"With {n_labeled:,} labels"
     shown = f"{ssl:.1%} vs {scratch:.1%}"
-    if chance is not None and not above_chance(ssl, difference.n_test, chance):
-        return Verdict(AT_CHANCE, f"{labels}, {title} is at chance level ({ssl:.1%}; chance is {chance:.0%}): "
-                                  "it learned nothing to compare.", difference)
-    if difference.low > 0:
+    n = difference.n_test
+    if too_few(difference):
+        needed = images_needed(difference)
+        return Verdict(TOO_FEW, f"{n:,} test images are too few to tell {title} from training from scratch "
+                                f"({shown}; {interval(difference)}): only a difference of about "
+                                f"{(difference.high - difference.low) / 2 * 100:.0f} points or more would show. "
+                                + (f"A difference the size of this one ({points(difference.mean)} points) would "
+                                   f"need about {needed:,} test images." if needed else
+                                   "Add test images, or repeat over seeds, before judging."), difference)
+    ssl_above = chance is None or above_chance(ssl, n, chance)
+    scratch_above = chance is None or above_chance(scratch, n, chance)
+    baseline = chance_words(chance, chance_class) if chance is not None else ""
+    if difference.low > 0 and ssl_above:
         return Verdict(HELPED, f"{labels}, {title} beats training from scratch by {difference.mean * 100:.1f} "
                                f"points ({shown}; {interval(difference)}, {_over(difference)}): "
                                "self-supervision helped.", difference)
-    if difference.high < 0:
+    if difference.high < 0 and scratch_above:
         return Verdict(HURT, f"{labels}, {title} is {-difference.mean * 100:.1f} points worse than training from "
                              f"scratch ({shown}; {interval(difference)}, {_over(difference)}): here "
                              "self-supervision hurt. Try another block, more pretext epochs, or fewer labels.",
                        difference)
+    if difference.excludes_zero:  # significant, but the better model is itself not clearly above chance
+        leader, other, accuracy = (title, "training from scratch", ssl) if difference.low > 0 else \
+            ("training from scratch", title, scratch)
+        return Verdict(AT_CHANCE, f"{labels}, {leader} scores {abs(difference.mean) * 100:.1f} points more than "
+                                  f"{other} ({shown}; {interval(difference)}), but {guessing(leader, accuracy, n, chance)}"
+                                  f" ({baseline}), so this says little about self-supervision.", difference)
+    if not ssl_above and not scratch_above:
+        return Verdict(AT_CHANCE, f"{labels}, neither {title} ({ssl:.1%}) nor training from scratch ({scratch:.1%}) is "
+                                  f"clearly better than guessing ({baseline}, on {n:,} test images): there is "
+                                  "nothing to compare yet.", difference)
     settle = "more seeds" if difference.n_seeds < 5 else "a larger test set"
     return Verdict(TOO_CLOSE, f"{labels}, {title} and training from scratch are too close to call with "
                               f"{_over(difference)} ({shown}, difference {points(difference.mean)} points, "
@@ -65,30 +122,22 @@ def compare(title: str, ssl: float, scratch: float, difference: Difference, n_la
 
 
 def chance_note(accuracies: Mapping[str, float], n_test: int, chance: float, image_size: int | None = None,
-                colour: bool = False, labels_per_class: int | None = None) -> str:
-    """Names models not clearly above chance, with the likely cause and a fix; '' when all learned."""
+                colour: bool = False, labels_per_class: int | None = None, chance_class: str | None = None) -> str:
+    """Names models not clearly above chance, in words ('' when all are), with what chance means here."""
     low = [title for title, value in accuracies.items() if not above_chance(value, n_test, chance)]
     if not low:
         return ""
-    causes = []
-    if image_size is not None and colour and image_size < 32:
-        causes.append(f"photos trained at {image_size} px are too small to show what tells the classes apart: "
-                      "use 32 px or more")
-    if labels_per_class is not None and labels_per_class < 5:
-        causes.append(f"{labels_per_class} label{'s' if labels_per_class > 1 else ''} per class may be too few: "
-                      "add labels")
-    causes.append("more pretext and downstream epochs may help")
-    fix = "Likely cause and fix: " + "; ".join(causes) + "."
+    baseline = chance_words(chance, chance_class)
     if len(low) == len(accuracies):
-        return (f"No model learned this task: accuracy is at chance level, {chance:.0%} (what always answering the "
-                f"commonest class scores on these {n_test:,} test images). {fix}")
-    names = " and ".join(low)
-    return f"{names} {'is' if len(low) == 1 else 'are'} at chance level ({chance:.0%}): {fix}"
+        return (f"No model is clearly better than guessing: {baseline}, and on these {n_test:,} test images none "
+                "beats that by a clear margin.")
+    names = "; ".join(guessing(title, accuracies[title], n_test, chance) for title in low)
+    return f"{names} ({baseline})."
 
 
 # ---- label-budget reports (experiment CLI, benchmarks, page 5) ----------------------------------
 
-SSL_TITLES = {"linear": "SSL linear probe", "finetune": "SSL fine-tuned"}
+SSL_TITLES = {"linear": "SSL linear probe", "finetune": "SSL fine-tuned", "joint": "SSL trained jointly"}
 
 
 def budget_name(entry: Mapping) -> str:
@@ -110,7 +159,7 @@ def entry_verdict(accuracy: Mapping, differences: Mapping[str, Difference], n_la
 
 def budget_verdict(results: Sequence["BudgetResult"]) -> str:
     """One paragraph per outcome: where along the label budget self-supervision helped, and where not."""
-    groups: dict[str, list[str]] = {HELPED: [], HURT: [], TOO_CLOSE: [], AT_CHANCE: []}
+    groups: dict[str, list[str]] = {HELPED: [], HURT: [], TOO_CLOSE: [], AT_CHANCE: [], TOO_FEW: []}
     for result in results:
         if result.verdict is None or result.verdict.outcome not in groups:
             continue
@@ -125,7 +174,9 @@ def budget_verdict(results: Sequence["BudgetResult"]) -> str:
     if groups[TOO_CLOSE]:
         lines.append("➖ Too close to call at " + "; ".join(groups[TOO_CLOSE]) + ".")
     if groups[AT_CHANCE]:
-        lines.append("⚠️ At chance level at " + "; ".join(groups[AT_CHANCE]) + ".")
+        lines.append("⚠️ Not clearly better than guessing at " + "; ".join(groups[AT_CHANCE]) + ".")
+    if groups[TOO_FEW]:
+        lines.append("🔍 Too few test images to tell at " + "; ".join(groups[TOO_FEW]) + ".")
     return "\n\n".join(lines)
 
 

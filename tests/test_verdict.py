@@ -1,5 +1,6 @@
 from ssl_core.stats import Difference
-from ssl_core.verdict import AT_CHANCE, HELPED, HURT, TOO_CLOSE, block_verdict, chance_note, compare
+from ssl_core.verdict import (AT_CHANCE, HELPED, HURT, TOO_CLOSE, TOO_FEW, block_verdict, chance_note, compare, guessing,
+                              images_needed)
 
 
 def difference(mean, low, high, n_test=2000, n_seeds=1):
@@ -27,15 +28,44 @@ def test_a_clear_loss_says_hurt():
     assert verdict.outcome == HURT and "7.0 points worse" in verdict.text and "hurt" in verdict.text
 
 
-def test_at_chance_is_named_with_a_cause_and_a_fix():
+def test_at_chance_is_named_in_words():
     assert compare("SSL fine-tuned", 0.504, 0.501, difference(0.003, -0.03, 0.04, 361), 20, 0.5).outcome == AT_CHANCE
-    note = chance_note({"SSL fine-tuned": 0.504, "from scratch": 0.501}, 361, 0.5, image_size=16, colour=True,
-                       labels_per_class=10)
-    assert note.startswith("No model learned this task: accuracy is at chance level, 50%")
-    assert "use 32 px or more" in note
+    note = chance_note({"SSL fine-tuned": 0.504, "from scratch": 0.501}, 361, 0.5, chance_class="dogs")
+    assert note.startswith("No model is clearly better than guessing: always answering 'dogs' scores 50% here")
     partial = chance_note({"SSL linear probe": 0.12, "from scratch": 0.6}, 2000, 0.1135)
-    assert partial.startswith("SSL linear probe is at chance level (11%)")
+    assert partial.startswith("SSL linear probe (12.0%) is not clearly above chance")
+    assert "always giving the same answer scores 11% here" in partial
     assert chance_note({"from scratch": 0.9}, 2000, 0.11) == ""
+
+
+def test_a_significant_win_of_a_model_that_is_still_guessing_is_not_called_helped():
+    """Issue 20's cats and dogs: +6.9 [+1.9, +12.2] over scratch, but 56.2% against 55% for always 'dogs'."""
+    verdict = compare("SSL fine-tuned", 0.562, 0.493, difference(0.069, 0.019, 0.122, 361), 20, 0.55, "dogs")
+    assert verdict.outcome == AT_CHANCE and not verdict.significant
+    assert "helped" not in verdict.text and "6.9 points more" in verdict.text
+    assert "always answering 'dogs' scores 55% here" in verdict.text
+    assert "not clearly above chance" in verdict.text and "at chance level" not in verdict.text
+
+
+def test_twenty_test_images_say_so_first_and_how_many_would_tell():
+    verdict = compare("SSL fine-tuned", 0.70, 0.65, difference(0.05, -0.20, 0.30, 20), 100, 0.5, "dogs")
+    assert verdict.outcome == TOO_FEW and verdict.text.startswith("20 test images are too few")
+    assert "would need about 500 test images" in verdict.text  # half-width 25 points shrinks to 5 at 25x the images
+    assert images_needed(difference(0.05, -0.20, 0.30, 20)) == 500
+    assert images_needed(difference(0.0, -0.20, 0.20, 20)) is None
+
+
+def test_a_model_clearly_above_chance_is_never_called_at_chance():
+    verdict = compare("SSL fine-tuned", 0.65, 0.62, difference(0.03, -0.02, 0.08, 2000), 20, 0.5, "dogs")
+    assert verdict.outcome == TOO_CLOSE and "chance" not in verdict.text
+    assert guessing("from scratch", 0.48, 100, 0.5).endswith("is at or below chance level")
+    assert "not clearly above chance" in guessing("from scratch", 0.56, 100, 0.5)
+
+
+def test_a_loss_counts_only_when_scratch_itself_learned():
+    both_guessing = compare("SSL linear probe", 0.40, 0.52, difference(-0.12, -0.18, -0.06, 361), 20, 0.55)
+    assert both_guessing.outcome == AT_CHANCE and "hurt" not in both_guessing.text
+    assert "training from scratch scores 12.0 points more" in both_guessing.text
 
 
 def test_block_verdict():

@@ -3,6 +3,8 @@ reload through the session token in the URL), the current dataset and split."""
 from __future__ import annotations
 
 import hashlib
+import html
+import re
 import sys
 
 from collections.abc import Callable
@@ -16,7 +18,7 @@ from ssl_core.augment import resize_all
 from ssl_core.comparison import Comparison
 from ssl_core.datasets import BUILTIN, ImageDataset, load_downloadable
 from ssl_core.deployment import Deployment, from_env
-from ssl_core.downstream import MODE_TITLES, DownstreamConfig
+from ssl_core.downstream import MODE_TITLES, TRANSFERS as TRANSFER_MODES, DownstreamConfig
 from ssl_core.device import describe, leave_core_for_server, pick_device
 from ssl_core.jobs import FAILED, RUNNING, WAITING, Job, JobBusy, Snapshot
 from ssl_core.plots import display_scale, feature_figure, loss_figure, metric_figure
@@ -29,7 +31,7 @@ from ssl_core.runs import comparison_after, pretext_work, transfer_problem
 from ssl_core.share import (DownstreamChoice, Setup, ShareError, from_params, is_link, is_link_key,
                             shareable_dataset)
 from ssl_core.splits import Split, SplitConfig, make_split
-from ssl_core.verdict import AT_CHANCE, HELPED, HURT, Verdict
+from ssl_core.verdict import AT_CHANCE, HELPED, HURT, TOO_FEW, Verdict
 from ssl_core.workspaces import Workspace, Workspaces
 
 DEFAULT_DATASET = "builtin:mnist-10k"
@@ -40,6 +42,16 @@ LIVE_REFRESH_S = 2.0
 CHART_REFRESH_S = 6.0
 COLLAPSE_WARNING = 0.5  # the collapse meter's level where a contrastive run is losing its spread
 HEARTBEAT_S = 30.0  # an open tab says it is still there this often (see Limits.session_grace_s)
+
+
+# Markdown's active characters, and ':' or '.' that could start an emoji code, a colour or a bare link
+# ("www.x.com", "http://"); a sentence's ': ' and '. ' and a number's '11.0' stay as they read.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>#|~$]|[:.](?=[^\s\d]))")
+
+
+def escape(text: object) -> str:
+    """User text (a class, file or dataset name, an error) shown as itself, never as markup."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 @st.cache_resource
@@ -219,7 +231,6 @@ def downstream_config() -> DownstreamConfig:
                             backbone_lr_scale=down["backbone_lr_scale"])
 
 
-TRANSFER_MODES = {"both": ("linear", "finetune"), "linear": ("linear",), "finetune": ("finetune",)}
 SETTING_GROUPS = ("train_settings", "downstream_settings")
 
 
@@ -357,11 +368,11 @@ def live_job(key: str, stop_label: str, body: Callable[[Snapshot], None], pausab
     return job.snapshot()
 
 
-BOXES = {HELPED: st.success, HURT: st.error, AT_CHANCE: st.warning}
+BOXES = {HELPED: st.success, HURT: st.error, AT_CHANCE: st.warning, TOO_FEW: st.info}
 
 
 def verdict_box(verdict: Verdict) -> None:
-    BOXES.get(verdict.outcome, st.info)(verdict.text)
+    BOXES.get(verdict.outcome, st.info)(escape(verdict.text))
 
 
 def gallery(dataset: ImageDataset, split: Split, config: PretrainConfig, seed: int, count: int = 6,
@@ -465,4 +476,4 @@ def headline(comparison: Comparison) -> None:
     colour = "#1a7f37" if verdict.outcome == HELPED else "inherit"
     st.markdown(big.format(MODE_TITLES[mode], colour, comparison.mean(mode), comparison.mean("scratch")),
                 unsafe_allow_html=True)
-    st.markdown(f"<p style='font-size:1.5rem'>{verdict.text}</p>", unsafe_allow_html=True)
+    st.markdown(f"<p style='font-size:1.5rem'>{escape(html.escape(verdict.text, quote=False))}</p>", unsafe_allow_html=True)

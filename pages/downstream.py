@@ -5,32 +5,36 @@ from torch import nn
 
 from pages.common import (TRANSFER_MODES, apply_recipe, comparison_text, current_dataset, current_split, deployment,
                           device_label, downstream_config, get_job, headline, live_job, predicted_seconds, pretext_text,
-                          setting, start_job, usable_pretrained, verdict_box)
+                          setting, start_job, usable_pretrained, verdict_box, escape)
 from ssl_core.augment import normalise, resize_all
 from ssl_core.comparison import MAX_SEEDS, Comparison
 from ssl_core.downstream import MODE_TITLES
 from ssl_core.images import ImageError
-from ssl_core.inference import domain_note, predict, prepare_photo
+from ssl_core.joint import joint_problem
+from ssl_core.inference import PhotoModel, domain_note, photo_models, predict, prepare_photo
 from ssl_core.mistakes import KINDS, mistakes
 from ssl_core.model_file import ModelFileError, from_bytes, to_bytes
 from ssl_core.pretext import PretextTask
 from ssl_core.plots import confusion_figure, display_scale, image_grid, metric_figure, probability_figure
 from ssl_core.runs import check_downstream_data, comparison_work
 from ssl_core.share import DOWNSTREAM_LEARNING_RATES
+from ssl_core.stats import chance_class, chance_level
+from ssl_core.verdict import chance_words
 
 MISTAKES_SHOWN = 48  # pictures in the mistakes gallery at most
 
 
-def classify_photos(models: dict[str, nn.Module], class_names: tuple[str, ...], image_size: int, channels: int,
+def classify_photos(models: list[PhotoModel], class_names: tuple[str, ...], image_size: int, channels: int,
                     digit_like: bool, domain: str, task: PretextTask, pretext_model: nn.Module, key: str) -> None:
-    """Upload photos; each shown as the models see it, with their class probabilities side by side."""
+    """Upload photos; each shown as the models see it, the headline model's answer in words first, then
+    every model's calibrated class probabilities side by side, with a caveat on any model that guesses."""
     uploads = st.file_uploader("Photos (JPEG, PNG, WebP, BMP, GIF)", type=["jpg", "jpeg", "png", "webp", "bmp", "gif"],
                                accept_multiple_files=True, key=key, max_upload_size=deployment().limits.upload_mb)
     for upload in uploads or []:
         try:
             photo = prepare_photo(upload.getvalue(), image_size, channels, digit_like=digit_like)
         except ImageError as exc:
-            st.error(f"**{upload.name}**: {exc}")
+            st.error(f"**{escape(upload.name)}**: {escape(exc)}")
             continue
         left, right = st.columns([1, 3])
         scale = max(1, 128 // photo.view.shape[0])
@@ -39,8 +43,17 @@ def classify_photos(models: dict[str, nn.Module], class_names: tuple[str, ...], 
         note = domain_note(domain, len(class_names), photo)
         if note:
             right.warning(note)
-        probs = {title: predict(model, photo.tensor)[0].tolist() for title, model in models.items()}
-        right.plotly_chart(probability_figure(class_names, probs), key=f"probs_{key}_{upload.file_id}")
+        probs = {shown.title: predict(shown.model, photo.tensor, shown.temperature)[0] for shown in models}
+        first = models[0]
+        answer = int(probs[first.title].argmax())
+        right.markdown(f"**{escape(first.title)}**{' (the headline model)' if first.headline else ''} answers "
+                       f"**{escape(class_names[answer])}** ({float(probs[first.title][answer]):.0%}, probabilities "
+                       "calibrated on the test images).")
+        for shown in models:
+            if shown.caveat:
+                right.caption(f"⚠️ {escape(shown.caveat)}")
+        right.plotly_chart(probability_figure(class_names, {t: p.tolist() for t, p in probs.items()}),
+                           key=f"probs_{key}_{upload.file_id}")
         device = next(pretext_model.parameters()).device
         belief = task.explain(pretext_model, normalise(photo.tensor.to(device)))
         if belief:
@@ -111,7 +124,7 @@ with st.expander("📂 Open a model file (saved with **Download the models** bel
             st.caption(f"To transfer its pretext network or train it further, choose **{opened.dataset}** on the "
                        "Data page (for your own images: the same zip, or the same photos built in the browser).")
         if opened.classifiers:
-            classify_photos(opened.titled(), opened.class_names, opened.image_size, opened.in_channels,
+            classify_photos(opened.photo_models(), opened.class_names, opened.image_size, opened.in_channels,
                             not opened.allow_flip and opened.in_channels == 1, opened.domain,
                             opened.pretext.make_task(), opened.pretext_model, key="file_photo_upload")
         else:
@@ -134,12 +147,39 @@ saved = st.session_state.downstream_settings
 job = get_job("downstream_job")
 running = bool(job and job.snapshot().active)
 blocks = pretrained.backbone.num_blocks
+test_labels = dataset.labels[split.test]
+commonest = chance_class(test_labels, dataset.num_classes)
 st.caption(f"{len(split.labeled):,} labeled training images, {len(split.test):,} test images, "
-           f"{dataset.num_classes} classes. Every model gets the same labels, augmentation and step budget.")
+           f"{dataset.num_classes} classes. Every model gets the same labels, augmentation and step budget. "
+           "**Chance** is the score of guessing without looking: "
+           + escape(chance_words(chance_level(test_labels, dataset.num_classes),
+                                 None if commonest is None else dataset.class_names[commonest])) + ".")
+per_class = split.config.labels_per_class if split.config else None
+if per_class:
+    left, right = st.columns([3, 1])
+    left.caption(f"Why only {per_class} label{'s' * (per_class > 1)} per class: the point is how far a few labels go "
+                 "when the network first learned from the unlabeled images.")
+    if right.button("Compare at 10, 25, 50 →", help="The label-budget experiment (page 5) at 10, 25 and 50 labels "
+                                                    "per class, each against scratch."):
+        st.session_state.budget_choice = [10, 25, 50]
+        st.switch_page("pages/experiments.py")
 c1, c2, c3, c4, c5 = st.columns(5)
-options = {"both": "linear probe + fine-tune", "linear": "linear probe (frozen)", "finetune": "fine-tune"}
+options = {"both": "linear probe + fine-tune", "linear": "linear probe (frozen)", "finetune": "fine-tune",
+           "joint": "train jointly (labels + pretext)", "all": "all three"}
+no_joint = joint_problem(pretrained.task, dataset.channels, pretrained.config.image_size)
+if no_joint:
+    options = {k: v for k, v in options.items() if "joint" not in TRANSFER_MODES[k]}
+if saved["transfer"] not in options:
+    saved["transfer"] = "both"
+if st.session_state.get("downstream_settings.transfer", "both") not in options:  # a task that cannot train jointly
+    st.session_state["downstream_settings.transfer"] = "both"
 saved["transfer"] = c1.selectbox("Transfer", list(options), format_func=options.get,
-                                 key=setting("downstream_settings", "transfer"))
+                                 key=setting("downstream_settings", "transfer"),
+                                 help="Linear probe: a linear head on the pretrained network, frozen. Fine-tune: "
+                                      "the head first, then the whole network. Train jointly: the network from "
+                                      "scratch on the labels and, in the same steps, on the pretext task over the "
+                                      "unlabeled images (S4L, Zhai et al. 2019)." + (f" ({no_joint}.)" if no_joint
+                                                                                    else ""))
 saved["block"] = min(saved["block"], blocks)
 saved["block"] = c2.slider("Probe reads block", 1, blocks, key=setting("downstream_settings", "block"),
                            help="Which backbone block feeds the linear probe. RotNet found middle blocks best.")
@@ -183,15 +223,19 @@ if modes:
             # ASCII signs: Streamlit reads the leading sign for the arrow's direction
             delta = (f"{difference.mean * 100:+.1f} points vs scratch "
                      f"[{difference.low * 100:+.1f}, {difference.high * 100:+.1f}]")
+        verdict = comparison.verdicts.get(mode)
         column.metric(MODE_TITLES[mode], f"{comparison.mean(mode):.1%}{spread}", delta,
-                      delta_color="normal" if difference is not None and difference.excludes_zero else "off",
+                      delta_color="normal" if verdict is not None and verdict.significant else "off",
                       help="The bracket is the 95% interval of the difference (paired bootstrap over the same "
                            "test images" + (" and the seeds" if comparison.n_seeds > 1 else "") + ").")
     for verdict in comparison.verdicts.values():
         verdict_box(verdict)
     note = comparison.chance_note(pretrained.config.image_size, dataset.channels == 3)
     if note:
-        st.warning(note)
+        st.warning(escape(note))
+    tips = comparison.advice(pretrained.config.image_size, dataset.channels == 3)
+    if tips:
+        st.markdown("**What would likely help**\n" + "\n".join(f"- {escape(tip.text)}" for tip in tips))
     st.caption(f"Took {snap.seconds:.0f} s.")
     if comparison.n_seeds < comparison.seeds_wanted:
         st.info(f"Stopped after {comparison.n_seeds} of {comparison.seeds_wanted} seeds: the figures cover the "
@@ -213,8 +257,11 @@ st.subheader("Your photos")
 if not modes:
     st.info("Run the comparison above first; then upload photos to see what each model makes of them.")
     st.stop()
-ssl_mode = "finetune" if "finetune" in modes else "linear"
-classify_photos({MODE_TITLES[m]: comparison.model(m) for m in (ssl_mode, "scratch") if m in modes},
+shown_models = photo_models({m: comparison.model(m) for m in modes},
+                            {m: comparison.runs[m][0].evaluation.temperature for m in modes},
+                            {m: comparison.mean(m) for m in modes}, comparison.chance, comparison.n_test,
+                            comparison.best_mode())
+classify_photos(shown_models,
                 dataset.class_names, pretrained.config.image_size, dataset.channels,
                 not dataset.allow_flip and dataset.channels == 1, dataset.domain, pretrained.task, pretrained.model,
                 key="photo_upload")

@@ -60,6 +60,7 @@ if rankings:
                 rows.append(f"| {r.task} | {MODE_TITLES[r.mode]} | {r.accuracy:.1%} | {d.mean * 100:+.1f} "
                             f"[{d.low * 100:+.1f}, {d.high * 100:+.1f}] |")
             st.markdown("\n".join(rows))
+BUDGET_CHOICES = (1, 2, 5, 10, 20, 25, 50, 100, 200)
 dataset = current_dataset()
 split = current_split()
 if dataset.num_classes < 2:
@@ -71,7 +72,9 @@ st.subheader("Label budget")
 st.markdown("For each number of labels per class: one pretraining per seed, then the SSL linear probe, SSL "
             "fine-tuning and the same network from scratch, all on the same labels. Error bars: spread over seeds.")
 c1, c2, c3 = st.columns(3)
-budgets = c1.multiselect("Labels per class", [1, 2, 5, 10, 20, 50, 100, 200], default=[1, 5, 20])
+if "budget_choice" not in st.session_state:  # the Downstream page's one click may have set it
+    st.session_state.budget_choice = [1, 5, 20]
+budgets = c1.multiselect("Labels per class", list(BUDGET_CHOICES), key="budget_choice")
 seeds = c2.number_input("Seeds", 1, 5, 1)
 epochs = c3.number_input("Pretext epochs", 1, 200, train["epochs"])
 config = ExperimentConfig(pretext=pretext_config(**{**train, "epochs": int(epochs)}),

@@ -7,13 +7,20 @@
     python -m ssl_core.bench journey [--data mnist-10k|FOLDER] [--seeds 3] [--time-budget S] [--out FILE]
     python -m ssl_core.bench inside [--data mnist-10k|FOLDER ...] [--only TASK ...] [--epochs N] [--out FILE]
     python -m ssl_core.bench distributed [--data FOLDER] [--epochs N] [--out FILE]
+    python -m ssl_core.bench precision [--data mnist-10k|FOLDER ...] [--out FILE]
 
 `label-efficiency` reproduces the seeds' protocols on ../shared/data (MNIST test
 digits, flowers): SSL (linear probe, fine-tune) against scratch at several label
 budgets, every pretext task side by side, mean ± std over seeds.
 `speed` measures pretext-training throughput of the app's own trainer (job
 thread and callbacks included) against a bare PyTorch loop of the same model,
-batch and data, and peak memory.
+batch, data and precision, and peak memory; for rotation at 28 px grey and 32 px
+colour it prints `cpu rotation <size> px <grey|colour>: chosen <variant> <a> img/s,
+fp32 <b> img/s, speed-up <a/b>`.
+`precision` runs the recommended journey on each dataset twice, in fp32 and in the
+precision training picks on this machine, on the same split and seed, and prints
+whether the chosen one trains as well: held-out pretext score and every downstream
+accuracy, with the paired interval of each difference.
 `journey` runs what the app recommends for a dataset (pretext, then every mode
 against scratch over `--seeds` seeds) and prints predicted against measured seconds.
 `talk` runs the talk preset headless (pretext, then SSL against scratch) once per
@@ -48,6 +55,7 @@ from ssl_core.downstream import DownstreamConfig
 from ssl_core.experiment import ExperimentConfig, format_table, pretext_text, run_experiment
 from ssl_core.report import ExperimentReport
 from ssl_core.models import make_backbone
+from ssl_core.precision import Precision, apply, autocast, candidates, measure
 from ssl_core.pretext import TASKS
 from ssl_core.pretrain import PretrainConfig, device_images
 from ssl_core.sources import open_dataset
@@ -171,11 +179,14 @@ def peak_rss_mb() -> float:
 
 def bare_loop(images: torch.Tensor, config: PretrainConfig, device: torch.device, steps: int,
               allow_flip: bool) -> float:
-    """The same model, batches and optimiser as the trainer, with nothing else around it: images/s."""
+    """The same model, batches, optimiser and precision as the trainer, with nothing else around it: images/s."""
     task = config.make_task()
     model = task.build_model(make_backbone(config.backbone, images.shape[1])).to(device)
+    variant = Precision(config.precision) if device.type == "cpu" and config.precision != "auto" else Precision.FP32
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
+    else:
+        apply(model, variant)
     step_fn = torch.compile(model) if config.compile else model
     optimizer = make_optimizer([{"params": model.parameters()}], config.lr, config.loop().weight_decay, device)
     data = device_images(images, config.image_size, device)
@@ -192,7 +203,7 @@ def bare_loop(images: torch.Tensor, config: PretrainConfig, device: torch.device
                 torch.cuda.synchronize()
             start, done = time.perf_counter(), 0
         inputs, targets = task.make_batch(augment(data[indices.to(device)], generator, allow_flip), generator)
-        with autocast_for(device, config.mixed_precision):
+        with autocast_for(device, config.mixed_precision) if device.type == "cuda" else autocast(variant, device):
             loss = task.loss(step_fn(inputs).float(), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -431,65 +442,145 @@ def distributed(folder: Path, epochs: int) -> dict:
     return {"rows": rows, "cpu_count": os.cpu_count()}
 
 
+def chosen_precision(images: torch.Tensor, config: PretrainConfig) -> tuple[Precision, dict[Precision, float]]:
+    """What training picks on this machine for this network and batch (`precision.choose`)."""
+    task = config.make_task()
+    model = task.build_model(make_backbone(config.backbone, images.shape[1]))
+    batch = task.training_batch(device_images(images[:config.batch_size], config.image_size, torch.device("cpu")),
+                                torch.Generator().manual_seed(0))
+    return measure(model, *batch, task.loss)
+
+
+def trainer_and_bare(images: torch.Tensor, config: PretrainConfig, device: torch.device, rounds: int) -> tuple[float, float]:
+    """Images/s of the trainer and of a bare loop, best of `rounds` interleaved rounds (robust to noise)."""
+    steps = max(5, int(len(images) / config.batch_size))
+    trainer, bare = 0.0, 0.0
+    for _ in range(rounds):
+        trainer = max(trainer, trainer_speed(images, config, allow_flip=False))
+        bare = max(bare, bare_loop(images, config, device, steps, allow_flip=False))
+    return trainer, bare
+
+
 def speed(quick: bool, device_names: tuple[str, ...] = ("cpu", "cuda")) -> dict:
-    from ssl_core.datasets import load_digits
+    """CPU: rotation at 28 px grey (the digits) and 32 px colour in every precision this CPU offers, with
+    the one training picks here and its speed-up over fp32; every other task in the chosen precision.
+    CUDA: rotation in three precisions."""
+    from ssl_core.datasets import load_mnist_10k
     from ssl_core.device import leave_core_for_server
 
     threads = leave_core_for_server()
-    digits = load_digits()
-    rows = []
+    digits = load_mnist_10k()
+    rows, lines = [], []
     devices = [torch.device(name) for name in device_names if name != "cuda" or torch.cuda.is_available()]
     if not devices:
         raise ValueError(f"none of {', '.join(device_names)} is available here")
-    # CPU: every task with the small CNN at 32 px on colour images (noise: timing does not depend on
-    # content, and colorization needs colour); ResNet-18 with rotation. CUDA: rotation, three precisions.
     colour = torch.randint(0, 256, (512 if quick else 1024, 3, 32, 32), dtype=torch.uint8,
                            generator=torch.Generator().manual_seed(0))
-    variants = {"cpu": [("fp32", False, False)],
-                "cuda": [("fp32", False, False), ("bf16+channels_last", True, False),
-                         ("bf16+channels_last+compile", True, True)]}
+    grey = digits.images[:512 if quick else 1024]
+    rounds = 1 if quick else ROUNDS
+
+    def row(device, task, backbone, size, label, config, images) -> dict:
+        trainer, bare = trainer_and_bare(images, config, device, rounds)
+        found = {"device": device.type, "task": task, "backbone": backbone, "image_size": size, "precision": label,
+                 "trainer": trainer, "bare": bare, "ratio": trainer / bare}
+        log(f"{device.type} {task} {backbone}@{size} {label}: trainer {trainer:,.0f} img/s, bare {bare:,.0f} img/s")
+        rows.append(found)
+        return found
+
     for device in devices:
         if device.type == "cpu":
-            cases = [(task, "small_cnn", 32) for task in TASKS] + ([] if quick else [("rotation", "resnet18", 16)])
+            for size, kind, images in ((28, "grey", grey), (32, "colour", colour)):
+                base = PretrainConfig(task="rotation", image_size=size, epochs=2 if quick else 3, device="cpu")
+                chosen, _ = chosen_precision(images, base)
+                measured = {}
+                for variant in candidates(device):
+                    measured[variant] = row(device, "rotation", "small_cnn", size, variant.value,
+                                            replace(base, precision=variant.value), images)
+                a, b = measured[chosen]["trainer"], measured[Precision.FP32]["trainer"]
+                lines.append(f"cpu rotation {size} px {kind}: chosen {chosen.value} {a:,.0f} img/s, "
+                             f"fp32 {b:,.0f} img/s, speed-up {a / b:.2f}")
+                measured[chosen]["chosen"] = True
+            if not quick:
+                for task in TASKS:
+                    if task == "rotation":
+                        continue
+                    config = PretrainConfig(task=task, image_size=32, epochs=3, device="cpu")
+                    chosen, _ = chosen_precision(colour, config)
+                    row(device, task, "small_cnn", 32, chosen.value, replace(config, precision=chosen.value), colour)
         else:
-            cases = [("rotation", "small_cnn", 64)] + ([] if quick else [("rotation", "resnet18", 16)])
-        for (task, backbone, size), (precision, mixed, compile_model) in itertools.product(cases,
-                                                                                           variants[device.type]):
-            heavy = backbone == "resnet18" and device.type == "cpu"
-            config = PretrainConfig(task=task, backbone=backbone, image_size=size,
-                                    epochs=6 if heavy else 2 if quick else 3, device=device.type,
-                                    batch_size=64 if device.type == "cpu" else 512, mixed_precision=mixed,
-                                    compile=compile_model)
-            if device.type == "cuda":
-                images = digits.images.repeat(20, 1, 1, 1)
-            else:  # ResNet-18 is ~50x the small CNN's work: a slice keeps each CPU epoch short
-                images = colour if backbone == "small_cnn" else digits.images[:256]
-            steps = max(5, int(len(images) / config.batch_size))
-            trainer, bare = 0.0, 0.0
-            for _ in range(1 if heavy or quick else ROUNDS):  # interleaved rounds, best of each: robust to noise
-                trainer = max(trainer, trainer_speed(images, config, allow_flip=False))
-                bare = max(bare, bare_loop(images, config, device, steps, allow_flip=False))
-            rows.append({"device": device.type, "task": task, "backbone": backbone, "image_size": size,
-                         "precision": precision, "trainer": trainer, "bare": bare, "ratio": trainer / bare})
-            log(f"{device.type} {task} {backbone}@{size} {precision}: trainer {trainer:,.0f} img/s, "
-                f"bare {bare:,.0f} img/s")
-    report = {"threads": threads, "rows": rows, "peak_rss_mb": peak_rss_mb()}
+            for label, mixed, compile_model in (("fp32", False, False), ("bf16+channels_last", True, False),
+                                                ("bf16+channels_last+compile", True, True)):
+                config = PretrainConfig(task="rotation", image_size=64, epochs=2 if quick else 3, device="cuda",
+                                        batch_size=512, mixed_precision=mixed, compile=compile_model)
+                row(device, "rotation", "small_cnn", 64, label, config, digits.images.repeat(2, 1, 1, 1))
+    report = {"threads": threads, "rows": rows, "lines": lines, "peak_rss_mb": peak_rss_mb()}
     if torch.cuda.is_available():
         report["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
     print("| device | task | backbone | size | precision | trainer inputs/s | bare inputs/s | trainer/bare |")
     print("|---|---|---|---|---|---|---|---|")
-    for row in rows:
-        print(f"| {row['device']} | {row['task']} | {row['backbone']} | {row['image_size']} | {row['precision']} | "
-              f"{row['trainer']:,.0f} | {row['bare']:,.0f} | {row['ratio']:.2f} |")
+    for r in rows:
+        print(f"| {r['device']} | {r['task']} | {r['backbone']} | {r['image_size']} | {r['precision']}"
+              f"{' (chosen)' if r.get('chosen') else ''} | {r['trainer']:,.0f} | {r['bare']:,.0f} | {r['ratio']:.2f} |")
     print(f"\ntorch threads: {threads}; peak RSS {report['peak_rss_mb']:.0f} MB")
+    for line in lines:
+        print(line)
     print(f"lowest trainer/bare ratio: {min(r['ratio'] for r in rows):.2f}")
     return report
+
+
+def precision_check(specs: list[str]) -> dict:
+    """The recommended journey in fp32 and in the chosen precision, same split and seeds: does the
+    faster variant train as well? Held-out pretext score and downstream accuracies side by side."""
+    from ssl_core.comparison import compare_modes
+    from ssl_core.device import leave_core_for_server
+    from ssl_core.pretrain import pretrain
+    from ssl_core.recipe import COMPARISON_MODES, recommend
+    from ssl_core.splits import SplitConfig, make_split
+    from ssl_core.stats import paired_difference
+
+    threads = leave_core_for_server()
+    out = []
+    print("| dataset | precision | pretext s | pretext score | linear | fine-tuned | scratch |")
+    print("|---|---|---|---|---|---|---|")
+    for spec in specs:
+        dataset = open_dataset(spec, size=64)
+        n_test = round(len(dataset) * SplitConfig().test_fraction)
+        recipe = recommend(dataset, "cpu", n_pool=len(dataset) - n_test, n_test=n_test)
+        split = make_split(dataset.labels, SplitConfig(labels_per_class=recipe.labels_per_class), dataset.class_names)
+        chosen, _ = chosen_precision(dataset.images[split.pool], recipe.pretext)
+        runs = {}
+        for variant in dict.fromkeys((Precision.FP32, chosen)):
+            started = time.perf_counter()
+            pretrained = pretrain(replace(recipe.pretext, precision=variant.value), dataset.images[split.pool],
+                                  dataset.images[split.test], allow_flip=dataset.allow_flip)
+            seconds = time.perf_counter() - started
+            comparison = compare_modes(dataset, split, pretrained, COMPARISON_MODES,
+                                       replace(recipe.downstream, precision=variant.value))
+            runs[variant] = (seconds, pretrained, comparison)
+            score = pretrained.evaluation
+            print(f"| {dataset.name} | {variant.value} | {seconds:.0f} | {score.metric.format(score.value)} | "
+                  + " | ".join(f"{comparison.mean(m):.1%}" for m in COMPARISON_MODES) + " |", flush=True)
+        entry = {"dataset": dataset.name, "chosen": chosen.value, "epochs": recipe.pretext.epochs,
+                 "image_size": recipe.pretext.image_size, "n_test": len(split.test),
+                 "runs": {v.value: {"pretext_seconds": sec, "pretext_score": p.evaluation.value,
+                                    "accuracies": {m: c.mean(m) for m in COMPARISON_MODES}}
+                          for v, (sec, p, c) in runs.items()}}
+        if chosen is not Precision.FP32:
+            fast, slow = runs[chosen][2], runs[Precision.FP32][2]
+            entry["differences"] = {m: paired_difference(fast.runs[m][0].evaluation.correct,
+                                                         slow.runs[m][0].evaluation.correct).to_json()
+                                    for m in COMPARISON_MODES}
+            for m, d in entry["differences"].items():
+                print(f"{dataset.name} {m}: {chosen.value} - fp32 = {d['mean'] * 100:+.1f} points "
+                      f"[{d['ci95'][0] * 100:+.1f}, {d['ci95'][1] * 100:+.1f}]")
+        out.append(entry)
+    return {"threads": threads, "datasets": out}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ssl_core.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("which", choices=["label-efficiency", "speed", "merge", "talk", "journey", "inside",
-                                          "distributed"])
+                                          "distributed", "precision"])
     parser.add_argument("reports", nargs="*", type=Path,
                         help="merge: label-efficiency JSON files of the same protocols on different seeds")
     parser.add_argument("--quick", action="store_true", help="fewer epochs, one seed, smaller images")
@@ -528,6 +619,8 @@ def main(argv: list[str] | None = None) -> int:
             scale, data, args.only, seeds, on_report=lambda reports: write({"protocols": protocols_json(reports)})))})
     elif args.which == "distributed":
         write(distributed(Path(args.data[-1]) if args.data else SHARED / "flowers", args.epochs or 2))
+    elif args.which == "precision":
+        write(precision_check(args.data or ["mnist-10k", str(SHARED / "flowers")]))
     elif args.which == "inside":
         write(inside(args.data or ["mnist-10k"], args.only, args.epochs))
     elif args.which == "journey":

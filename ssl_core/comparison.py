@@ -12,11 +12,12 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
+from ssl_core.advice import Advice, Situation, advise
 from ssl_core.datasets import ImageDataset
 from ssl_core.downstream import MODE_TITLES, DownstreamConfig, DownstreamResult, train_downstream
 from ssl_core.pretrain import PretrainResult
 from ssl_core.splits import Split, labeled_subset
-from ssl_core.stats import Difference, chance_level, paired_difference
+from ssl_core.stats import Difference, chance_class, chance_level, paired_difference
 from ssl_core.train import Callbacks
 from ssl_core.verdict import Verdict, chance_note, compare
 
@@ -33,6 +34,8 @@ class Comparison:
     seeds_wanted: int = 1
     verdicts: dict[str, Verdict] = field(default_factory=dict)  # SSL mode -> verdict, once scratch ran
     pretrained: PretrainResult | None = None  # the pretext model transferred: a newer one makes this stale
+    chance_class: str | None = None  # the answer that scores `chance` when always given (None: classes tie)
+    n_unlabeled: int | None = None  # the pretext pool the pretrained model learned from (None: not known)
 
     def accuracies(self, mode: str) -> list[float]:
         return [run.evaluation.accuracy for run in self.runs.get(mode, [])]
@@ -62,7 +65,7 @@ class Comparison:
             difference = self.difference(mode)
             if difference is not None:
                 self.verdicts[mode] = compare(MODE_TITLES[mode], self.mean(mode), self.mean("scratch"),
-                                              difference, self.n_labeled, self.chance)
+                                              difference, self.n_labeled, self.chance, self.chance_class)
 
     def best_mode(self) -> str | None:
         """The SSL mode that did best against scratch (None before scratch has run)."""
@@ -74,7 +77,23 @@ class Comparison:
 
     def chance_note(self, image_size: int | None = None, colour: bool = False) -> str:
         means = {MODE_TITLES[mode]: self.mean(mode) for mode in self.runs if self.runs[mode]}
-        return chance_note(means, self.n_test, self.chance, image_size, colour, self.labels_per_class)
+        return chance_note(means, self.n_test, self.chance, image_size, colour, self.labels_per_class,
+                           self.chance_class)
+
+    def situation(self, image_size: int, colour: bool) -> Situation:
+        mode = self.best_mode()
+        verdict = self.headline()
+        score = self.pretrained.evaluation if self.pretrained is not None else None
+        classifies = score is not None and score.metric.key == "accuracy"
+        trained = [run.train_accuracy for run in self.runs.get(mode, []) if run.train_accuracy is not None]
+        return Situation(self.n_unlabeled, self.n_labeled, self.n_test, self.labels_per_class, image_size, colour,
+                         verdict.outcome if verdict else None, self.n_seeds,
+                         score.value if classifies else None, score.baseline if classifies else None,
+                         statistics.fmean(trained) if trained else None, self.mean(mode) if trained else None)
+
+    def advice(self, image_size: int, colour: bool) -> list[Advice]:
+        """What would likely help, read from this result's own numbers (`advice.advise`)."""
+        return advise(self.situation(image_size, colour)) if self.verdicts else []
 
     def model(self, mode: str) -> torch.nn.Module:
         return self.runs[mode][0].model
@@ -104,8 +123,11 @@ def compare_modes(dataset: ImageDataset, split: Split, pretrained: PretrainResul
     modes = list(dict.fromkeys(modes))
     test_x, test_y = dataset.images[split.test], dataset.labels[split.test]
     per_class = split.config.labels_per_class if split.config else None
+    commonest = chance_class(test_y, dataset.num_classes)
     comparison = Comparison({mode: [] for mode in modes}, len(split.labeled), len(split.test),
-                            chance_level(test_y, dataset.num_classes), per_class, seeds, pretrained=pretrained)
+                            chance_level(test_y, dataset.num_classes), per_class, seeds, pretrained=pretrained,
+                            chance_class=None if commonest is None else dataset.class_names[commonest],
+                            n_unlabeled=len(split.pool))
     total = seeds * len(modes)
     for k, labeled in enumerate(labeled_sets(dataset, split, seeds)):
         for mode in modes:
@@ -116,7 +138,8 @@ def compare_modes(dataset: ImageDataset, split: Split, pretrained: PretrainResul
             title = MODE_TITLES[mode] + (f" (seed {k + 1})" if seeds > 1 else "")
             result = train_downstream(mode, pretrained, dataset.images[labeled], dataset.labels[labeled], test_x,
                                       test_y, dataset.num_classes, replace(config, seed=config.seed + k),
-                                      callbacks_for(title, index, total), allow_flip=dataset.allow_flip)
+                                      callbacks_for(title, index, total), allow_flip=dataset.allow_flip,
+                                      unlabeled_images=dataset.images[split.pool] if mode == "joint" else None)
             if result.stopped:
                 comparison.judge()
                 return comparison

@@ -5,7 +5,9 @@ Three modes share one loop, one label set, one augmentation and one step budget:
 - `finetune`: LP-FT: a new head first trained on the frozen backbone, then the whole network (backbone
   at a lower rate), so a random head cannot wreck the pretrained features in the first steps;
 - `scratch`: the same network (backbone and head) from random initialisation, for as many steps as
-  fine-tuning takes in all.
+  fine-tuning takes in all;
+- `joint`: the same network from random initialisation, trained on the labels and, in the same steps,
+  on the pretext task over the unlabeled images (`joint`), for as many steps as scratch.
 """
 from __future__ import annotations
 
@@ -18,16 +20,23 @@ from torch import nn
 from ssl_core.augment import augment, normalise
 from ssl_core.evaluate import Evaluation, evaluate
 from ssl_core.models import Classifier, make_backbone
+from ssl_core import precision
+from ssl_core.precision import AUTO
 from ssl_core.pretrain import PretrainResult, device_images
-from ssl_core.train import Callbacks, Continued, LoopConfig, fit, steps_per_epoch
+from ssl_core.train import CLASSIFICATION, Callbacks, Continued, LoopConfig, fit, steps_per_epoch
 
-MODES = ("linear", "finetune", "scratch")
+MODES = ("linear", "finetune", "joint", "scratch")
 CURVE_POINTS = 20  # held-out scores per run: a readable curve whatever the number of epochs
 EPOCH_EVAL_CAP = 500  # test images scored for the curve; the final result scores all of them
 # Each mode's `fit` calls: (frozen backbone, length in loops). Scratch gets as many steps as LP-FT.
 PLANS: dict[str, tuple[tuple[bool, int], ...]] = {"linear": ((True, 1),), "finetune": ((True, 1), (False, 1)),
-                                                  "scratch": ((False, 2),)}
-MODE_TITLES = {"linear": "SSL linear probe", "finetune": "SSL fine-tuned", "scratch": "from scratch"}
+                                                  "joint": ((False, 2),), "scratch": ((False, 2),)}
+MODE_TITLES = {"linear": "SSL linear probe", "finetune": "SSL fine-tuned", "joint": "SSL trained jointly",
+               "scratch": "from scratch"}
+# Which SSL models a comparison trains beside scratch: the one vocabulary the pages, links and CLI use.
+TRANSFERS: dict[str, tuple[str, ...]] = {"both": ("linear", "finetune"), "linear": ("linear",),
+                                         "finetune": ("finetune",), "joint": ("joint",),
+                                         "all": ("linear", "finetune", "joint")}
 
 
 @dataclass(frozen=True)
@@ -41,12 +50,13 @@ class DownstreamConfig:
     grid: int = 2  # heads read their block average-pooled to grid x grid cells
     min_steps: int = 150  # tiny label sets still get a real optimiser budget
     seed: int = 0
+    precision: str = AUTO  # a CPU's step: fp32, channels_last, bf16, or auto (the fastest measured here)
 
     def loop(self, n_train: int) -> LoopConfig:
         steps_per_epoch = max(1, -(-n_train // self.batch_size))
         epochs = max(self.epochs, -(-self.min_steps // steps_per_epoch))
         return LoopConfig(epochs=epochs, batch_size=self.batch_size, lr=self.lr, log_every=5,
-                          eval_every=max(1, epochs // CURVE_POINTS))
+                          eval_every=max(1, epochs // CURVE_POINTS), precision=self.precision)
 
 
 @dataclass(eq=False)
@@ -56,6 +66,7 @@ class DownstreamResult:
     evaluation: Evaluation
     stopped: bool = False
     history: list[dict] = field(default_factory=list)
+    train_accuracy: float | None = None  # on its own labeled images, unaugmented: far above the test's = memorised
 
 
 def build_classifier(mode: str, pretrained: PretrainResult, num_classes: int, config: DownstreamConfig) -> Classifier:
@@ -64,7 +75,7 @@ def build_classifier(mode: str, pretrained: PretrainResult, num_classes: int, co
     if mode not in MODES:
         raise KeyError(f"unknown mode {mode!r}; choose from {MODES}")
     torch.manual_seed(config.seed)
-    if mode == "scratch":
+    if mode in ("scratch", "joint"):
         return Classifier(make_backbone(pretrained.config.backbone, pretrained.in_channels), num_classes,
                           grid=config.grid)
     backbone = copy.deepcopy(pretrained.backbone)
@@ -87,7 +98,9 @@ def param_groups(mode: str, model: Classifier, frozen: bool, config: DownstreamC
 def train_downstream(mode: str, pretrained: PretrainResult, train_images: torch.Tensor, train_labels: torch.Tensor,
                      test_images: torch.Tensor, test_labels: torch.Tensor, num_classes: int,
                      config: DownstreamConfig = DownstreamConfig(), callbacks: Callbacks | None = None,
-                     allow_flip: bool = True) -> DownstreamResult:
+                     allow_flip: bool = True, unlabeled_images: torch.Tensor | None = None) -> DownstreamResult:
+    """Trains one mode on the labeled images and scores it on the test images. `joint` also needs
+    `unlabeled_images` (the pretext pool) and a pretext task that labels whole images."""
     if num_classes < 2:
         raise ValueError("the downstream task needs at least two classes with labels")
     if len(train_images) < 2:
@@ -113,6 +126,11 @@ def train_downstream(mode: str, pretrained: PretrainResult, train_images: torch.
         for start in range(0, len(x), batch_size):
             yield normalise(x[start:start + batch_size]), y[start:start + batch_size]
 
+    trained, objective = model, CLASSIFICATION
+    if mode == "joint":
+        trained, objective, batch_fn = _joint(model, pretrained, num_classes, batch_fn, unlabeled_images, generator,
+                                              allow_flip)
+
     def held_out() -> dict[str, float]:
         result = evaluate(model, test_batches(curve), num_classes)
         return {"test_loss": result.loss, "test_accuracy": result.accuracy}
@@ -128,7 +146,40 @@ def train_downstream(mode: str, pretrained: PretrainResult, train_images: torch.
         groups = param_groups(mode, model, frozen, config)
         report = Continued(callbacks or Callbacks(), done * per_epoch, done, epochs * per_epoch, epochs)
         phase = replace(loop, epochs=length * loop.epochs, eval_every=length * loop.eval_every)
-        stopped = fit(model, groups, batch_fn, len(train_x), phase, device, report,
-                      held_out if len(test_x) else None, seed=config.seed + i)
+        if mode == "joint":
+            groups = [{"params": trained.parameters()}]
+        stopped = fit(trained, groups, batch_fn, len(train_x), phase, device, report,
+                      held_out if len(test_x) else None, seed=config.seed + i, objective=objective)
         done += phase.epochs
-    return DownstreamResult(mode, model, evaluate(model, test_batches(), num_classes), stopped)
+    if trained is not model:  # the classifier alone scores as the joint network trained
+        precision.apply(model, precision.of(trained))
+    fitted = evaluate(model, ((normalise(train_x[i:i + 512]), train_y[i:i + 512]) for i in range(0, len(train_x), 512)),
+                      num_classes)
+    return DownstreamResult(mode, model, evaluate(model, test_batches(), num_classes), stopped,
+                            train_accuracy=fitted.accuracy)
+
+
+def _joint(model: Classifier, pretrained: PretrainResult, num_classes: int, batch_fn, unlabeled: torch.Tensor | None,
+           generator: torch.Generator, allow_flip: bool):
+    """The joint network, its objective, and batches of labeled images followed by as many unlabeled
+    images as a pretext batch (`joint`)."""
+    from ssl_core.joint import JointNet, JointObjective, joint_problem
+
+    task = pretrained.task
+    size = pretrained.config.image_size
+    problem = joint_problem(task, pretrained.in_channels, size)
+    if problem:
+        raise ValueError(problem)
+    if unlabeled is None or len(unlabeled) < 2:
+        raise ValueError("training jointly needs the unlabeled images of the pretext pool")
+    device = next(model.parameters()).device
+    net = JointNet(model, task).to(device)
+    pool = device_images(unlabeled, size, device)
+
+    def joint_batch(indices: torch.Tensor):
+        inputs, targets = batch_fn(indices)
+        picks = torch.randint(len(pool), (len(indices),), generator=generator, device=device)
+        pretext_inputs, pretext_targets = task.training_batch(pool[picks], generator, allow_flip)
+        return torch.cat([inputs, pretext_inputs]), torch.cat([targets, pretext_targets])
+
+    return net, JointObjective(net, num_classes, task), joint_batch

@@ -1,6 +1,7 @@
 """A user's photo, as the model sees it, and what the models make of it."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,7 +10,10 @@ from PIL import Image
 from torch import nn
 
 from ssl_core.augment import normalise
+from ssl_core.downstream import MODE_TITLES
 from ssl_core.images import decode_image, square_resize
+from ssl_core.stats import above_chance
+from ssl_core.verdict import guessing
 
 
 @dataclass(frozen=True, eq=False)
@@ -18,6 +22,36 @@ class PreparedPhoto:
     view: np.ndarray  # (S, S, 3) uint8: exactly what the model gets
     colourful: bool = False  # the upload had real colour (a photo, not a scan of ink on paper)
     ink_on_plain: bool = True  # mostly dark background with light strokes, as digit datasets are
+
+
+@dataclass(frozen=True, eq=False)
+class PhotoModel:
+    """One compared model as the photo panel shows it: its calibrated answer and, where it is not
+    clearly above chance on the test images, the plain caveat that it is guessing."""
+
+    mode: str
+    title: str
+    model: nn.Module
+    temperature: float = 1.0
+    caveat: str = ""
+    headline: bool = False  # the model the result's headline names: its answer comes first
+
+
+def photo_models(models: Mapping[str, nn.Module], temperatures: Mapping[str, float], accuracies: Mapping[str, float],
+                 chance: float | None = None, n_test: int | None = None, headline: str | None = None
+                 ) -> list[PhotoModel]:
+    """Every compared model, the headline one first and scratch last; a caveat on each model whose
+    test accuracy is not clearly above `chance` on `n_test` images."""
+    order = sorted(models, key=lambda m: (m != headline, m == "scratch"))
+    out = []
+    for mode in order:
+        caveat = ""
+        if chance is not None and n_test and mode in accuracies and not above_chance(accuracies[mode], n_test, chance):
+            caveat = (f"{guessing(MODE_TITLES[mode], accuracies[mode], n_test, chance)} on the test images "
+                      f"(chance {chance:.0%}): its answer here is a guess.")
+        out.append(PhotoModel(mode, MODE_TITLES[mode], models[mode], temperatures.get(mode, 1.0), caveat,
+                              mode == headline))
+    return out
 
 
 COLOUR_SPREAD = 24  # mean channel spread (0-255) above which an image counts as colourful
@@ -55,11 +89,12 @@ def domain_note(domain: str, num_classes: int, photo: PreparedPhoto) -> str:
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """uint8 images (B, C, S, S) -> class probabilities (B, K) on the CPU."""
+def predict(model: nn.Module, images: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """uint8 images (B, C, S, S) -> class probabilities (B, K) on the CPU, the logits divided by the
+    model's held-out `temperature` (`calibration`)."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    probs = model(normalise(images.to(device))).float().softmax(-1).cpu()
+    probs = (model(normalise(images.to(device))).float() / temperature).softmax(-1).cpu()
     model.train(was_training)
     return probs

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import pickle
 import sys
 import zipfile
@@ -20,12 +21,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ssl_core import augment
+from ssl_core import augment, precision
 from ssl_core.comparison import Comparison
 from ssl_core.datasets import ImageDataset
 from ssl_core.downstream import MODE_TITLES
 from ssl_core.images import ImageError
-from ssl_core.inference import predict, prepare_photo
+from ssl_core.inference import PhotoModel, photo_models, predict, prepare_photo
 from ssl_core.models import Classifier, make_backbone
 from ssl_core.pretext import make_task, task_type
 from ssl_core.pretext.base import settings_dict, settings_from
@@ -52,6 +53,9 @@ class ModelFile:
     pretext_model: nn.Module
     classifiers: dict[str, nn.Module] = field(default_factory=dict)  # mode -> model, eval mode on the CPU
     accuracies: dict[str, float] = field(default_factory=dict)  # mode -> mean test accuracy
+    temperatures: dict[str, float] = field(default_factory=dict)  # mode -> held-out temperature (`calibration`)
+    chance: float | None = None  # the test set's chance level and size, for the "it is guessing" caveat
+    n_test: int | None = None
     normalisation: tuple[float, float] = (augment.MEAN, augment.STD)
 
     def pretrained(self, test_images: torch.Tensor) -> PretrainResult:
@@ -63,10 +67,17 @@ class ModelFile:
     def titled(self) -> dict[str, nn.Module]:
         return {MODE_TITLES[mode]: model for mode, model in self.classifiers.items()}
 
+    def photo_models(self) -> list[PhotoModel]:
+        """Its classifiers for the photo panel: the best against scratch first, scratch last."""
+        ssl = [m for m in self.accuracies if m != "scratch"]
+        headline = max(ssl, key=self.accuracies.get) if ssl else None
+        return photo_models(self.classifiers, self.temperatures, self.accuracies, self.chance, self.n_test, headline)
 
-def _classifier_record(mode: str, model: Classifier, accuracy: float) -> dict:
+
+def _classifier_record(mode: str, model: Classifier, accuracy: float, temperature: float) -> dict:
     return {"mode": mode, "block": model.block, "grid": model.grid, "frozen": model.frozen,
-            "num_classes": model.head.out_features, "accuracy": accuracy,
+            "num_classes": model.head.out_features, "accuracy": accuracy, "temperature": temperature,
+            "precision": precision.of(model).value,
             "state": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
 
 
@@ -79,11 +90,15 @@ def to_bytes(pretrained: PretrainResult, comparison: Comparison | None, dataset:
         "allow_flip": dataset.allow_flip, "normalisation": [augment.MEAN, augment.STD],
         "pretext": {"task": config.task, "settings": settings_dict(pretrained.task.settings),
                     "backbone": config.backbone, "image_size": config.image_size, "epochs": config.epochs,
-                    "batch_size": config.batch_size, "lr": config.lr, "seed": config.seed},
+                    "batch_size": config.batch_size, "lr": config.lr, "seed": config.seed,
+                    "precision": precision.of(pretrained.model).value},
         "pretext_state": {k: v.detach().cpu() for k, v in pretrained.model.state_dict().items()},
-        "classifiers": [_classifier_record(mode, comparison.model(mode), comparison.mean(mode))
-                        for mode in (comparison.runs if comparison else ())],
+        "classifiers": [_classifier_record(mode, comparison.model(mode), comparison.mean(mode),
+                                           comparison.runs[mode][0].evaluation.temperature)
+                        for mode in (comparison.runs if comparison else ()) if comparison.runs[mode]],
     }
+    if comparison is not None:
+        payload |= {"chance": comparison.chance, "n_test": comparison.n_test}
     out = io.BytesIO()
     torch.save(payload, out)
     return out.getvalue()
@@ -115,17 +130,40 @@ def _rebuild(payload: dict) -> ModelFile:
     channels = int(payload["in_channels"])
     pretext_model = make_task(config.task, settings, config.seed).build_model(make_backbone(config.backbone, channels))
     pretext_model.load_state_dict(payload["pretext_state"])
-    classifiers, accuracies = {}, {}
+    _scored_as_trained(pretext_model, p.get("precision", "fp32"))
+    classifiers, accuracies, temperatures = {}, {}, {}
     for record in payload["classifiers"]:
         model = Classifier(make_backbone(config.backbone, channels), int(record["num_classes"]), int(record["block"]),
                            int(record["grid"]), frozen=bool(record["frozen"]))
         model.load_state_dict(record["state"])
+        _scored_as_trained(model, record.get("precision", "fp32"))
         classifiers[record["mode"]] = model.eval()
         accuracies[record["mode"]] = float(record["accuracy"])
+        temperatures[record["mode"]] = _bounded(record.get("temperature", 1.0), 0.01, 1000.0, "temperature")
     mean, std = payload["normalisation"]
+    chance = _bounded(payload["chance"], 0.0, 1.0, "chance") if "chance" in payload else None
+    n_test = int(_bounded(payload["n_test"], 1, 10**9, "n_test")) if "n_test" in payload else None
     return ModelFile(str(payload["dataset"]), tuple(payload["class_names"]), channels, int(payload["image_size"]),
                      str(payload["domain"]), bool(payload["allow_flip"]), config, pretext_model.eval(), classifiers,
-                     accuracies, (float(mean), float(std)))
+                     accuracies, temperatures, chance, n_test, (float(mean), float(std)))
+
+
+def _scored_as_trained(model: nn.Module, name: object) -> None:
+    """Scores a loaded model in the precision it trained in (bf16 where this CPU has it), so a file
+    gives the same figures as the run that wrote it."""
+    if name not in {p.value for p in precision.Precision}:
+        raise ValueError(f"unknown precision {name!r}")
+    chosen = precision.Precision(name)
+    if chosen not in precision.candidates(torch.device("cpu")):
+        chosen = precision.Precision.FP32
+    precision.apply(model, chosen)
+
+
+def _bounded(value, low: float, high: float, name: str) -> float:
+    number = float(value)
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ValueError(f"{name} {number!r} is outside {low:g} to {high:g}")
+    return number
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -153,11 +191,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{path}: skipped ({exc})")
             failed += 1
             continue
-        for title, model in models.titled().items():
-            probs = predict(model, photo.tensor)[0]
+        for shown_model in models.photo_models():
+            title, model = shown_model.title, shown_model.model
+            probs = predict(model, photo.tensor, shown_model.temperature)[0]
             top = probs.topk(min(args.top, len(probs)))
             shown = ", ".join(f"{models.class_names[i]} {p:.0%}" for p, i in zip(top.values.tolist(), top.indices.tolist()))
-            print(f"{path}: {title}: {shown}")
+            print(f"{path}: {title}: {shown}" + (f" ({shown_model.caveat})" if shown_model.caveat else ""))
     return 1 if failed == len(args.photos) else 0
 
 

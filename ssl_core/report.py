@@ -14,8 +14,10 @@ import torch
 from ssl_core.stats import Difference, difference_from_accuracies, paired_difference
 from ssl_core.verdict import Verdict, budget_name, entry_verdict
 
-MODES = ("linear", "finetune", "scratch")
-JSON_KEYS = {"linear": "ssl_linear", "finetune": "ssl_finetune", "scratch": "scratch"}  # the CLI's JSON names
+MODES = ("linear", "finetune", "joint", "scratch")
+SSL_MODES = MODES[:3]
+JSON_KEYS = {"linear": "ssl_linear", "finetune": "ssl_finetune", "joint": "ssl_joint",
+             "scratch": "scratch"}  # the CLI's JSON names
 
 
 def pack_outcomes(correct: torch.Tensor) -> str:
@@ -86,7 +88,8 @@ class BudgetResult:
 
     def to_json(self) -> dict:
         out = {self.budget_key: self.budget, "n_labeled": self.n_labeled}
-        out.update({JSON_KEYS[m]: self.accuracy[m].to_json() if m in self.accuracy else None for m in MODES})
+        out.update({JSON_KEYS[m]: self.accuracy[m].to_json() if m in self.accuracy else None for m in MODES
+                    if m != "joint" or m in self.accuracy})
         out["difference"] = {JSON_KEYS[m]: d.to_json() for m, d in self.difference.items()}
         if self.verdict is not None:
             out["verdict"], out["outcome"] = self.verdict.text, self.verdict.outcome
@@ -98,7 +101,7 @@ def budget_differences(group: Sequence[Point], n_test: int) -> dict[str, Differe
     keep their per-image outcomes, else the conservative interval from the accuracies."""
     by_seed = {(p.mode, p.seed): p for p in group}
     differences = {}
-    for mode in MODES[:2]:
+    for mode in SSL_MODES:
         pairs = [(by_seed[(mode, s)], by_seed[("scratch", s)])
                  for (m, s) in by_seed if m == mode and ("scratch", s) in by_seed]
         if not pairs:

@@ -17,6 +17,7 @@ from ssl_core.datasets import BUILTIN, DOWNLOADABLE
 from ssl_core.models import BACKBONES
 from ssl_core.pretext import TASKS, settings_dict, settings_from
 from ssl_core.pretrain import PretrainConfig
+from ssl_core.downstream import TRANSFERS as TRANSFER_MODES
 from ssl_core.splits import SplitConfig
 
 # The values the Train and Downstream pages offer (their sliders take only these, and any recommended size).
@@ -24,7 +25,7 @@ IMAGE_SIZES = (8, 16, 20, 24, 28, 32, 48, 64)
 BATCH_SIZES = (2, 4, 8, 16, 32, 64, 128, 256, 512)
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 1e-1, 1.0)
 DOWNSTREAM_LEARNING_RATES = (3e-4, 1e-3, 3e-3, 1e-2)
-TRANSFERS = ("both", "linear", "finetune")
+TRANSFERS = tuple(TRANSFER_MODES)
 TASK_PREFIX = "t."
 KEYS = ("data", "task", "backbone", "size", "epochs", "batch", "lr", "seed", "test", "labels", "split_seed",
         "transfer", "block", "d_epochs", "d_lr", "seeds")

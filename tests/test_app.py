@@ -261,10 +261,13 @@ def test_downstream_comparison_and_photo_upload():
     ]).run()
     no_errors(at)
     errors = " ".join(e.value for e in at.error)
-    assert "broken.jpg" in errors and "notes.jpg" in errors
+    assert "broken\\.jpg" in errors and "notes\\.jpg" in errors  # file names shown as text, never as markup
     assert any("This model only knows handwritten digits (0-9)" in w.value for w in at.warning)  # a colour photo
     bars = [fig for fig in charts(at) if fig["data"] and fig["data"][0]["type"] == "bar"]
-    assert len(bars) == 1 and {t["name"] for t in bars[0]["data"]} == {"SSL fine-tuned", "from scratch"}
+    names = [t["name"] for t in bars[0]["data"]]
+    assert len(bars) == 1 and set(names) == {"SSL linear probe", "SSL fine-tuned", "from scratch"}  # every model
+    assert names[-1] == "from scratch"  # the headline model first, the baseline last
+    assert any("answers **" in m.value and "calibrated on the test images" in m.value for m in at.markdown)
     assert any("rotated by" in c.value for c in at.caption)
     assert not any("earlier pretext model" in i.value for i in at.info)
     start_training(at, epochs=1)
@@ -324,28 +327,48 @@ def test_talk_preset_runs_pretext_then_comparison():
     assert [m.label for m in at.metric] == ["SSL linear probe", "from scratch"]
 
 
-def test_a_result_at_chance_is_called_that():
+def outcomes(n: int, right: range | list[int]):
+    import torch
+
+    correct = torch.zeros(n, dtype=torch.bool)
+    correct[list(right)] = True
+    return correct
+
+
+# (name, n_test, chance, commonest class, SSL images right, scratch images right, labels per class)
+STORIES = [
+    ("significant but guessing", 361, 0.55, "dogs", range(203), range(178), 10),  # issue 20's cats and dogs
+    ("20 test images", 20, 0.5, None, range(14), [*range(7), *range(14, 20)], 50),
+    ("clear win", 2000, 0.1, None, range(1600), range(1200), 2),
+    ("tie", 2000, 0.1, None, range(1600), range(10, 1610), 2),
+    ("neither learned", 2000, 0.1135, None, range(200), range(10, 210), 2),
+]
+
+
+@pytest.mark.parametrize("story", STORIES, ids=[s[0] for s in STORIES])
+def test_every_element_of_a_result_tells_one_story(story):
+    """Headline, badges, verdict boxes and notes agree, for each kind of result issue 20 names."""
     from pages.common import server
     from ssl_core.comparison import Comparison
     from ssl_core.datasets import load_mnist_10k
     from ssl_core.downstream import DownstreamResult
     from ssl_core.evaluate import Evaluation
     from ssl_core.pretrain import PretrainConfig, pretrain
+    import torch
 
+    name, n, chance, commonest, ssl_right, scratch_right, per_class = story
     at = app()
     digits = load_mnist_10k()
     pretrained = pretrain(PretrainConfig(epochs=1, image_size=8), digits.images[:64], digits.images[:32])
     pretrained.dataset = "mnist-10k"
 
-    def at_chance(mode: str, seed: int) -> DownstreamResult:
-        import torch
-
-        correct = torch.rand(2000, generator=torch.Generator().manual_seed(seed)) < 0.1
+    def run(mode: str, right) -> DownstreamResult:
+        correct = outcomes(n, right)
         return DownstreamResult(mode, pretrained.model, Evaluation(float(correct.float().mean()), 2.3,
                                                                    torch.zeros(10, 10, dtype=torch.int64), correct))
 
-    comparison = Comparison({"finetune": [at_chance("finetune", 0)], "scratch": [at_chance("scratch", 1)]},
-                            n_labeled=20, n_test=2000, chance=0.1135, labels_per_class=2)
+    comparison = Comparison({"finetune": [run("finetune", ssl_right)], "scratch": [run("scratch", scratch_right)]},
+                            n_labeled=20, n_test=n, chance=chance, labels_per_class=per_class, chance_class=commonest)
     comparison.judge()
     space = at.session_state.workspace
     train = server().start_job(space, "train_job", "pretext", "t", lambda job: pretrained)
@@ -353,11 +376,28 @@ def test_a_result_at_chance_is_called_that():
     assert train.join(5) and downstream.join(5)
     at.switch_page("pages/downstream.py").run()
     no_errors(at)
-    warnings = " ".join(w.value for w in at.warning)
-    assert "SSL fine-tuned is at chance level" in warnings  # the verdict
-    assert "No model learned this task: accuracy is at chance level, 11%" in warnings  # and the cause and fix
-    assert "2 labels per class may be too few" in warnings
-    assert not at.success and "helped" not in warnings
+    boxes = [b.value for kind in (at.success, at.error, at.warning, at.info) for b in kind]
+    page = " ".join(boxes) + markdown(at)
+    helped = name == "clear win"
+    assert bool(at.success) == helped and ("helped" in page) == helped
+    from streamlit.proto.Metric_pb2 import Metric
+
+    badges = [m.proto.color for m in at.metric if m.proto.delta]  # a badge coloured only behind a verdict
+    assert badges and all(c == (Metric.MetricColor.GREEN if helped else Metric.MetricColor.GRAY) for c in badges)
+    assert "at chance level" not in page.replace("at or below chance level", "")
+    if name == "significant but guessing":
+        assert "6.9 points more" in page and "not clearly above chance" in page
+        assert "always answering 'dogs' scores 55% here" in page
+    if name == "20 test images":
+        assert at.info[0].value.startswith("20 test images are too few") or any(
+            b.startswith("20 test images are too few") for b in boxes)
+        assert "test images would" not in page or "would need about" in page
+        assert "20 test images can only show large differences" in markdown(at)
+    if name == "tie":
+        assert "too close to call" in page and "Repeat the comparison over 3 or more seeds" in markdown(at)
+    if name == "neither learned":
+        assert "neither SSL fine-tuned" in page and "No model is clearly better than guessing" in page
+        assert "2 labels per class may be too few" in markdown(at)
     assert any("No gallery: these results were kept without each image's answer" in i.value for i in at.info)
 
 
@@ -558,7 +598,7 @@ def test_the_models_go_home_in_one_file_and_a_fresh_session_predicts_the_same():
     no_errors(fresh)
     after = [fig for fig in charts(fresh) if fig["data"] and fig["data"][0]["type"] == "bar"][0]["data"]
     probabilities = {t["name"]: t["y"] for t in before}  # the SSL model and scratch, in the first session
-    assert set(probabilities) <= {t["name"] for t in after} and len(probabilities) == 2
+    assert set(probabilities) == {t["name"] for t in after} and len(probabilities) == 3  # every model
     for trace in after:
         if trace["name"] in probabilities:
             assert trace["y"] == pytest.approx(probabilities[trace["name"]], abs=1e-5), trace["name"]
@@ -689,7 +729,7 @@ def test_a_dataset_built_from_dropped_photos_and_the_camera_trains_exports_and_r
     no_errors(fresh)
     after = {t["name"]: t["y"] for fig in charts(fresh) if fig["data"] and fig["data"][0]["type"] == "bar"
              for t in fig["data"]}
-    assert len(before) == 2 and set(before) <= set(after)
+    assert len(before) == 3 and set(before) == set(after)
     for name, probabilities in before.items():
         assert after[name] == pytest.approx(probabilities, abs=1e-5), name
     fresh = upload_zip(fresh, photos_zip, name="my photos.zip")  # and the photos come back as the same classes

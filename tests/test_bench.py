@@ -51,9 +51,15 @@ def test_label_efficiency_quick_beats_chance_clearly(tmp_path):
 
 def test_speed_quick_prints_the_ratio_line(tmp_path):
     stdout, report = run_bench("speed", "--quick", tmp_path=tmp_path)
-    assert stdout.strip().splitlines()[-1].startswith("lowest trainer/bare ratio: ")
-    row = report["rows"][0]
-    assert row["trainer"] > 0 and row["bare"] > 0
+    lines = stdout.strip().splitlines()
+    assert lines[-1].startswith("lowest trainer/bare ratio: ")
+    for kind in ("28 px grey", "32 px colour"):
+        line = next(line for line in lines if line.startswith(f"cpu rotation {kind}: "))
+        assert re.fullmatch(rf"cpu rotation {kind}: chosen (fp32|channels_last|bf16) [\d,]+ img/s, fp32 [\d,]+ img/s, "
+                            r"speed-up \d+\.\d\d", line), line
+    assert {r["precision"] for r in report["rows"]} >= {"fp32", "channels_last"}
+    assert sum(1 for r in report["rows"] if r.get("chosen")) == 2
+    assert all(r["trainer"] > 0 and r["bare"] > 0 for r in report["rows"])
 
 
 def test_talk_preset_runs_headless_and_prints_its_line_last(tmp_path):

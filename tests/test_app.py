@@ -327,6 +327,31 @@ def test_talk_preset_runs_pretext_then_comparison():
     assert [m.label for m in at.metric] == ["SSL linear probe", "from scratch"]
 
 
+def test_training_jointly_is_its_own_row_curve_and_verdict_and_only_offered_where_it_works():
+    at = start_training(app())
+    wait_for_job(at, "train_job")
+    at.switch_page("pages/downstream.py").run()
+    at.selectbox(key="downstream_settings.transfer").set_value("all").run()
+    at.number_input(key="downstream_settings.epochs").set_value(2).run()
+    button(at, "Compare SSL").click().run()
+    wait_for_job(at, "downstream_job")
+    no_errors(at)
+    assert [m.label for m in at.metric] == ["SSL linear probe", "SSL fine-tuned", "SSL trained jointly", "from scratch"]
+    boxes = [b.value for kind in (at.success, at.error, at.warning, at.info) for b in kind]
+    assert sum("SSL trained jointly" in b and "95% interval" in b for b in boxes) == 1  # its own verdict
+    curves = {t["name"] for fig in charts(at) for t in fig["data"] if t.get("name")}
+    assert {"SSL trained jointly: train", "SSL trained jointly: held-out"} <= curves
+    at.switch_page("pages/pretext.py").run()
+    at.radio[0].set_value("jigsaw").run()
+    at = start_training(at, epochs=1, size=16)
+    wait_for_job(at, "train_job")
+    at.switch_page("pages/downstream.py").run()
+    no_errors(at)
+    transfer = at.selectbox(key="downstream_settings.transfer")
+    assert transfer.value == "both" and "train jointly (labels + pretext)" not in transfer.options  # jigsaw: pieces
+    assert "whole images" in transfer.help
+
+
 def outcomes(n: int, right: range | list[int]):
     import torch
 

@@ -36,7 +36,7 @@ else:
     page = st.navigation(pages)
 
 from pages.common import (HEARTBEAT_S, current_dataset, current_setup, device_label, get_job,  # noqa: E402
-                          init_state, pretext_summary, server, workspace)
+                          init_state, pretext_summary, server, workspace, escape)
 from ssl_core.jobs import WAITING  # noqa: E402
 from ssl_core.share import link  # noqa: E402
 
@@ -48,7 +48,7 @@ if note := st.session_state.pop("workspace_note", None):
 def status_panel() -> None:
     server().touch(workspace())  # the heartbeat: a visitor whose tab is open is not reaped
     dataset = current_dataset()
-    st.markdown(f"**Dataset:** {dataset.name} ({len(dataset):,} images)")
+    st.markdown(f"**Dataset:** {escape(dataset.name)} ({len(dataset):,} images)")
     st.markdown(f"**Pretext:** {pretext_summary()}")
     st.markdown(f"**Device:** {device_label()}")
     for key, label in (("train_job", "Pretext training"), ("downstream_job", "Downstream")):

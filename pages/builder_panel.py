@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from pages.common import workspace
+from pages.common import workspace, escape
 from ssl_core.builder import Added, BuilderError, DatasetBuilder
 from ssl_core.deployment import Deployment
 from ssl_core.plots import image_grid
@@ -48,7 +48,7 @@ def _bucket(build: DatasetBuilder, name: str | None, generation: int, upload_mb:
                         build.rename_class(name, new)
                         st.rerun()
                     except BuilderError as exc:
-                        st.error(str(exc))
+                        st.error(escape(exc))
             with remove.popover("🗑 Remove"):
                 if st.button(f"Remove {name} and its {len(photos)} photos", key=f"remove:{name}"):
                     build.remove_class(name)
@@ -85,7 +85,7 @@ def builder_panel(rules: Deployment, use: Callable[[str, Callable, str], None]) 
             try:
                 build.add_class(new_class)
             except BuilderError as exc:
-                st.error(str(exc))
+                st.error(escape(exc))
     for name in list(build.classes):
         _bucket(build, name, generation, rules.limits.upload_mb)
     _bucket(build, None, generation, rules.limits.upload_mb)

@@ -144,7 +144,7 @@ def open_link(params: dict[str, str]) -> None:
             apply_recipe(dataset_id)
         apply_setup(from_params(params, current_setup()))
     except ShareError as exc:
-        st.session_state.workspace_note = f"This link's setup could not be used: {exc}. The defaults are shown."
+        st.session_state.workspace_note = f"This link's setup could not be used: {escape(exc)}. The defaults are shown."
 
 
 def current_setup() -> Setup:
@@ -294,7 +294,7 @@ def start_job(key: str, kind: str, title: str, make_work: Callable[[], Callable[
     try:
         job = server().start_job(workspace(), key, kind, title, make_work(), after=after, settings=settings)
     except (JobBusy, ValueError) as exc:
-        st.error(str(exc))
+        st.error(escape(exc))
         return None
     if rerun:
         st.rerun()
@@ -388,7 +388,7 @@ def gallery(dataset: ImageDataset, split: Split, config: PretrainConfig, seed: i
     try:
         samples = task.preview(images, generator, allow_flip=dataset.allow_flip)
     except ValueError as exc:
-        st.warning(str(exc))
+        st.warning(escape(exc))
         return
     scale = display_scale(images.shape[-1], width)
     group = task.gallery_group

@@ -5,7 +5,8 @@ from collections.abc import Callable
 import streamlit as st
 
 from pages.builder_panel import builder_panel
-from pages.common import current_dataset, current_split, deployment, remember_user_dataset, resolve, set_dataset
+from pages.common import (current_dataset, current_split, deployment, escape, remember_user_dataset, resolve,
+                          set_dataset)
 from ssl_core.datasets import (BUILTIN_TITLES, DOWNLOADABLE, ImageDataset, dataset_folder, default_data_root,
                                load_downloadable)
 from ssl_core.deployment import MB, FolderRefused, allowed_folder
@@ -26,7 +27,7 @@ def use(dataset_id: str, load: Callable[[ProgressFn], ImageDataset], what: str) 
             evicted = remember_user_dataset(dataset_id, dataset)
         except (DatasetError, FolderRefused, CapacityError, OSError) as exc:
             bar.empty()
-            st.error(f"Could not use {what}: {exc}. The previous dataset stays selected.")
+            st.error(f"Could not use {escape(what)}: {escape(exc)}. The previous dataset stays selected.")
             st.stop()
         if evicted:
             st.session_state.data_note = (f"To make room, your earlier dataset {', '.join(evicted)} was released "
@@ -90,7 +91,7 @@ else:
         upload = st.file_uploader("Zip archive of class folders", type=["zip"], key="zip_upload",
                                   max_upload_size=rules.limits.upload_mb)
         if upload is not None and upload.size > rules.limits.upload_mb * MB:  # the widget's bound is the browser's
-            st.error(f"{upload.name} is {upload.size / MB:,.0f} MB; this server takes zips up to "
+            st.error(f"{escape(upload.name)} is {upload.size / MB:,.0f} MB; this server takes zips up to "
                      f"{rules.limits.upload_mb} MB. The previous dataset stays selected.")
         elif upload is not None and st.button("Load the archive", type="primary"):
             data = upload.getvalue()
@@ -111,7 +112,7 @@ if note := st.session_state.pop("data_note", None):
     st.info(note)
 dataset = current_dataset()
 st.divider()
-st.subheader(f"Current dataset: {dataset.name}")
+st.subheader(f"Current dataset: {escape(dataset.name)}")
 st.caption(f"{len(dataset):,} images, {dataset.num_classes} classes, {dataset.n_unlabeled:,} without label, "
            f"{'grey' if dataset.channels == 1 else 'colour'}, stored at "
            f"{dataset.images.shape[-1]}×{dataset.images.shape[-2]} px")

@@ -75,7 +75,7 @@ def mistakes_gallery(comparison: Comparison, ssl_modes: list[str], images: torch
     try:
         found = mistakes(comparison, ssl_mode, labels, kind, truth, answered)
     except ValueError as exc:  # results made without each image's answer
-        st.info(f"No gallery: {exc}.")
+        st.info(f"No gallery: {escape(exc)}.")
         return
     n = len(labels)
     st.caption(f"Of {n:,} test images: the SSL model ({MODE_TITLES[ssl_mode]}) got {found.counts['ssl']:,} wrong, "
@@ -103,15 +103,15 @@ with st.expander("📂 Open a model file (saved with **Download the models** bel
             st.session_state.model_file = from_bytes(saved_file.getvalue())
             st.session_state.model_file_id = saved_file.file_id
         except ModelFileError as exc:
-            st.error(f"Could not open {saved_file.name}: {exc}.")
+            st.error(f"Could not open {escape(saved_file.name)}: {escape(exc)}.")
     opened = st.session_state.get("model_file")
     if opened is not None:
         scores = ", ".join(f"{MODE_TITLES[m]} {a:.1%}" for m, a in opened.accuracies.items())
-        st.success(f"Models trained on **{opened.dataset}** ({len(opened.class_names)} classes, {opened.image_size} px, "
+        st.success(f"Models trained on **{escape(opened.dataset)}** ({len(opened.class_names)} classes, {opened.image_size} px, "
                    f"{opened.pretext.make_task().describe()})" + (f": {scores}." if scores else "."))
         dataset, split = current_dataset(), current_split()
         if opened.dataset == dataset.name and opened.in_channels == dataset.channels:
-            if st.button(f"Use its pretext network on {dataset.name}", disabled=bool(get_job("train_job") and
+            if st.button(f"Use its pretext network on {escape(dataset.name)}", disabled=bool(get_job("train_job") and
                                                                                 get_job("train_job").snapshot().active),
                          help="It becomes this session's pretrained model: compare it below, or continue its "
                               "training on the Train page, without training it again."):
@@ -121,7 +121,7 @@ with st.expander("📂 Open a model file (saved with **Download the models** bel
                           lambda: lambda job: opened.pretrained(test_images),
                           settings="opened from a file · " + pretext_text(opened.pretext))
         else:
-            st.caption(f"To transfer its pretext network or train it further, choose **{opened.dataset}** on the "
+            st.caption(f"To transfer its pretext network or train it further, choose **{escape(opened.dataset)}** on the "
                        "Data page (for your own images: the same zip, or the same photos built in the browser).")
         if opened.classifiers:
             classify_photos(opened.photo_models(), opened.class_names, opened.image_size, opened.in_channels,
@@ -140,7 +140,7 @@ if pretrained is None:
 try:
     check_downstream_data(dataset, split)
 except ValueError as exc:
-    st.info(str(exc))
+    st.info(escape(exc))
     st.stop()
 
 saved = st.session_state.downstream_settings

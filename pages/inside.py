@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from pages.common import current_dataset, current_split, deployment, usable_pretrained
+from pages.common import current_dataset, current_split, deployment, usable_pretrained, escape
 from ssl_core.activations import block_responses, first_filters, first_layer_change
 from ssl_core.images import ImageError
 from ssl_core.inference import prepare_photo
@@ -53,7 +53,7 @@ def chosen_image(key: str) -> tuple[torch.Tensor, str, int | None] | None:
             photo = prepare_photo(upload.getvalue(), pretrained.config.image_size, dataset.channels,
                                   digit_like=not dataset.allow_flip and dataset.channels == 1)
         except ImageError as exc:
-            st.error(f"**{upload.name}**: {exc}")
+            st.error(f"**{escape(upload.name)}**: {escape(exc)}")
             return None
         return photo.tensor, upload.name, None
     if not len(split.test):

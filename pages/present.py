@@ -3,7 +3,7 @@ the result), with the current dataset and settings; no sidebar, large type, next
 import streamlit as st
 
 from pages.common import (TRANSFER_MODES, current_dataset, current_split, downstream_config, gallery, get_job,
-                          headline, live_job, predicted_seconds, pretext_config, pretext_curves, start_talk)
+                          headline, live_job, predicted_seconds, pretext_config, pretext_curves, start_talk, escape)
 from pages.params import PRESENT_PARAM
 from ssl_core.pretext import TASKS
 from ssl_core.runs import check_downstream_data, check_pretext_data
@@ -31,7 +31,7 @@ if step == 0:
     st.markdown(TASKS[config.task].explanation)
     gallery(dataset, split, config, st.session_state.get("gallery_seed", 0), count=2, width=240,
             groups_per_row=max(1, 8 // config.make_task().gallery_group))
-    st.caption(f"{dataset.name}: {len(split.pool):,} images, and not one label is used to make these.")
+    st.caption(f"{escape(dataset.name)}: {len(split.pool):,} images, and not one label is used to make these.")
 elif step == 1:
     job = get_job("train_job")
     if job is None or not (job.snapshot().active or job.snapshot().result):
@@ -39,10 +39,10 @@ elif step == 1:
             check_pretext_data(dataset, split, config)
             check_downstream_data(dataset, split)
         except ValueError as exc:
-            st.info(f"{exc}. Leave presenter mode to change the dataset or settings.")
+            st.info(f"{escape(exc)}. Leave presenter mode to change the dataset or settings.")
             st.stop()
         estimate = predicted_seconds(dataset, split, config)
-        st.markdown(f"{TASKS[config.task].title} on {dataset.name}, then the same network with "
+        st.markdown(f"{TASKS[config.task].title} on {escape(dataset.name)}, then the same network with "
                     f"{len(split.labeled):,} labels: pretrained against from scratch. About "
                     f"{estimate.pretext + estimate.comparison:.0f} s.")
         if st.button("▶ Start", type="primary", key="present_start"):

@@ -1,7 +1,7 @@
 """Step 2: the pretext task, its settings and a gallery of exactly what training generates."""
 import streamlit as st
 
-from pages.common import current_dataset, current_split, gallery, pretext_config
+from pages.common import current_dataset, current_split, gallery, pretext_config, escape
 from pages.quiz_panel import quiz_panel
 from ssl_core.pretext import TASKS, Option, options, settings_dict, settings_from
 
@@ -75,7 +75,7 @@ for i, opt in enumerate(opts):
 try:
     settings = settings_from(task_type.Settings, widget_values(name))
 except ValueError as exc:
-    st.warning(f"{exc}. The last valid settings are kept.")
+    st.warning(f"{escape(exc)}. The last valid settings are kept.")
     st.stop()
 state.update(task=name)
 state["settings"][name] = settings
@@ -85,7 +85,7 @@ st.caption(f"{config.make_task().describe()}. Built with the training seed ({con
 split = current_split()
 st.divider()
 left, right = st.columns([3, 1])
-left.subheader(f"Samples from {dataset.name}, as training makes them at {config.image_size} px")
+left.subheader(f"Samples from {escape(dataset.name)}, as training makes them at {config.image_size} px")
 if right.button("🎲 New samples"):
     st.session_state.gallery_seed = st.session_state.get("gallery_seed", 0) + 1
 gallery(dataset, split, config, st.session_state.get("gallery_seed", 0))

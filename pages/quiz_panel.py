@@ -8,7 +8,7 @@ import streamlit as st
 import torch
 from torch import nn
 
-from pages.common import get_job
+from pages.common import get_job, escape
 from ssl_core.augment import resize_all
 from ssl_core.datasets import ImageDataset
 from ssl_core.plots import display_scale
@@ -83,7 +83,7 @@ def quiz_panel(dataset: ImageDataset, split: Split, config: PretrainConfig) -> N
         try:
             game.new_round(dataset, split, config)
         except ValueError as exc:
-            st.warning(str(exc))
+            st.warning(escape(exc))
             return
         st.session_state.game = game
     quiz = game.quiz

@@ -3,7 +3,7 @@ import streamlit as st
 
 from pages.common import (apply_recipe, current_dataset, current_split, device_label, get_job, headline, live_job,
                           predicted_seconds, pretext_config, pretext_curves, pretext_text, set_dataset, setting, start_job,
-                          start_talk)
+                          start_talk, escape)
 from ssl_core.advice import pretext_warning
 from ssl_core.model_file import to_bytes
 from ssl_core.models import BACKBONES
@@ -22,7 +22,7 @@ saved = st.session_state.train_settings
 job = get_job("train_job")
 running = bool(job and job.snapshot().active)
 
-st.caption(f"Dataset **{dataset.name}**: {len(split.pool):,} unlabeled images for the pretext task, "
+st.caption(f"Dataset **{escape(dataset.name)}**: {len(split.pool):,} unlabeled images for the pretext task, "
            f"{len(split.test):,} held out. Task **{TASKS[st.session_state.pretext['task']].title}** (change it on "
            "the Pretext page).")
 sizes = sorted({*IMAGE_SIZES, saved["image_size"]})

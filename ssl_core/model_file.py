@@ -27,7 +27,7 @@ from ssl_core.datasets import ImageDataset
 from ssl_core.downstream import MODE_TITLES
 from ssl_core.images import ImageError
 from ssl_core.inference import PhotoModel, photo_models, predict, prepare_photo
-from ssl_core.models import Classifier, make_backbone
+from ssl_core.models import BACKBONES, Classifier, make_backbone
 from ssl_core.pretext import make_task, task_type
 from ssl_core.pretext.base import settings_dict, settings_from
 from ssl_core.pretrain import PretrainConfig, PretrainResult, scored
@@ -118,11 +118,64 @@ def from_bytes(data: bytes) -> ModelFile:
         raise ModelFileError(f"made by another version of SSL Playground (file version {payload.get('version')})")
     try:
         return _rebuild(payload)
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise ModelFileError(f"the model file is damaged ({type(exc).__name__}: {exc})") from None
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as exc:
+        raise ModelFileError(f"the model file is damaged ({type(exc).__name__}: {str(exc)[:300]})") from None
+
+
+MAX_IMAGE_SIZE = 256
+MAX_CLASSES = 1000
+MAX_NAME = 200
+
+
+def _int(value, low: int, high: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} {value!r} is not a whole number from {low} to {high}")
+    return value
+
+
+def _text(value, name: str) -> str:
+    if not isinstance(value, str) or len(value) > MAX_NAME:
+        raise ValueError(f"{name} is not a text of at most {MAX_NAME} characters")
+    return value
+
+
+def _check(payload: dict) -> None:
+    """Every declared size against the bounds our files keep, before anything is built: a crafted
+    file cannot make the process allocate (an image size of 300,000 px, a grid of 3,000, six million
+    classes) or name a mode, backbone or class list that does not fit."""
+    p = payload["pretext"]
+    if not isinstance(p, dict) or not isinstance(payload["classifiers"], list):
+        raise ValueError("pretext or classifiers is not a record")
+    if payload["in_channels"] not in (1, 3) or isinstance(payload["in_channels"], bool):
+        raise ValueError(f"in_channels {payload['in_channels']!r} is not 1 or 3")
+    size = _int(payload["image_size"], 4, MAX_IMAGE_SIZE, "image_size")
+    if _int(p["image_size"], 4, MAX_IMAGE_SIZE, "pretext image_size") != size:
+        raise ValueError("the pretext and the classifiers declare different image sizes")
+    if p["backbone"] not in BACKBONES:
+        raise ValueError(f"unknown backbone {p['backbone']!r}")
+    _int(p["epochs"], 1, 100_000, "epochs"), _int(p["batch_size"], 1, 65_536, "batch_size")
+    _int(p["seed"], 0, 2**31, "seed"), _bounded(p["lr"], 1e-8, 10.0, "lr")
+    names = payload["class_names"]
+    if not isinstance(names, list) or len(names) > MAX_CLASSES:
+        raise ValueError(f"class_names is not a list of at most {MAX_CLASSES}")
+    for name in names:
+        _text(name, "a class name")
+    _text(payload["dataset"], "dataset"), _text(payload["domain"], "domain")
+    if len(payload["classifiers"]) > len(MODE_TITLES):
+        raise ValueError("more classifiers than modes")
+    for record in payload["classifiers"]:
+        if not isinstance(record, dict) or record.get("mode") not in MODE_TITLES:
+            raise ValueError(f"unknown classifier mode {record.get('mode') if isinstance(record, dict) else record!r}")
+        if _int(record["num_classes"], 2, MAX_CLASSES, "num_classes") != len(names):
+            raise ValueError(f"a classifier has {record['num_classes']} classes but the file names {len(names)}")
+        _int(record["block"], 1, 4, "block"), _int(record["grid"], 1, 4, "grid")
+        _bounded(record["accuracy"], 0.0, 1.0, "accuracy")
+    mean, std = payload["normalisation"]
+    _bounded(mean, 0.0, 1.0, "normalisation mean"), _bounded(std, 1e-3, 1.0, "normalisation std")
 
 
 def _rebuild(payload: dict) -> ModelFile:
+    _check(payload)
     p = payload["pretext"]
     settings = settings_from(task_type(p["task"]).Settings, p["settings"])
     config = PretrainConfig(task=p["task"], settings=settings, backbone=p["backbone"], image_size=p["image_size"],

@@ -370,9 +370,51 @@ STORIES = [
 ]
 
 
+def test_markup_in_a_class_name_is_shown_as_text():
+    """A class called like a phishing link: every place its name reaches on the Downstream page shows the
+    text, escaped, never a link, an image or HTML."""
+    story = ("significant but guessing", 361, 0.55, "**[Session expired](evil.example/login)** <img src=x>",
+             range(203), range(178), 10)
+    at = story_page(story)
+    shown = [b.value for kind in (at.success, at.error, at.warning, at.info) for b in kind] + [
+        m.value for m in at.markdown]
+    named = [text for text in shown if "Session expired" in text]
+    assert named, "the class name should appear in the verdict and the chance note"
+    for text in named:
+        assert "[Session expired](" not in text and "<img src=x>" not in text, text
+
+
 @pytest.mark.parametrize("story", STORIES, ids=[s[0] for s in STORIES])
 def test_every_element_of_a_result_tells_one_story(story):
     """Headline, badges, verdict boxes and notes agree, for each kind of result issue 20 names."""
+    name = story[0]
+    at = story_page(story)
+    boxes = [b.value for kind in (at.success, at.error, at.warning, at.info) for b in kind]
+    page = " ".join(boxes) + markdown(at)
+    helped = name == "clear win"
+    assert bool(at.success) == helped and ("helped" in page) == helped
+    from streamlit.proto.Metric_pb2 import Metric
+
+    badges = [m.proto.color for m in at.metric if m.proto.delta]  # a badge coloured only behind a verdict
+    assert badges and all(c == (Metric.MetricColor.GREEN if helped else Metric.MetricColor.GRAY) for c in badges)
+    assert "at chance level" not in page.replace("at or below chance level", "")
+    if name == "significant but guessing":
+        assert "6.9 points more" in page and "not clearly above chance" in page
+        assert "always answering 'dogs' scores 55% here" in page
+    if name == "20 test images":
+        assert any(b.startswith("20 test images are too few") for b in boxes)
+        assert "would need about" in page
+        assert "20 test images can only show large differences" in markdown(at)
+    if name == "tie":
+        assert "too close to call" in page and "Repeat the comparison over 3 or more seeds" in markdown(at)
+    if name == "neither learned":
+        assert "neither SSL fine-tuned" in page and "No model is clearly better than guessing" in page
+        assert "2 labels per class may be too few" in markdown(at)
+    assert any("No gallery: these results were kept without each image's answer" in i.value for i in at.info)
+
+
+def story_page(story) -> AppTest:
+    """The Downstream page showing a constructed comparison (`STORIES`)."""
     from pages.common import server
     from ssl_core.comparison import Comparison
     from ssl_core.datasets import load_mnist_10k
@@ -401,29 +443,7 @@ def test_every_element_of_a_result_tells_one_story(story):
     assert train.join(5) and downstream.join(5)
     at.switch_page("pages/downstream.py").run()
     no_errors(at)
-    boxes = [b.value for kind in (at.success, at.error, at.warning, at.info) for b in kind]
-    page = " ".join(boxes) + markdown(at)
-    helped = name == "clear win"
-    assert bool(at.success) == helped and ("helped" in page) == helped
-    from streamlit.proto.Metric_pb2 import Metric
-
-    badges = [m.proto.color for m in at.metric if m.proto.delta]  # a badge coloured only behind a verdict
-    assert badges and all(c == (Metric.MetricColor.GREEN if helped else Metric.MetricColor.GRAY) for c in badges)
-    assert "at chance level" not in page.replace("at or below chance level", "")
-    if name == "significant but guessing":
-        assert "6.9 points more" in page and "not clearly above chance" in page
-        assert "always answering 'dogs' scores 55% here" in page
-    if name == "20 test images":
-        assert at.info[0].value.startswith("20 test images are too few") or any(
-            b.startswith("20 test images are too few") for b in boxes)
-        assert "test images would" not in page or "would need about" in page
-        assert "20 test images can only show large differences" in markdown(at)
-    if name == "tie":
-        assert "too close to call" in page and "Repeat the comparison over 3 or more seeds" in markdown(at)
-    if name == "neither learned":
-        assert "neither SSL fine-tuned" in page and "No model is clearly better than guessing" in page
-        assert "2 labels per class may be too few" in markdown(at)
-    assert any("No gallery: these results were kept without each image's answer" in i.value for i in at.info)
+    return at
 
 
 def test_experiments_page_label_budget_and_which_layer():
@@ -636,7 +656,7 @@ def test_a_corrupt_or_foreign_model_file_gets_a_message(data):
     at.switch_page("pages/downstream.py").run()
     at.file_uploader(key="model_file_upload").set_value([("models.pt", data, "application/octet-stream")]).run()
     no_errors(at)
-    assert any("Could not open models.pt: not an SSL Playground model file" in e.value for e in at.error)
+    assert any("Could not open models\\.pt: not an SSL Playground model file" in e.value for e in at.error)
 
 
 def test_presenter_mode_walks_the_talk_in_three_steps_and_pause_holds_the_run():
@@ -928,7 +948,7 @@ def test_see_inside_maps_filters_activations_and_neighbours_before_and_after_pre
     at.radio(key="activation_source").set_value("my photo").run()
     at.file_uploader(key="activation_upload").set_value([("notes.jpg", b"just text", "image/jpeg")]).run()
     no_errors(at)
-    assert any("notes.jpg" in e.value for e in at.error)
+    assert any("notes\\.jpg" in e.value for e in at.error)  # the name as text, never markup
     at.file_uploader(key="activation_upload").set_value([("digit.png", image_bytes(size=(40, 40)), "image/png")]).run()
     no_errors(at)
     assert sum(c.value.startswith("Block ") for c in at.caption) == 4

@@ -58,3 +58,17 @@ def test_a_bad_or_stale_link_says_which_value_is_wrong(params, says):
 def test_only_setup_keys_make_a_link():
     assert is_link({"data": "digits"}) and is_link({"t.grid": "3"})
     assert not is_link({"session": "abc", "present": "1"})
+
+
+@pytest.mark.parametrize("params, says", [
+    ({"task": "jigsaw", "t.gap": "nan"}, "gap must be a finite number, got nan"),
+    ({"task": "simclr", "t.temperature": "inf"}, "temperature must be a finite number, got inf"),
+])
+def test_a_task_setting_that_is_not_a_finite_number_is_refused(params, says):
+    with pytest.raises(ShareError, match=says):
+        from_params(params, DEFAULTS)
+    from ssl_core.pretext import parse_options, task_type
+
+    name, value = next((k[2:], v) for k, v in params.items() if k.startswith("t."))
+    with pytest.raises(ValueError, match="finite number"):  # the CLI's --task-option
+        parse_options(task_type(params["task"]).Settings, [f"{name}={value}"])

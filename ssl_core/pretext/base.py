@@ -9,6 +9,7 @@ task they hold.
 from __future__ import annotations
 
 import dataclasses
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ class TaskSettings:
         for opt in options(type(self)):
             value = getattr(self, opt.name)
             for item in value if isinstance(value, tuple) else (value,):
+                if isinstance(item, float) and not math.isfinite(item):
+                    raise ValueError(f"{opt.name} must be a finite number, got {item!r}")
                 if opt.choices and item not in opt.choices:
                     raise ValueError(f"{opt.name} must be one of {list(opt.choices)}, got {item!r}")
                 if opt.low is not None and item < opt.low or opt.high is not None and item > opt.high:

@@ -80,3 +80,9 @@ def test_digits_on_a_cpu_fit_the_shorter_budget_and_say_how_steps_run():
     recipe = recommend(load_mnist_10k(), "cpu")
     assert recipe.seconds <= GREY_CPU_BUDGET_S
     assert any("training steps" in reason for reason in recipe.reasons)
+
+
+def test_photos_on_a_cpu_pretrain_by_inpainting_and_digits_by_rotation():
+    assert recommend(photos(200, 64), "cpu").pretext.task == "inpainting"  # photo-sweep-cpu-2cores.md
+    assert recommend(load_mnist_10k(), "cpu").pretext.task == "rotation"
+    assert recommend(photos(200, 64), "cpu").reasons[0].startswith("inpainting: on photos")

@@ -123,9 +123,9 @@ def init_state() -> None:
     if not state.dataset_id or resolve(state.dataset_id) is None:
         state.dataset_id = space.dataset_id = DEFAULT_DATASET
     state.setdefault("split_config", SplitConfig())
-    state.setdefault("pretext", {"task": "rotation", "settings": {}})  # settings: task name -> its TaskSettings
     if "train_settings" not in state:
         apply_recipe()
+    state.setdefault("pretext", {"task": "rotation", "settings": {}})  # settings: task name -> its TaskSettings
     if is_link(st.query_params):
         open_link({key: st.query_params[key] for key in st.query_params})
 
@@ -264,9 +264,6 @@ def apply_recipe(dataset_id: str | None = None) -> Recipe:
     state.split_config = replace(state.split_config, labels_per_class=recipe.labels_per_class)
     for key in [k for k in state if "." in k and k.partition(".")[0] in SETTING_GROUPS] + ["split_labels"]:
         state.pop(key, None)  # widgets start again from the settings
-    state.setdefault("pretext", {"task": p.task, "settings": {}})
-    state.pretext["task"] = p.task  # photos on a CPU pretrain by inpainting, digits by rotation
-    state.pop("pretext_task", None)  # the Pretext page's choice starts again from it
     state.recipe = recipe
     return recipe
 

@@ -206,8 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "flags given explicitly still override it")
     parser.add_argument("--time-budget", type=float, default=None,
                         help="with --recipe auto: seconds for pretext training and one comparison")
-    parser.add_argument("--pretext", choices=list(TASKS), default=None,
-                        help=f"the pretext task (default: the recipe's with --recipe auto, else {defaults.task})")
+    parser.add_argument("--pretext", choices=list(TASKS), default=defaults.task)
     parser.add_argument("--task-option", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting of the pretext task, e.g. angles=90,180 or grid=3 (repeatable); "
                              "`--list-options` shows each task's")
@@ -267,9 +266,8 @@ def config_from_args(args: argparse.Namespace, recipe: Recipe | None = None) -> 
         raise ValueError("--scratch-lrs values must be positive")
     base = recipe.pretext if recipe else PretrainConfig()
     down = recipe.downstream if recipe else DownstreamConfig()
-    task = args.pretext or base.task
-    settings = parse_options(task_type(task).Settings, args.task_option) if args.task_option else None
-    pretext = replace(base, task=task, settings=settings, backbone=_given(args.backbone, base.backbone),
+    settings = parse_options(task_type(args.pretext).Settings, args.task_option) if args.task_option else None
+    pretext = replace(base, task=args.pretext, settings=settings, backbone=_given(args.backbone, base.backbone),
                       image_size=_given(args.image_size, base.image_size),
                       epochs=_given(args.pretext_epochs, base.epochs),
                       batch_size=_given(args.batch_size, base.batch_size), lr=_given(args.pretext_lr, base.lr),

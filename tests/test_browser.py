@@ -391,7 +391,7 @@ def test_a_dataset_built_in_the_browser_with_the_camera_then_presented(server, p
 
         go(page, "Run history")
         healthy(page, "19b_run_history")
-        assert page.get_by_text("inpainting on my photos").count() >= 2  # the pretext run and the comparison (photos: inpainting)
+        assert page.get_by_text("rotation on my photos").count() >= 2  # the pretext run and the comparison
 
         go(page, "4. Downstream & photos")  # take the models home, and open them in another browser
         with page.expect_download() as download:

@@ -205,7 +205,7 @@ if start:
 
 
 snap = live_job("downstream_job", "■ Stop comparison", lambda snap: st.plotly_chart(
-    metric_figure(snap.epochs, baseline=1 / dataset.num_classes), key="downstream_accuracy"))
+    metric_figure(snap.epochs, baseline=chance_level(test_labels, dataset.num_classes)), key="downstream_accuracy"))
 comparison = snap.result if snap else None
 if comparison is not None and comparison.pretrained is not pretrained:
     st.info("These results come from an earlier pretext model; press **Compare** to transfer the current one "

@@ -47,8 +47,8 @@ def photo_models(models: Mapping[str, nn.Module], temperatures: Mapping[str, flo
     for mode in order:
         caveat = ""
         if chance is not None and n_test and mode in accuracies and not above_chance(accuracies[mode], n_test, chance):
-            caveat = (f"{guessing(MODE_TITLES[mode], accuracies[mode], n_test, chance)} on the test images "
-                      f"(chance {chance:.0%}): its answer here is a guess.")
+            caveat = (f"{guessing(MODE_TITLES[mode], accuracies[mode], n_test, chance)} (chance {chance:.0%}): "
+                      "its answer here is a guess.")
         out.append(PhotoModel(mode, MODE_TITLES[mode], models[mode], temperatures.get(mode, 1.0), caveat,
                               mode == headline))
     return out

@@ -39,7 +39,7 @@ def _bucket(build: DatasetBuilder, name: str | None, generation: int, upload_mb:
     title = name or f"{UNLABELED_DIR} (pretext only)"
     with st.container(border=True):
         head, rename, remove = st.columns([4, 1, 1])
-        head.markdown(f"**{title}** · {len(photos):,} photo{'s' * (len(photos) != 1)}")
+        head.markdown(f"**{escape(title)}** · {len(photos):,} photo{'s' * (len(photos) != 1)}")
         if name is not None:
             with rename.popover("✏️ Rename"):
                 new = st.text_input("New name", value=name, key=f"rename_text:{name}")
@@ -50,7 +50,7 @@ def _bucket(build: DatasetBuilder, name: str | None, generation: int, upload_mb:
                     except BuilderError as exc:
                         st.error(escape(exc))
             with remove.popover("🗑 Remove"):
-                if st.button(f"Remove {name} and its {len(photos)} photos", key=f"remove:{name}"):
+                if st.button(f"Remove {escape(name)} and its {len(photos)} photos", key=f"remove:{name}"):
                     build.remove_class(name)
                     st.rerun()
         if photos:
@@ -74,7 +74,7 @@ def builder_panel(rules: Deployment, use: Callable[[str, Callable, str], None]) 
     if note := st.session_state.pop("builder_note", None):
         result, where = note
         (st.success if result.added else st.warning)(f"{result.added} photo{'s' * (result.added != 1)} added to "
-                                                     f"{where}.")
+                                                     f"{escape(where)}.")
         if result.skipped:
             st.dataframe([{"file": f, "reason": r} for f, r in result.skipped], hide_index=True)
     build.name = st.text_input("Dataset name", value=build.name, max_chars=40) or build.name

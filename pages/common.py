@@ -51,7 +51,7 @@ _MARKDOWN = re.compile(r"([\\`*_\[\]<>#|~$]|[:.](?=[^\s\d]))")
 
 def escape(text: object) -> str:
     """User text (a class, file or dataset name, an error) shown as itself, never as markup."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
+    return _MARKDOWN.sub(r"\\\1", " ".join(str(text).split()))  # one line: no list or heading can start
 
 
 @st.cache_resource
@@ -476,4 +476,4 @@ def headline(comparison: Comparison) -> None:
     colour = "#1a7f37" if verdict.outcome == HELPED else "inherit"
     st.markdown(big.format(MODE_TITLES[mode], colour, comparison.mean(mode), comparison.mean("scratch")),
                 unsafe_allow_html=True)
-    st.markdown(f"<p style='font-size:1.5rem'>{escape(html.escape(verdict.text, quote=False))}</p>", unsafe_allow_html=True)
+    st.markdown(f"<p style='font-size:1.5rem'>{html.escape(verdict.text)}</p>", unsafe_allow_html=True)  # HTML: no markdown

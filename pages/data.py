@@ -30,7 +30,7 @@ def use(dataset_id: str, load: Callable[[ProgressFn], ImageDataset], what: str) 
             st.error(f"Could not use {escape(what)}: {escape(exc)}. The previous dataset stays selected.")
             st.stop()
         if evicted:
-            st.session_state.data_note = (f"To make room, your earlier dataset {', '.join(evicted)} was released "
+            st.session_state.data_note = (f"To make room, your earlier dataset {escape(', '.join(evicted))} was released "
                                           f"(each visitor keeps {rules.limits.datasets_per_session} here).")
     set_dataset(dataset_id)
     st.rerun()

@@ -170,7 +170,7 @@ def nearest_neighbours() -> None:
     for name, result in found.items():
         labels = [int(bank.labels[i]) for i in result.indices]
         same = sum(1 for x in labels if label is not None and x == label)
-        note = f": {same} of {len(labels)} are of class {class_name(label)}" if label is not None else ""
+        note = f": {same} of {len(labels)} are of class {escape(class_name(label))}" if label is not None else ""
         right.markdown(f"**{name}**{note}")
         for column, i, sim, x in zip(right.columns(len(labels)), result.indices, result.similarities, labels):
             column.image(image_grid(bank.images[i:i + 1], scale=scale), caption=f"{class_name(x)} · {sim:.2f}")

@@ -224,8 +224,9 @@ def _precision(model: nn.Module, task, config: PretrainConfig, per_rank: int, de
     if device.type == "cpu":
         images = torch.randint(0, 256, (max(per_rank, 2), 3, config.image_size, config.image_size), dtype=torch.uint8,
                                generator=torch.Generator().manual_seed(0))
-        chosen = choose(model, *task.training_batch(images, torch.Generator().manual_seed(0)), task.loss,
-                        config.precision)
+        if not dist.is_initialized() or dist.get_rank() == 0:  # the others would time on the same cores at once
+            chosen = choose(model, *task.training_batch(images, torch.Generator().manual_seed(0)), task.loss,
+                            config.precision)
         if world > 1:
             index = torch.tensor([list(Precision).index(chosen)])
             dist.broadcast(index, 0)

@@ -131,8 +131,8 @@ def train_downstream(mode: str, pretrained: PretrainResult, train_images: torch.
         trained, objective, batch_fn = _joint(model, pretrained, num_classes, batch_fn, unlabeled_images, generator,
                                               allow_flip)
 
-    def held_out() -> dict[str, float]:
-        result = evaluate(model, test_batches(curve), num_classes)
+    def held_out() -> dict[str, float]:  # `trained`: the joint network scores as its classifier, in its precision
+        result = evaluate(trained, test_batches(curve), num_classes)
         return {"test_loss": result.loss, "test_accuracy": result.accuracy}
 
     loop = config.loop(len(train_x))

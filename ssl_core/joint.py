@@ -5,7 +5,8 @@ The third way to use unlabeled photos, beside "pretrain, then transfer" (S4L, Zh
 one network from random weights, one backbone, two heads. Each step takes a batch of labeled images
 and as many unlabeled ones turned into a pretext batch; the loss is the classification loss plus
 `weight` times the pretext loss. It works with pretext tasks whose inputs are whole images with a
-label each (rotation), so both batches can go through the backbone as one tensor.
+label each (rotation), so both batches arrive as one input tensor (each head's rows go through the
+backbone in their own pass).
 """
 from __future__ import annotations
 

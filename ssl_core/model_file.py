@@ -118,7 +118,7 @@ def from_bytes(data: bytes) -> ModelFile:
         raise ModelFileError(f"made by another version of SSL Playground (file version {payload.get('version')})")
     try:
         return _rebuild(payload)
-    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError, ArithmeticError) as exc:
         raise ModelFileError(f"the model file is damaged ({type(exc).__name__}: {str(exc)[:300]})") from None
 
 

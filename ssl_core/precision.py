@@ -72,8 +72,7 @@ def autocast(precision: Precision, device: torch.device) -> AbstractContextManag
 
 def apply(model: nn.Module, precision: Precision) -> nn.Module:
     """Puts `model` in `precision`'s memory format and remembers the choice (`of`)."""
-    if precision is not Precision.FP32:
-        model.to(memory_format=torch.channels_last)
+    model.to(memory_format=torch.contiguous_format if precision is Precision.FP32 else torch.channels_last)
     setattr(model, _ATTRIBUTE, precision)
     return model
 

@@ -115,10 +115,10 @@ def compare(title: str, ssl: float, scratch: float, difference: Difference, n_la
         return Verdict(AT_CHANCE, f"{labels}, neither {title} ({ssl:.1%}) nor training from scratch ({scratch:.1%}) is "
                                   f"clearly better than guessing ({baseline}, on {n:,} test images): there is "
                                   "nothing to compare yet.", difference)
-    settle = "more seeds" if difference.n_seeds < 5 else "a larger test set"
+    settle = "more seeds or a larger test set" if difference.n_seeds < 5 else "a larger test set"
     return Verdict(TOO_CLOSE, f"{labels}, {title} and training from scratch are too close to call with "
                               f"{_over(difference)} ({shown}, difference {points(difference.mean)} points, "
-                              f"{interval(difference)}): {settle} or a larger test set would settle it.", difference)
+                              f"{interval(difference)}): {settle} would settle it.", difference)
 
 
 def chance_note(accuracies: Mapping[str, float], n_test: int, chance: float, image_size: int | None = None,

@@ -66,6 +66,8 @@ def opened_or_refused(data: bytes) -> None:
     (("in_channels",), 3000, "in_channels"),
     (("pretext", "lr"), float("nan"), "lr"),
     (("classifiers", 0, "temperature"), float("inf"), "temperature"),
+    (("pretext", "lr"), 10**400, "damaged"),  # float() of it overflows
+    (("pretext", "settings"), {"angles": [float("inf"), 90]}, "damaged"),  # int() of it overflows
 ])
 def test_each_crafted_size_is_refused_before_anything_is_built(payload, path, value, says):
     before = peak_rss()

@@ -94,7 +94,7 @@ def settings_from(settings_type: type[TaskSettings], values: Mapping[str, Any]) 
         raise ValueError(f"unknown option {unknown[0]!r}; this task has {sorted(known) or 'no options'}")
     try:
         coerced = {name: _coerce(known[name], value) for name, value in values.items()}
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, ArithmeticError) as exc:  # int(float("inf")) overflows
         raise ValueError(f"bad option value: {exc}") from None
     return settings_type(**coerced)
 

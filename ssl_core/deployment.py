@@ -77,6 +77,9 @@ class FolderRefused(ValueError):
 def allowed_folder(deployment: Deployment, path: str) -> Path:
     """The folder to read for `path`: anything locally; in public mode only below the allowed root
     (relative paths are taken from it; symlinks are resolved before the check)."""
+    if "\x00" in path or any(ord(c) < 32 for c in path) or len(path) > 4096:
+        raise FolderRefused("that is not a folder path: it holds a control character (a NUL byte, a line break …) "
+                            "or is longer than any path")
     if not deployment.public:
         return Path(path).expanduser()
     if deployment.folder_root is None:

@@ -11,6 +11,7 @@ from ssl_core.comparison import Comparison
 from ssl_core.downstream import MODE_TITLES
 from ssl_core.jobs import Snapshot
 from ssl_core.pretrain import PretrainResult
+from ssl_core.report import ExperimentReport
 
 HISTORY_RUNS = 30  # per visitor; the oldest goes first
 
@@ -35,7 +36,7 @@ class RunRecord:
     def curves(self) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
         """Its steps and epochs with each point's run named after this record, for charts of several runs."""
         def rename(points: tuple[dict, ...]) -> tuple[dict, ...]:
-            return tuple({**p, "run": f"#{self.number} {p['run']}"} for p in points)
+            return tuple({**p, "run": f"#{self.number} {p.get('run', self.title)}"} for p in points)
 
         return rename(self.steps), rename(self.epochs)
 
@@ -57,6 +58,15 @@ def summary(result: object) -> str:
             line += (f"; {MODE_TITLES[best]} − scratch {difference.mean * 100:+.1f} points [{difference.low * 100:+.1f}, "
                      f"{difference.high * 100:+.1f}]")
         return line or "no run finished"
+    if isinstance(result, ExperimentReport):  # page 5's label budget: each budget's verdict, in one line
+        judged = [r for r in result.results if r.verdict is not None]
+        return "; ".join(f"{r.name}: {r.verdict.outcome}" + (
+            f" ({max(r.difference.values(), key=lambda d: d.mean).mean * 100:+.1f} points "
+            f"[{max(r.difference.values(), key=lambda d: d.mean).low * 100:+.1f}, "
+            f"{max(r.difference.values(), key=lambda d: d.mean).high * 100:+.1f}])" if r.difference else "")
+            for r in judged) or "no budget finished"
+    if isinstance(result, dict) and result and all(isinstance(k, int) for k in result):  # page 5's block probe
+        return ", ".join(f"block {block} {accuracy:.1%}" for block, accuracy in sorted(result.items()))
     return ""
 
 

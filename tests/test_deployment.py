@@ -34,3 +34,10 @@ def test_public_mode_reads_only_below_its_root(tmp_path):
     with pytest.raises(FolderRefused, match="upload a zip"):
         allowed_folder(from_env("cpu", {"SSL_PLAYGROUND_PUBLIC": "1"}), "flowers")
     assert str(allowed_folder(from_env("cpu", {}), "~/x")).endswith("/x")  # locally, any folder
+
+
+@pytest.mark.parametrize("path", ["flowers\x00/etc", "a\nb", "x" * 5000])
+def test_an_impossible_folder_path_gets_a_message_in_both_modes(path, tmp_path):
+    for env in ({}, {"SSL_PLAYGROUND_PUBLIC": "1", "SSL_PLAYGROUND_FOLDER_ROOT": str(tmp_path)}):
+        with pytest.raises(FolderRefused, match="not a folder path"):
+            allowed_folder(from_env("cpu", env), path)

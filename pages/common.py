@@ -3,7 +3,6 @@ reload through the session token in the URL), the current dataset and split."""
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 import sys
 
@@ -52,6 +51,12 @@ _MARKDOWN = re.compile(r"([\\`*_\[\]<>#|~$]|[:.](?=[^\s\d]))")
 def escape(text: object) -> str:
     """User text (a class, file or dataset name, an error) shown as itself, never as markup."""
     return _MARKDOWN.sub(r"\\\1", " ".join(str(text).split()))  # one line: no list or heading can start
+
+
+def escape_html(text: object) -> str:
+    """Text inside an HTML block: HTML-escaped, and markdown's characters as entities, so a name reads as
+    typed whether or not the block is parsed as markdown (no stray backslashes either way)."""
+    return re.sub(r"[&<>\"'\\`*_\[\]()#|~$:]", lambda m: f"&#{ord(m.group())};", str(text))
 
 
 @st.cache_resource
@@ -476,4 +481,4 @@ def headline(comparison: Comparison) -> None:
     colour = "#1a7f37" if verdict.outcome == HELPED else "inherit"
     st.markdown(big.format(MODE_TITLES[mode], colour, comparison.mean(mode), comparison.mean("scratch")),
                 unsafe_allow_html=True)
-    st.markdown(f"<p style='font-size:1.5rem'>{html.escape(verdict.text)}</p>", unsafe_allow_html=True)  # HTML: no markdown
+    st.markdown(f"<p style='font-size:1.5rem'>{escape_html(verdict.text)}</p>", unsafe_allow_html=True)  # HTML: no markdown

@@ -398,7 +398,8 @@ def _in_one_process(args: argparse.Namespace, log: Callable[[str], None]) -> Exp
     recipe = None
     if args.recipe == "auto":
         n_test = round(len(dataset) * args.test_fraction)
-        recipe = recommend(dataset, device, args.time_budget, n_pool=len(dataset) - n_test, n_test=n_test)
+        recipe = recommend(dataset, device, args.time_budget, n_pool=len(dataset) - n_test, n_test=n_test,
+                           precision=args.precision)
         log("recipe: " + "; ".join(recipe.reasons))
     config = config_from_args(args, recipe)
     start_from = None

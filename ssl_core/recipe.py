@@ -21,7 +21,7 @@ from ssl_core.datasets import ImageDataset
 from ssl_core.device import pick_device
 from ssl_core.downstream import EPOCH_EVAL_CAP as DOWNSTREAM_EVAL_CAP, PLANS, DownstreamConfig
 from ssl_core.models import Classifier, make_backbone
-from ssl_core.precision import Precision, apply, autocast, choose, inference, timings
+from ssl_core.precision import AUTO, Precision, apply, autocast, choose, inference, timings
 from ssl_core.pretrain import EPOCH_EVAL_CAP, EPOCH_EVAL_MIN, EPOCH_EVAL_SHARE, EVAL_CAP, PretrainConfig
 from ssl_core.train import make_optimizer, steps_per_epoch
 
@@ -173,10 +173,11 @@ def _image_size(dataset: ImageDataset, device: torch.device) -> tuple[int, str]:
 
 
 def recommend(dataset: ImageDataset, device: str | torch.device = "auto", time_budget_s: float | None = None,
-              n_pool: int | None = None, n_test: int | None = None) -> Recipe:
+              n_pool: int | None = None, n_test: int | None = None, precision: str = "auto") -> Recipe:
     """Settings for pretext training and transfer on `dataset`, sized to `time_budget_s` (pretext and
     comparison together; a per-device default when None). `n_pool`, `n_test`: the split's sizes (by
-    default 80% and 20% of the dataset)."""
+    default 80% and 20% of the dataset). `precision`: the one training will use ("auto": chosen here), so the
+    epochs are timed in it."""
     device = pick_device(device) if isinstance(device, str) else device
     n_pool = len(dataset) - len(dataset) // 5 if n_pool is None else n_pool
     n_test = len(dataset) // 5 if n_test is None else n_test
@@ -188,7 +189,7 @@ def recommend(dataset: ImageDataset, device: str | torch.device = "auto", time_b
     backbone = "wide_cnn" if photos and device.type == "cuda" else "small_cnn"
     batch = _power_of_two(min(64, n_pool))
     pretext = PretrainConfig(backbone=backbone, image_size=size, batch_size=batch, lr=2e-3, epochs=1,
-                             device=device.type)
+                             device=device.type, precision=precision)
     labels = 10 if photos else 2
     counts = [c for c in dataset.class_counts().values() if c]
     if counts:  # leave most of the smallest class to the test set and the pool
@@ -212,6 +213,7 @@ def recommend(dataset: ImageDataset, device: str | torch.device = "auto", time_b
         size_reason,
         f"{speed.precision.label} training steps: " + (f"{faster:.1f}x the images per second of fp32, measured on "
                                                        f"this {device.type.upper()}" if faster else
+                                                       "as asked" if precision != AUTO else
                                                        "the fastest here, or nothing else was faster"),
         f"{backbone}: " + ("trains in minutes on a CPU" if backbone == "small_cnn" else
                            "more capacity for photos, affordable on a GPU"),

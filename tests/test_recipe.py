@@ -74,6 +74,14 @@ def test_the_calibration_times_the_precision_training_will_use(monkeypatch):
     assert forced.precision is Precision.FP32
 
 
+def test_a_precision_named_on_the_command_line_is_the_one_the_epochs_are_timed_in():
+    """`--precision fp32` with `--recipe auto`: the recipe times fp32 steps and says so, instead of fitting
+    epochs to a faster variant's speed that training then does not use."""
+    recipe = recommend(load_digits(), "cpu", precision="fp32")
+    assert recipe.pretext.precision == "fp32"
+    assert "fp32 training steps: as asked" in recipe.reasons and not any("bf16" in r for r in recipe.reasons)
+
+
 def test_digits_on_a_cpu_fit_the_shorter_budget_and_say_how_steps_run():
     from ssl_core.recipe import GREY_CPU_BUDGET_S
 

@@ -35,8 +35,8 @@ if presenting:
 else:
     page = st.navigation(pages)
 
-from pages.common import (HEARTBEAT_S, current_dataset, current_setup, device_label, get_job,  # noqa: E402
-                          init_state, pretext_summary, server, workspace, escape)
+from pages.common import (HEARTBEAT_S, current_dataset, current_setup, device_label, elsewhere,  # noqa: E402
+                          escape, get_job, init_state, pretext_summary, remember_setup, server, workspace)
 from ssl_core.jobs import WAITING  # noqa: E402
 from ssl_core.share import link  # noqa: E402
 
@@ -56,6 +56,8 @@ def status_panel() -> None:
         if job:
             snap = job.snapshot()
             state = snap.message if snap.status == WAITING else f"{snap.status} ({snap.progress:.0%})"
+            if other := elsewhere(key):
+                state += f", on {escape(other)}: not the current dataset"
             st.markdown(f"**{label}:** {state}")
         elif key == "train_job":
             st.markdown(f"**{label}:** not started")
@@ -80,4 +82,7 @@ with st.sidebar:  # pages save their settings in widget callbacks, which run bef
         st.query_params[PRESENT_PARAM] = "1"
         st.rerun()
 
-page.run()
+try:
+    page.run()
+finally:  # also after st.stop() and st.rerun()
+    remember_setup()

@@ -10,7 +10,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import streamlit as st
-import torch
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+# Until app.py's st.navigation has run once in this process, Streamlit treats `pages/` as an old-style page
+# folder: the first visitor of a fresh server who opens a deep link (/train, a reload after a restart) has
+# pages/train.py run on its own, without app.py's set-up, under a page list of file names. Every page imports
+# this module first: leave that mode and run the app instead (once per process).
+if PagesManager.uses_pages_directory and get_script_run_ctx() is not None:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+
+import torch  # noqa: E402  (after the check: torch takes seconds to load)
 
 from pages.params import OLD_PARAMS, SESSION_PARAM
 from ssl_core.augment import resize_all
@@ -116,8 +127,9 @@ def init_state() -> None:
     space = state.workspace = server().open(asked, browser_id())
     if asked and asked != space.token:
         minutes = deployment().limits.session_grace_s / 60
-        state.workspace_note = (f"A fresh session has started: this link belongs to another browser, or its session "
-                                f"was away for more than {minutes:.0f} minutes and its data and jobs were released.")
+        state.workspace_note = (f"A fresh session has started: this link belongs to another browser, its session "
+                                f"was away for more than {minutes:.0f} minutes, or the server has restarted since; "
+                                "its data, runs and trained models are not kept across either.")
     if st.query_params.get(SESSION_PARAM) != space.token:
         st.query_params[SESSION_PARAM] = space.token
     for param in OLD_PARAMS:
@@ -131,6 +143,9 @@ def init_state() -> None:
     if "train_settings" not in state:
         apply_recipe()
     state.setdefault("pretext", {"task": "rotation", "settings": {}})  # settings: task name -> its TaskSettings
+    if asked == space.token and space.setup is not None and "restored" not in state:
+        apply_setup(space.setup)  # a reload: the settings as they were, not the recommended ones
+    state.restored = True
     if is_link(st.query_params):
         open_link({key: st.query_params[key] for key in st.query_params})
 
@@ -150,6 +165,15 @@ def open_link(params: dict[str, str]) -> None:
         apply_setup(from_params(params, current_setup()))
     except ShareError as exc:
         st.session_state.workspace_note = f"This link's setup could not be used: {escape(exc)}. The defaults are shown."
+
+
+def remember_setup() -> None:
+    """Keep this visitor's settings in their workspace, for their next reload."""
+    if "workspace" in st.session_state and "train_settings" in st.session_state:
+        try:
+            workspace().setup = current_setup()
+        except (ValueError, KeyError):  # settings a page is still filling in: the last good ones stay
+            pass
 
 
 def current_setup() -> Setup:
@@ -297,7 +321,8 @@ def start_job(key: str, kind: str, title: str, make_work: Callable[[], Callable[
     (busy, line full, bad input) shows as an error and returns None. `settings` describes it in the
     run history."""
     try:
-        job = server().start_job(workspace(), key, kind, title, make_work(), after=after, settings=settings)
+        job = server().start_job(workspace(), key, kind, title, make_work(), after=after, settings=settings,
+                                 dataset=current_dataset().name)
     except (JobBusy, ValueError) as exc:
         st.error(escape(exc))
         return None
@@ -315,11 +340,17 @@ def usable_pretrained(dataset: ImageDataset) -> tuple[PretrainResult | None, str
             return None, "Pretext training is still running (see the **Train** page)."
         return None, "First pretrain a backbone on the **Train** page."
     problem = transfer_problem(snap.result, dataset)
-    return (None, problem) if problem else (snap.result, "")
+    return (None, escape(problem)) if problem else (snap.result, "")
 
 
 def get_job(key: str) -> Job | None:
     return server().job(workspace(), key)
+
+
+def elsewhere(key: str) -> str | None:
+    """The dataset this visitor's job `key` ran on when it is not the current one (they switched since)."""
+    ran_on = workspace().job_datasets.get(key)
+    return ran_on if ran_on and get_job(key) and ran_on != current_dataset().name else None
 
 
 def device_label() -> str:

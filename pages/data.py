@@ -54,7 +54,8 @@ if source == "Built-in (offline)":
 elif source == "Download (torchvision)":
     titles = {"mnist": "MNIST (11 MB)", "fashion-mnist": "Fashion-MNIST (30 MB)", "cifar10": "CIFAR-10 (163 MB)"}
     name = st.selectbox("Dataset", list(DOWNLOADABLE), format_func=titles.get)
-    st.caption(f"Downloaded once into `{default_data_root()}` (set `SSL_PLAYGROUND_DATA` to change), then cached.")
+    st.caption("Downloaded once on this server, then cached." if deployment().public else
+               f"Downloaded once into `{default_data_root()}` (set `SSL_PLAYGROUND_DATA` to change), then cached.")
     if st.button("Download and use", type="primary"):
         bar = st.progress(0.0, text="connecting…")
 
@@ -80,7 +81,8 @@ else:
         minutes = rules.limits.session_grace_s / 60
         st.caption(f"This server is shared. Your images stay in its memory for your browser session only (up to "
                    f"{rules.limits.datasets_per_session} datasets, {rules.limits.session_mb} MB), nobody else can "
-                   f"see them, and they are released {minutes:.0f} minutes after you close the tab.")
+                   f"see them, and they are released {minutes:.0f} minutes after you close the tab, or when the server "
+                   "restarts.")
     tabs = ["Build in the browser", "Upload a .zip"] + (["Folder on the server" if rules.public else "Local folder"]
                                 if rules.folders_allowed else [])
     build_tab, upload_tab, *folder_tab = st.tabs(tabs)
@@ -100,7 +102,7 @@ else:
                                           limits=rules.archive_limits), upload.name)
     for tab in folder_tab:
         with tab:
-            where = f"inside `{rules.folder_root}`" if rules.public else "on this machine"
+            where = f"inside `{rules.folder_root.name}/`" if rules.public and rules.folder_root else "on this machine"
             path = st.text_input(f"Folder path {where}", placeholder="flowers" if rules.public else "/home/me/photos",
                                  key="folder_path")
             if path and st.button("Load the folder", type="primary"):

@@ -1,9 +1,9 @@
 """Step 3: pretrain on the pretext task, with live curves, in a background job."""
 import streamlit as st
 
-from pages.common import (apply_recipe, current_dataset, current_split, device_label, get_job, headline, live_job,
-                          predicted_seconds, pretext_config, pretext_curves, pretext_text, set_dataset, setting, start_job,
-                          start_talk, escape)
+from pages.common import (apply_recipe, current_dataset, current_split, device_label, elsewhere, escape, get_job,
+                          headline, live_job, predicted_seconds, pretext_config, pretext_curves, pretext_text,
+                          set_dataset, setting, start_job, start_talk)
 from ssl_core.advice import pretext_warning
 from ssl_core.model_file import to_bytes
 from ssl_core.models import BACKBONES
@@ -101,7 +101,13 @@ if job is None:
     st.stop()
 
 
-chance = chance_level(dataset.labels[split.test], dataset.num_classes) if dataset.num_classes > 1 else None
+other = elsewhere("train_job")
+if other:
+    st.info(f"The training below ran on **{escape(other)}**, not on the current dataset **{escape(dataset.name)}**: "
+            "its model cannot transfer here. Press **Start training** to pretrain on this one.")
+    chance = None
+else:
+    chance = chance_level(dataset.labels[split.test], dataset.num_classes) if dataset.num_classes > 1 else None
 snap = live_job("train_job", "■ Stop training", lambda snap: pretext_curves(snap, "train", chance=chance),
                 pausable=True)
 result = snap.result
@@ -115,7 +121,7 @@ if result is not None and result.evaluation is not None:
     predicted = st.session_state.get("train_predicted")
     m3.metric("Time", f"{snap.seconds:.0f} s", help=f"Predicted before the start: {predicted:.0f} s" if predicted
               else None)
-    if score.metric.fraction and score.baseline_label == "chance level":
+    if score.metric.fraction and score.baseline_label == "chance level" and not other:
         warning = pretext_warning(score.value, score.baseline, len(split.pool), result.config.image_size,
                                   dataset.channels == 3, result.config.epochs)
         if warning:

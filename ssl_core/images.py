@@ -15,6 +15,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# Every use shrinks images to at most 128 px (the gallery shows 256 px): a larger picture is decoded at a
+# fraction of its size where the format allows (JPEG's DCT scaling) and shrunk right after otherwise, so an
+# 81-megapixel photo costs megabytes, not a gigabyte of intermediate arrays.
+DECODE_SIDE = 1024
+UNREDUCIBLE = ("1", "P", "I;16", "I;16B", "I;16L", "I;16N")  # modes `Image.reduce` refuses
 
 
 class ImageError(ValueError):
@@ -36,7 +41,11 @@ def decode_image(data: bytes, max_pixels: int | None = None) -> Image.Image:
             if width * height > limit:
                 raise ImageError(f"image too large ({width}x{height} pixels, limit {limit:,})")
             image.seek(0)  # first frame of animations
+            image.draft(image.mode, (DECODE_SIDE, DECODE_SIDE))  # JPEG: decode at 1/2 to 1/8 scale, no smaller
             image.load()
+            if max(image.size) > 2 * DECODE_SIDE:
+                factor = max(image.size) // DECODE_SIDE
+                image = image.reduce(factor) if image.mode not in UNREDUCIBLE else to_rgb(image).reduce(factor)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

@@ -26,10 +26,11 @@ def check_pretext_data(dataset: ImageDataset, split: Split, config: PretrainConf
 
 
 def transfer_problem(pretrained: PretrainResult, dataset: ImageDataset) -> str:
-    """Why the pretrained model cannot transfer to `dataset` (another dataset); '' when it can."""
+    """Why the pretrained model cannot transfer to `dataset` (another dataset); '' when it can. Plain text:
+    both names are the visitor's own, so the page escapes it."""
     if pretrained.dataset != dataset.name or pretrained.in_channels != dataset.channels:
-        return (f"The pretrained model was trained on **{pretrained.dataset}**, but the current dataset is "
-                f"**{dataset.name}**. Pick that dataset again, or pretrain on this one.")
+        return (f"The pretrained model was trained on '{pretrained.dataset}', but the current dataset is "
+                f"'{dataset.name}'. Pick that dataset again, or pretrain on this one.")
     return ""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 import zipfile
 import zlib
@@ -18,6 +19,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 import torch
+from PIL import Image
 
 from ssl_core.datasets import UNLABELED, ImageDataset
 from ssl_core.images import IMAGE_SUFFIXES, MAX_FILE_BYTES, ImageError, decode_image, square_resize
@@ -41,10 +43,13 @@ Entry = tuple[PurePosixPath, Callable[[], bytes]]  # relative path, reader
 ProgressFn = Callable[[int, int], None]
 
 
+DRIVE = re.compile(r"[A-Za-z]:$")  # "C:" (a Windows drive), not a class folder such as "cats: indoors"
+
+
 def _safe_parts(name: str) -> PurePosixPath | None:
     name = name.replace("\\", "/")
     path = PurePosixPath(name)
-    if not name or name.startswith("/") or path.is_absolute() or ".." in path.parts or ":" in path.parts[0]:
+    if not name or name.startswith("/") or path.is_absolute() or ".." in path.parts or DRIVE.match(path.parts[0]):
         return None
     return path
 
@@ -95,7 +100,7 @@ def zip_entries(data: bytes, limits: ArchiveLimits, skipped: list[tuple[str, str
             continue
         path = _safe_parts(info.filename)
         if path is None:
-            skipped.append((info.filename, "unsafe path (absolute or '..')"))
+            skipped.append((info.filename, "unsafe path (absolute, a drive, or '..')"))
             continue
         if _hidden(path):
             continue
@@ -204,7 +209,7 @@ def build_dataset(name: str, entries: Iterable[Entry], skipped: list[tuple[str, 
     entries = list(entries)
     wrapper = common_root([path for path, _ in entries])
     entries = [(path.relative_to(wrapper), read) for path, read in entries]
-    pictures: list[np.ndarray] = []
+    pictures: list[Image.Image] = []  # squares of at most `size` px: small pictures keep their own size
     classes: list[str | None] = []
     for done, (path, read) in enumerate(entries, 1):
         if path.suffix.lower() not in IMAGE_SUFFIXES:
@@ -218,15 +223,19 @@ def build_dataset(name: str, entries: Iterable[Entry], skipped: list[tuple[str, 
         except OSError as exc:  # unreadable file: permissions, vanished, I/O error
             skipped.append((str(path), f"cannot read ({exc.strerror or exc})"))
             continue
-        pictures.append(np.asarray(square_resize(image, size)))
+        pictures.append(square_resize(image, min(size, *image.size)))
         classes.append(class_of(path))
         if progress:
             progress(done, len(entries))
     if not pictures:
         raise DatasetError("no readable images found" + (f" ({len(skipped)} files skipped)" if skipped else ""))
     labels, class_names = class_labels(classes)
-    images = torch.from_numpy(np.stack(pictures)).permute(0, 3, 1, 2).contiguous()
-    return ImageDataset(name, images, labels, class_names, allow_flip=True, skipped=tuple(skipped))
+    side = max(picture.size[0] for picture in pictures)  # 28 px scans stay 28 px, not blurred up to `size`
+    images = torch.from_numpy(np.stack([np.asarray(square_resize(p, side)) for p in pictures])).permute(0, 3, 1, 2)
+    grey = bool((images[:, 0] == images[:, 1]).all()) and bool((images[:, 1] == images[:, 2]).all())
+    if grey:  # scans, digits: one channel and no mirroring, as the built-in digits (a mirrored 2 is no digit)
+        images = images[:, :1]
+    return ImageDataset(name, images.contiguous(), labels, class_names, allow_flip=not grey, skipped=tuple(skipped))
 
 
 def load_zip(data: bytes, name: str = "my images", size: int = STORE_SIZE,

@@ -25,6 +25,7 @@ from ssl_core.datasets import ImageDataset
 from ssl_core.deployment import MB, Limits
 from ssl_core.history import HISTORY_RUNS, RunRecord, record
 from ssl_core.jobs import Job, JobRegistry
+from ssl_core.share import Setup
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 REAP_EVERY_S = 20.0
@@ -45,9 +46,11 @@ class Workspace:
     dataset_id: str | None = None
     datasets: OrderedDict[str, ImageDataset] = field(default_factory=OrderedDict)
     jobs: dict[str, str] = field(default_factory=dict)  # the page's key ("train_job") -> job id
+    job_datasets: dict[str, str] = field(default_factory=dict)  # the page's key -> the dataset it ran on
     last_seen: float = field(default_factory=time.monotonic)
     builder: DatasetBuilder | None = None  # the dataset they are making in the browser
     history: list[RunRecord] = field(default_factory=list)  # their runs that ended, oldest first
+    setup: Setup | None = None  # their settings as the last page run left them: a reload starts from these
     runs_ended: int = 0
 
     @property
@@ -160,9 +163,9 @@ class Workspaces:
 
     # -- jobs ---------------------------------------------------------------------------------
     def start_job(self, space: Workspace, key: str, kind: str, title: str, work: Callable[[Job], Any],
-                  after: Job | None = None, settings: str = "") -> Job:
-        """Start the visitor's job `key`, replacing their previous one of that key (refused while it
-        runs); once it ends it goes into their history, described by `settings`."""
+                  after: Job | None = None, settings: str = "", dataset: str = "") -> Job:
+        """Start the visitor's job `key` on the dataset named `dataset`, replacing their previous one of that
+        key (refused while it runs); once it ends it goes into their history, described by `settings`."""
         def remember(job: Job) -> None:
             with self._lock:
                 space.runs_ended += 1
@@ -175,6 +178,7 @@ class Workspaces:
             if previous:
                 self.jobs.forget(previous)
             space.jobs[key] = job.id
+            space.job_datasets[key] = dataset
             return job
 
     def job(self, space: Workspace, key: str) -> Job | None:

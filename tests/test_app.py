@@ -294,6 +294,45 @@ def test_reload_reattaches_to_the_running_job():
     assert job.join(5)
 
 
+def test_a_reload_keeps_every_setting_and_the_trained_model_beside_them():
+    """Issue 21: a reload used to put the task back to rotation beside a model trained on another task."""
+    at = app()
+    at.switch_page("pages/pretext.py").run()
+    at.radio[0].set_value("jigsaw").run()
+    at.radio[1].set_value(3).run()
+    start_training(at, epochs=1)
+    at.number_input(key="train_settings.seed").set_value(7).run()
+    wait_for_job(at, "train_job")
+    at.switch_page("app.py").run()  # AppTest runs a switched-to page file alone; app.py (which keeps them) runs here
+    reloaded = reopen(at.session_state.workspace.token)
+    no_errors(reloaded)
+    assert reloaded.session_state.pretext["task"] == "jigsaw"
+    assert reloaded.session_state.pretext["settings"]["jigsaw"].grid == 3
+    assert reloaded.session_state.train_settings["image_size"] == 8
+    assert reloaded.session_state.train_settings["seed"] == 7
+    reloaded.switch_page("pages/train.py").run()
+    no_errors(reloaded)
+    assert reloaded.number_input(key="train_settings.epochs").value == 1
+    assert "Jigsaw" in reloaded.caption[0].value and job_of(reloaded, "train_job").snapshot().result is not None
+
+
+def test_after_switching_datasets_the_old_training_says_where_it_ran():
+    at = start_training(app(), epochs=1)
+    wait_for_job(at, "train_job")
+    at.switch_page("pages/data.py").run()
+    at.radio(key="builtin_choice").set_value("digits").run()
+    button(at, "Use this dataset").click().run()
+    at.switch_page("pages/train.py").run()
+    no_errors(at)
+    assert any("ran on **mnist-10k**, not on the current dataset **digits**" in i.value for i in at.info)
+    at.switch_page("app.py").run()  # AppTest draws the sidebar (app.py) on the main page only
+    assert any("on mnist-10k: not the current dataset" in m.value for m in at.sidebar.markdown)
+    at.switch_page("pages/downstream.py").run()
+    no_errors(at)
+    assert any("trained on 'mnist-10k', but the current dataset is 'digits'" in b.value
+               for kind in (at.info, at.warning) for b in kind)
+
+
 def test_a_link_with_a_job_id_or_a_made_up_token_shows_nothing_of_another_session():
     at = start_training(app(), epochs=200)
     job = job_of(at, "train_job")
@@ -570,6 +609,23 @@ def test_public_mode_with_a_root_reads_only_inside_it(monkeypatch, tmp_path):
     button(at, "Load the folder").click().run()
     no_errors(at)
     assert any("Current dataset: pets" in h.value for h in at.subheader)
+
+
+def test_public_mode_shows_no_server_path(monkeypatch, tmp_path):
+    """Errors hid the server's paths; the folder box and the download caption showed them."""
+    root = tmp_path / "photo-root"
+    root.mkdir()
+    monkeypatch.setenv("SSL_PLAYGROUND_PUBLIC", "1")
+    monkeypatch.setenv("SSL_PLAYGROUND_FOLDER_ROOT", str(root))
+    monkeypatch.setenv("SSL_PLAYGROUND_DATA", str(tmp_path / "downloads"))
+    at = app()
+    at.switch_page("pages/data.py").run()
+    at.radio(key="data_source").set_value("Your images").run()
+    assert at.text_input(key="folder_path").label == "Folder path inside `photo-root/`"
+    at.radio(key="data_source").set_value("Download (torchvision)").run()
+    no_errors(at)
+    shown = [c.value for c in at.caption] + [t.label for t in at.text_input] + [m.value for m in at.markdown]
+    assert shown and not [text for text in shown if str(tmp_path) in text]
 
 
 def test_a_full_server_refuses_a_dataset_with_a_message_and_keeps_the_current_one():

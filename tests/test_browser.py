@@ -417,3 +417,51 @@ def test_a_dataset_built_in_the_browser_with_the_camera_then_presented(server, p
         assert {"circles", "squares"} <= set(ticks), ticks
     finally:
         browser.close()
+
+
+DEEP_LINKS = ["train?session=" + "Z" * 32, "data", "downstream", "history", "pretext", "inside", "experiments",
+              "?present=1"]
+
+
+def test_every_page_opens_as_the_first_page_on_a_fresh_server(playwright, tmp_path):
+    """Issue 21: a reload after a restart lands on a deep link of a server nobody has opened yet. The first
+    request (with a stale session token) and then each page opened first by a new visitor: the page renders
+    with no exception, the page list shows the pages' titles (never helper file names), and there is no
+    Deploy button."""
+    titles = [t for t in re.findall(r'st\.Page\("pages/\w+\.py", title="([^"]+)"', (ROOT / "app.py").read_text())
+              if t != "Presenter mode"]
+    with streamlit_app(tmp_path / "streamlit.log", SSL_PLAYGROUND_DATA=str(tmp_path)) as (url, _):
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            for link in DEEP_LINKS:
+                page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+                page.set_default_timeout(90_000)
+                page.goto(f"{url}/{link}")
+                page.wait_for_timeout(1000)
+                idle(page, timeout=90_000)
+                name = re.sub(r"\W+", "_", link.partition("?")[0] or link)[:20].strip("_")
+                healthy(page, f"21_first_page_{name}")
+                assert page.locator('[data-testid="stAppDeployButton"]').count() == 0, link
+                if "present" not in link:
+                    nav = [a.inner_text().strip().split("\n")[-1]
+                           for a in page.locator('[data-testid="stSidebarNav"] a').all()]
+                    assert nav == titles, (link, nav)
+                if link.startswith("train?session="):
+                    assert page.get_by_text("A fresh session has started").count() == 1
+                    assert "Z" * 32 not in page.url
+                page.context.close()
+            page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()  # a reload keeps settings
+            page.set_default_timeout(90_000)
+            page.goto(f"{url}/pretext")
+            idle(page)
+            page.get_by_text("Jigsaw", exact=True).click()
+            idle(page)
+            page.wait_for_timeout(2500)  # the sidebar's status redraws on its own timer
+            page.reload()
+            idle(page)
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            sidebar.get_by_text("jigsaw", exact=False).first.wait_for(timeout=30_000)
+            assert page.get_by_role("radio", name="Jigsaw").is_checked()
+            healthy(page, "22_reload_keeps_the_task")
+        finally:
+            browser.close()

@@ -104,6 +104,23 @@ def test_a_file_over_the_size_limit_is_refused_unread():
         decode_image(b"\xff\xd8" + b"\0" * MAX_FILE_BYTES)
 
 
+@pytest.mark.parametrize("kind", ["JPEG", "PNG", "PNG16"])
+def test_a_large_photo_is_decoded_reduced_not_at_full_size(kind):
+    """What the models see is at most 128 px: a 48-megapixel picture comes back at most 2,048 px on its
+    long side (JPEG decoded at a fraction of its size, other formats shrunk right after loading), with its
+    proportions and colour."""
+    from ssl_core.images import DECODE_SIDE
+
+    image = Image.new("I;16" if kind == "PNG16" else "RGB", (8000, 6000), 40000 if kind == "PNG16" else (200, 30, 60))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG" if kind == "JPEG" else "PNG")
+    decoded = decode_image(buffer.getvalue())
+    assert DECODE_SIDE <= max(decoded.size) <= 2 * DECODE_SIDE and decoded.mode == "RGB"
+    assert abs(decoded.size[0] / decoded.size[1] - 8000 / 6000) < 0.01
+    expected = (155, 155, 155) if kind == "PNG16" else (200, 30, 60)
+    assert np.abs(np.asarray(decoded).astype(int) - expected).max() <= 3
+
+
 @pytest.mark.parametrize("size", [(1, 1), (10_000, 10), (10, 10_000)])
 def test_extreme_shapes_become_the_training_square(size):
     from ssl_core.images import square_resize

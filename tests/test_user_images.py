@@ -52,10 +52,28 @@ def test_unsafe_member_names_are_skipped():
         archive.writestr("../evil/x.png", png)
         archive.writestr("/abs/y.png", png)
         archive.writestr("cats/../../z.png", png)
+        archive.writestr("C:/windows/w.png", png)
     dataset = load_zip(out.getvalue(), size=8)
     assert len(dataset) == 1
     unsafe = [name for name, reason in dataset.skipped if "unsafe path" in reason]
-    assert len(unsafe) == 3
+    assert len(unsafe) == 4
+
+
+def test_grey_pictures_make_a_grey_dataset_and_one_colour_picture_keeps_colour():
+    """A folder of scanned digits gets the digits' treatment (one channel, the grey recipe), as the
+    built-in digits do; it used to load as colour and get the photo recipe."""
+    grey = {f"{k}/{i}.png": image_bytes("L", size=(28, 28)) for k in "ab" for i in range(3)}
+    dataset = load_zip(make_zip(grey))  # stored at their own 28 px, not blurred up to 64 and back
+    assert dataset.channels == 1 and tuple(dataset.images.shape) == (6, 1, 28, 28) and not dataset.allow_flip
+    coloured = load_zip(make_zip({**grey, "a/colour.png": image_bytes("RGB", size=(28, 28))}))
+    assert coloured.channels == 3 and coloured.allow_flip
+    large = load_zip(make_zip({"a/big.png": image_bytes(size=(300, 200)), "b/small.png": image_bytes(size=(20, 16))}))
+    assert tuple(large.images.shape) == (2, 3, 64, 64)  # photos larger than the store size are kept at it
+
+
+def test_a_colon_in_a_class_folder_is_a_name_not_a_drive():
+    dataset = load_zip(make_zip({"cats: indoors/a.png": image_bytes(), "dogs:2/b.png": image_bytes()}), size=8)
+    assert dataset.class_names == ("cats: indoors", "dogs:2") and not dataset.skipped
 
 
 def test_zip_without_images_says_so():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sqlite3
 import sys
 
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from ssl_core.runs import comparison_after, pretext_work, transfer_problem
 from ssl_core.share import (DownstreamChoice, Setup, ShareError, from_params, is_link, is_link_key,
                             shareable_dataset)
 from ssl_core.splits import Split, SplitConfig, make_split
+from ssl_core.store import WorkspaceStore, default_state_root
 from ssl_core.verdict import AT_CHANCE, HELPED, HURT, TOO_FEW, Verdict
 from ssl_core.workspaces import Workspace, Workspaces
 
@@ -84,7 +86,13 @@ def deployment() -> Deployment:
 @st.cache_resource
 def server() -> Workspaces:
     """Every visitor's workspace and the job registry (one per process)."""
-    return Workspaces(deployment().limits)
+    limits = deployment().limits
+    try:
+        store = WorkspaceStore(default_state_root(), keep_s=limits.session_grace_s)
+    except (OSError, sqlite3.Error) as exc:  # a read-only disk: the app still runs, without surviving restarts
+        print(f"SSL Playground: visitors' work will not survive a restart ({exc})", file=sys.stderr)
+        store = None
+    return Workspaces(limits, store=store)
 
 
 @st.cache_resource(show_spinner="Loading dataset…")
@@ -127,9 +135,13 @@ def init_state() -> None:
     space = state.workspace = server().open(asked, browser_id())
     if asked and asked != space.token:
         minutes = deployment().limits.session_grace_s / 60
-        state.workspace_note = (f"A fresh session has started: this link belongs to another browser, its session "
-                                f"was away for more than {minutes:.0f} minutes, or the server has restarted since; "
-                                "its data, runs and trained models are not kept across either.")
+        state.workspace_note = (f"A fresh session has started: this link belongs to another browser, or its session "
+                                f"was away for more than {minutes:.0f} minutes and its data and runs were deleted.")
+    if space.restored:
+        space.restored = False
+        state.workspace_note = ("The server restarted since your last visit. Your datasets, settings and run history "
+                                "are back; trainings that were running, and trained models, are not kept: train again, "
+                                "or open a downloaded model file on page 4.")
     if st.query_params.get(SESSION_PARAM) != space.token:
         st.query_params[SESSION_PARAM] = space.token
     for param in OLD_PARAMS:
@@ -172,6 +184,7 @@ def remember_setup() -> None:
     if "workspace" in st.session_state and "train_settings" in st.session_state:
         try:
             workspace().setup = current_setup()
+            server().save(workspace())
         except (ValueError, KeyError):  # settings a page is still filling in: the last good ones stay
             pass
 

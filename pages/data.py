@@ -79,10 +79,10 @@ else:
     rules = deployment()
     if rules.public:
         minutes = rules.limits.session_grace_s / 60
-        st.caption(f"This server is shared. Your images stay in its memory for your browser session only (up to "
-                   f"{rules.limits.datasets_per_session} datasets, {rules.limits.session_mb} MB), nobody else can "
-                   f"see them, and they are released {minutes:.0f} minutes after you close the tab, or when the server "
-                   "restarts.")
+        st.caption(f"This server is shared. Your images are kept for your browser session only (up to "
+                   f"{rules.limits.datasets_per_session} datasets, {rules.limits.session_mb} MB; a server restart keeps "
+                   f"them), nobody else can see them, and they are deleted {minutes:.0f} minutes after you close the "
+                   "tab.")
     tabs = ["Build in the browser", "Upload a .zip"] + (["Folder on the server" if rules.public else "Local folder"]
                                 if rules.folders_allowed else [])
     build_tab, upload_tab, *folder_tab = st.tabs(tabs)

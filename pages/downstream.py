@@ -17,7 +17,7 @@ from ssl_core.model_file import ModelFileError, from_bytes, to_bytes
 from ssl_core.pretext import PretextTask
 from ssl_core.plots import confusion_figure, display_scale, image_grid, metric_figure, probability_figure
 from ssl_core.runs import check_downstream_data, comparison_work
-from ssl_core.share import DOWNSTREAM_LEARNING_RATES
+from ssl_core.share import DOWNSTREAM_LEARNING_RATES, MAX_EPOCHS
 from ssl_core.stats import chance_class, chance_level
 from ssl_core.verdict import chance_words
 
@@ -183,7 +183,7 @@ saved["transfer"] = c1.selectbox("Transfer", list(options), format_func=options.
 saved["block"] = min(saved["block"], blocks)
 saved["block"] = c2.slider("Probe reads block", 1, blocks, key=setting("downstream_settings", "block"),
                            help="Which backbone block feeds the linear probe. RotNet found middle blocks best.")
-saved["epochs"] = int(c3.number_input("Epochs", 1, 500, key=setting("downstream_settings", "epochs")))
+saved["epochs"] = int(c3.number_input("Epochs", 1, MAX_EPOCHS, key=setting("downstream_settings", "epochs")))
 saved["lr"] = c4.select_slider("Learning rate", list(DOWNSTREAM_LEARNING_RATES), format_func=lambda v: f"{v:g}",
                                key=setting("downstream_settings", "lr"))
 saved["seeds"] = int(c5.number_input("Seeds", 1, MAX_SEEDS, key=setting("downstream_settings", "seeds"),

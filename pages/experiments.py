@@ -12,6 +12,7 @@ from ssl_core.experiment import (ExperimentConfig, predicted_seconds, pretext_te
 from ssl_core.plots import block_figure, budget_figure
 from ssl_core.report import ExperimentReport, Point
 from ssl_core.runs import check_pretext_data
+from ssl_core.share import MAX_EPOCHS
 from ssl_core.task_ranking import BudgetRanking, rank_tasks
 from ssl_core.verdict import block_verdict, budget_verdict
 
@@ -76,7 +77,7 @@ if "budget_choice" not in st.session_state:  # the Downstream page's one click m
     st.session_state.budget_choice = [1, 5, 20]
 budgets = c1.multiselect("Labels per class", list(BUDGET_CHOICES), key="budget_choice")
 seeds = c2.number_input("Seeds", 1, 5, 1)
-epochs = c3.number_input("Pretext epochs", 1, 200, train["epochs"])
+epochs = c3.number_input("Pretext epochs", 1, MAX_EPOCHS, train["epochs"])
 config = ExperimentConfig(pretext=pretext_config(**{**train, "epochs": int(epochs)}),
                           labels_per_class=tuple(sorted(budgets)), seeds=tuple(range(int(seeds))),
                           test_fraction=st.session_state.split_config.test_fraction)

@@ -10,7 +10,7 @@ from ssl_core.models import BACKBONES
 from ssl_core.plots import confusion_figure
 from ssl_core.pretext import TASKS
 from ssl_core.stats import chance_level
-from ssl_core.share import BATCH_SIZES, IMAGE_SIZES, LEARNING_RATES
+from ssl_core.share import BATCH_SIZES, IMAGE_SIZES, LEARNING_RATES, MAX_EPOCHS
 from ssl_core.runs import (TALK_DATASET, TALK_DOWNSTREAM, TALK_MODES, TALK_PRETEXT, TALK_SPLIT, continuable,
                            pretext_work, transfer_problem)
 
@@ -31,7 +31,7 @@ saved["backbone"] = c1.selectbox("Backbone", list(BACKBONES), key=setting("train
                                  help="small_cnn trains in seconds on a CPU; resnet18 is torchvision's, adapted "
                                       "to small images (slow on a CPU).")
 saved["image_size"] = c2.select_slider("Image size (px)", sizes, key=setting("train_settings", "image_size"))
-saved["epochs"] = int(c3.number_input("Epochs", 1, 500, key=setting("train_settings", "epochs")))
+saved["epochs"] = int(c3.number_input("Epochs", 1, MAX_EPOCHS, key=setting("train_settings", "epochs")))
 c4, c5, c6 = st.columns(3)
 saved["batch_size"] = c4.select_slider("Batch size", list(BATCH_SIZES), key=setting("train_settings", "batch_size"))
 saved["lr"] = c5.select_slider("Learning rate", list(LEARNING_RATES), key=setting("train_settings", "lr"),

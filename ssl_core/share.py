@@ -31,6 +31,9 @@ KEYS = ("data", "task", "backbone", "size", "epochs", "batch", "lr", "seed", "te
         "transfer", "block", "d_epochs", "d_lr", "seeds")
 
 
+MAX_EPOCHS = 500  # the most epochs any page offers (a link, the Train, Downstream and label-budget pages)
+
+
 class ShareError(ValueError):
     """A link whose setup cannot be used; the message says which value is wrong."""
 
@@ -132,7 +135,7 @@ def from_params(params: Mapping[str, str], defaults: Setup) -> Setup:
         d = defaults.pretext
         pretext = replace(d, task=task, settings=settings, backbone=backbone,
                           image_size=_number(params, "size", int, 4, 128, d.image_size),
-                          epochs=_number(params, "epochs", int, 1, 500, d.epochs),
+                          epochs=_number(params, "epochs", int, 1, MAX_EPOCHS, d.epochs),
                           batch_size=_choice(params, "batch", int, BATCH_SIZES, d.batch_size),
                           lr=_choice(params, "lr", float, LEARNING_RATES, d.lr),
                           seed=_number(params, "seed", int, 0, 10_000, d.seed))
@@ -144,7 +147,7 @@ def from_params(params: Mapping[str, str], defaults: Setup) -> Setup:
         o = defaults.downstream
         downstream = DownstreamChoice(transfer=_choice(params, "transfer", str, TRANSFERS, o.transfer),
                                       block=_number(params, "block", int, 1, 8, o.block),
-                                      epochs=_number(params, "d_epochs", int, 1, 500, o.epochs),
+                                      epochs=_number(params, "d_epochs", int, 1, MAX_EPOCHS, o.epochs),
                                       lr=_choice(params, "d_lr", float, DOWNSTREAM_LEARNING_RATES, o.lr),
                                       seeds=_number(params, "seeds", int, 1, 5, o.seeds))
     except ShareError:

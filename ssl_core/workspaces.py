@@ -26,6 +26,7 @@ from ssl_core.deployment import MB, Limits
 from ssl_core.history import HISTORY_RUNS, RunRecord, record
 from ssl_core.jobs import Job, JobRegistry
 from ssl_core.share import Setup
+from ssl_core.store import WorkspaceStore
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 REAP_EVERY_S = 20.0
@@ -50,6 +51,7 @@ class Workspace:
     last_seen: float = field(default_factory=time.monotonic)
     builder: DatasetBuilder | None = None  # the dataset they are making in the browser
     history: list[RunRecord] = field(default_factory=list)  # their runs that ended, oldest first
+    restored: bool = False  # rebuilt from the store after a server restart
     setup: Setup | None = None  # their settings as the last page run left them: a reload starts from these
     runs_ended: int = 0
 
@@ -61,8 +63,10 @@ class Workspace:
 class Workspaces:
     """Every visitor's workspace and the job registry they share (thread-safe)."""
 
-    def __init__(self, limits: Limits = Limits(), clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, limits: Limits = Limits(), clock: Callable[[], float] = time.monotonic,
+                 store: WorkspaceStore | None = None) -> None:
         self.limits = limits
+        self.store = store  # where workspaces outlive a restart; None: memory only
         self.jobs = JobRegistry(max_running=limits.running_jobs, max_waiting=limits.waiting_jobs,
                                 keep_seconds=limits.keep_finished_s, max_pause_s=limits.pause_s)
         self._clock = clock
@@ -76,7 +80,10 @@ class Workspaces:
         otherwise a new one with a fresh token."""
         with self._lock:
             self.reap()
-            space = self._spaces.get(token) if token and TOKEN_PATTERN.fullmatch(token) else None
+            valid = bool(token and TOKEN_PATTERN.fullmatch(token))
+            space = self._spaces.get(token) if valid else None
+            if space is None and valid and self.store is not None:
+                space = self._restore(token)
             if space is not None and space.browser and browser and space.browser != browser:
                 space = None
             if space is None:
@@ -85,10 +92,33 @@ class Workspaces:
             space.last_seen = self._clock()
             return space
 
+    def _restore(self, token: str) -> Workspace | None:
+        """The workspace the store kept for `token` (the server restarted since), back in memory."""
+        saved = self.store.load(token)
+        if saved is None:
+            return None
+        space = Workspace(token, saved.browser, saved.dataset_id, last_seen=self._clock(), setup=saved.setup,
+                          history=saved.history[-HISTORY_RUNS:], restored=True)
+        space.runs_ended = max((run.number for run in saved.history), default=0)
+        for dataset_id, dataset in list(saved.datasets.items())[-self.limits.datasets_per_session:]:
+            space.datasets[dataset_id] = dataset
+        if space.dataset_id and space.dataset_id not in space.datasets and not space.dataset_id.startswith(
+                ("builtin:", "tv:")):
+            space.dataset_id = None  # its file did not come back: the default dataset is shown
+        self._spaces[token] = space
+        return space
+
     def touch(self, space: Workspace) -> None:
         """The visitor is still there (every page run and the sidebar's heartbeat say so)."""
         with self._lock:
             space.last_seen = self._clock()
+        if self.store is not None:
+            self.store.seen(space.token)
+
+    def save(self, space: Workspace) -> None:
+        """Keep the visitor's current dataset and settings in the store (each page run does)."""
+        if self.store is not None:
+            self.store.save(space.token, space.browser, space.dataset_id, space.setup)
 
     def reap(self) -> list[str]:
         """Close the workspaces of visitors gone longer than the grace period; their tokens."""
@@ -108,6 +138,8 @@ class Workspaces:
             space.builder = None
             space.history.clear()
             self._spaces.pop(space.token, None)
+        if self.store is not None:
+            self.store.drop(space.token)
 
     def _start_reaper(self) -> None:
         """Visitors leave without saying so: look for gone ones now and then, even when nobody runs a page."""
@@ -144,15 +176,20 @@ class Workspaces:
                 raise CapacityError(f"the server holds as many visitors' images as it can "
                                     f"({limits.total_mb:,} MB); try again in a few minutes or use a built-in dataset")
             space.datasets.pop(dataset_id, None)
-            evicted: list[str] = []
+            evicted: dict[str, str] = {}  # id -> name
             while space.datasets and (len(space.datasets) >= limits.datasets_per_session
                                       or space.data_bytes + size > limits.session_mb * MB
                                       or others + space.data_bytes + size > limits.total_mb * MB):
                 idle = [k for k in space.datasets if k != space.dataset_id]  # the one in use goes last
                 victim = idle[0] if idle else next(iter(space.datasets))
-                evicted.append(space.datasets.pop(victim).name)
+                evicted[victim] = space.datasets.pop(victim).name
             space.datasets[dataset_id] = dataset
-            return evicted
+        if self.store is not None:
+            for victim in evicted:
+                self.store.drop_dataset(space.token, victim)
+            self.store.put_dataset(space.token, dataset_id, dataset)
+            self.save(space)
+        return list(evicted.values())
 
     def dataset(self, space: Workspace, dataset_id: str) -> ImageDataset | None:
         with self._lock:
@@ -171,6 +208,8 @@ class Workspaces:
                 space.runs_ended += 1
                 space.history.append(record(space.runs_ended, job.snapshot(), settings))
                 del space.history[:-HISTORY_RUNS]
+            if self.store is not None and space.token in self._spaces:  # not once the visitor has left
+                self.store.put_run(space.token, space.history[-1], HISTORY_RUNS)
 
         with self._lock:
             previous = space.jobs.get(key)

@@ -20,6 +20,12 @@ sys.path.insert(0, str(ROOT))
 torch.set_num_threads(2)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _workspace_store(tmp_path_factory):
+    """Tests (and the servers they start) keep visitors' workspaces in a temporary folder, never the user's."""
+    os.environ["SSL_PLAYGROUND_STATE"] = str(tmp_path_factory.mktemp("workspaces"))
+
+
 def shared(name: str) -> Path:
     """A folder of ../shared/data, or skip the test saying why."""
     path = SHARED_DATA / name
@@ -69,10 +75,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_app(log_path: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`streamlit run app.py` on a free loopback port, as the README starts it; its URL and process."""
-    port = free_port()
-    log = open(log_path, "w")
+def streamlit_app(log_path: Path, port: int | None = None, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`streamlit run app.py` on `port` (a free loopback port by default), as the README starts it; its URL
+    and process."""
+    port = port or free_port()
+    log = open(log_path, "a")
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "streamlit"), "run", "app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],

@@ -316,6 +316,16 @@ def test_a_reload_keeps_every_setting_and_the_trained_model_beside_them():
     assert "Jigsaw" in reloaded.caption[0].value and job_of(reloaded, "train_job").snapshot().result is not None
 
 
+def test_the_label_budget_page_takes_as_many_epochs_as_the_train_page_allows():
+    """400 pretext epochs on the Train page crashed page 5, whose box stopped at 200 (found by the restart test)."""
+    at = app()
+    at.switch_page("pages/train.py").run()
+    at.number_input(key="train_settings.epochs").set_value(400).run()
+    at.switch_page("pages/experiments.py").run()
+    no_errors(at)
+    assert 400 in [n.value for n in at.number_input]
+
+
 def test_after_switching_datasets_the_old_training_says_where_it_ran():
     at = start_training(app(), epochs=1)
     wait_for_job(at, "train_job")

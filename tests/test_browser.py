@@ -465,3 +465,76 @@ def test_every_page_opens_as_the_first_page_on_a_fresh_server(playwright, tmp_pa
             healthy(page, "22_reload_keeps_the_task")
         finally:
             browser.close()
+
+
+def test_a_kill_9_restart_gives_a_visitor_back_their_dataset_settings_and_history(playwright, tmp_path):
+    """Issue 21's fault test: a visitor uploads a zip, trains once, picks another task and starts a long
+    training; the server is killed with SIGKILL mid-epoch and started again on the same port; the same browser
+    reloads the same URL. Their dataset, settings and run history are back with a note saying what is not
+    (the running training and trained models), and a deep link to each page renders with no exception."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for cls in ("cats", "dogs"):
+            for i in range(6):
+                zf.writestr(f"pets/{cls}/{i}.png", image_bytes(size=(40, 40)))
+    (tmp_path / "pets.zip").write_bytes(archive.getvalue())
+    env = {"SSL_PLAYGROUND_STATE": str(tmp_path / "state"), "SSL_PLAYGROUND_DATA": str(tmp_path / "data")}
+    log = tmp_path / "streamlit.log"
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.set_default_timeout(90_000)
+        with streamlit_app(log, **env) as (url, process):
+            port = int(url.rsplit(":", 1)[1])
+            page.goto(url)
+            idle(page)
+            go(page, "1. Data")
+            page.get_by_text("Your images", exact=True).click()
+            idle(page)
+            page.get_by_role("tab", name="Upload a .zip").click()
+            page.locator('[data-testid="stFileUploader"]').filter(has_text="Zip archive").locator(
+                '[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(tmp_path / "pets.zip"))
+            idle(page)
+            page.get_by_role("button", name="Load the archive").click()
+            page.get_by_text("Current dataset: pets").wait_for()
+            idle(page)
+            go(page, "3. Train")
+            epochs = page.get_by_label("Epochs")
+            epochs.fill("1")
+            epochs.press("Enter")
+            idle(page)
+            page.get_by_role("button", name="Start training").click()
+            page.get_by_text("Held-out pretext").first.wait_for(timeout=120_000)
+            idle(page)
+            go(page, "2. Pretext")
+            page.get_by_text("Jigsaw", exact=True).click()
+            idle(page)
+            go(page, "3. Train")
+            epochs.fill("400")
+            epochs.press("Enter")
+            idle(page)
+            page.get_by_role("button", name="Start training").click()
+            page.get_by_role("button", name="Stop training").wait_for()
+            page.wait_for_timeout(3000)  # mid-epoch
+            token = re.search(r"session=([\w-]+)", page.url).group(1)
+            process.kill()  # SIGKILL: no clean shutdown
+            process.wait(10)
+        with streamlit_app(log, port=port, **env):
+            page.reload()
+            idle(page)
+            healthy(page, "23_after_a_kill_9_restart")
+            assert page.get_by_text("The server restarted since your last visit").count() == 1
+            assert token in page.url
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            assert sidebar.get_by_text("pets (12 images)").count() == 1
+            assert sidebar.get_by_text("jigsaw", exact=False).count() >= 1
+            go(page, "Run history")
+            healthy(page, "24_history_after_restart")
+            assert page.get_by_text("rotation on pets").count() >= 1
+            for link in ("train", "data", "downstream", "history", "inside", "experiments", "pretext"):
+                page.goto(f"{url.rsplit(':', 1)[0]}:{port}/{link}?session={token}")
+                page.wait_for_timeout(500)
+                idle(page)
+                healthy(page, f"25_after_restart_{link}")
+    finally:
+        browser.close()

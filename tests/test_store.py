@@ -1,0 +1,118 @@
+"""Workspaces on disk: what a server restart gives back, and what it must not."""
+import time
+
+import torch
+
+from ssl_core.datasets import ImageDataset
+from ssl_core.deployment import Limits
+from ssl_core.history import RunRecord
+from ssl_core.share import Setup
+from ssl_core.store import DEFAULT_SETUP, WorkspaceStore
+from ssl_core.workspaces import Workspaces
+
+
+def photos(name: str = "my photos", n: int = 6) -> ImageDataset:
+    images = torch.randint(0, 256, (n, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    return ImageDataset(name, images, torch.arange(n) % 2, ("cats", "dogs"), skipped=(("x.txt", "not an image"),))
+
+
+def run(number: int) -> RunRecord:
+    return RunRecord(number, "pretext", f"rotation on my photos {number}", "28 px", "done", 12.5, time.time(),
+                     "held-out accuracy 80%", ({"step": 1, "loss": 1.2},), ({"epoch": 1, "accuracy": 0.8},))
+
+
+def test_a_restart_gives_back_datasets_settings_and_history(tmp_path):
+    """Two `Workspaces` on one folder: the second is the server after a restart (a kill -9 included: every
+    write is its own committed transaction)."""
+    limits = Limits()
+    before = Workspaces(limits, store=WorkspaceStore(tmp_path, keep_s=limits.session_grace_s))
+    space = before.open(None, browser="browser-1")
+    before.add_dataset(space, "upload:abc", photos())
+    space.dataset_id = "upload:abc"
+    space.setup = Setup("builtin:mnist-10k", DEFAULT_SETUP.pretext.__class__(task="jigsaw", epochs=3),
+                        DEFAULT_SETUP.split, DEFAULT_SETUP.downstream)
+    before.save(space)
+    job = before.start_job(space, "train_job", "pretext", "rotation on my photos", lambda job: "model",
+                           settings="28 px")
+    assert job.join(5)
+    time.sleep(0.1)  # on_end runs on the job's thread
+
+    after = Workspaces(limits, store=WorkspaceStore(tmp_path, keep_s=limits.session_grace_s))
+    back = after.open(space.token, browser="browser-1")
+    assert back.token == space.token and back.restored
+    assert back.dataset_id == "upload:abc"
+    restored = back.datasets["upload:abc"]
+    assert restored.name == "my photos" and torch.equal(restored.images, photos().images)
+    assert restored.class_names == ("cats", "dogs") and restored.skipped == (("x.txt", "not an image"),)
+    assert back.setup.pretext.task == "jigsaw" and back.setup.pretext.epochs == 3
+    assert [r.title for r in back.history] == ["rotation on my photos"] and back.runs_ended == 1
+    assert back.history[0].steps == space.history[0].steps
+    assert after.job(back, "train_job") is None  # running trainings and models are not kept
+
+
+def test_another_browser_with_the_token_gets_a_fresh_workspace_after_a_restart(tmp_path):
+    store = WorkspaceStore(tmp_path, keep_s=60)
+    before = Workspaces(store=store)
+    space = before.open(None, browser="mine")
+    before.add_dataset(space, "upload:abc", photos())
+    after = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60))
+    assert after.open(space.token, browser="someone else's").token != space.token
+
+
+def test_workspaces_unseen_past_the_keep_time_are_deleted_with_their_files(tmp_path):
+    now = [1000.0]
+    store = WorkspaceStore(tmp_path, keep_s=60, clock=lambda: now[0])
+    store.save("t" * 32, None, "upload:abc", None)
+    store.put_dataset("t" * 32, "upload:abc", photos())
+    store.put_run("t" * 32, run(1), keep=30)
+    assert store.load("t" * 32) is not None and (tmp_path / ("t" * 32)).is_dir()
+    now[0] += 61
+    assert store.load("t" * 32) is None and not (tmp_path / ("t" * 32)).exists()
+
+
+def test_a_visitor_who_left_is_forgotten_on_disk_too(tmp_path):
+    spaces = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60))
+    space = spaces.open(None)
+    spaces.add_dataset(space, "upload:abc", photos())
+    spaces.close(space)
+    assert spaces.store.load(space.token) is None and not (tmp_path / space.token).exists()
+
+
+def test_a_damaged_dataset_file_costs_that_dataset_only(tmp_path):
+    store = WorkspaceStore(tmp_path, keep_s=60)
+    token = "d" * 32
+    store.save(token, None, "upload:b", None)
+    store.put_dataset(token, "upload:a", photos("first"))
+    store.put_dataset(token, "upload:b", photos("second"))
+    files = sorted((tmp_path / token).iterdir())
+    files[-1].write_bytes(files[-1].read_bytes()[:100])  # cut short, as by a crash mid-write
+    saved = store.load(token)
+    assert list(saved.datasets) == ["upload:a"] and saved.damaged == ["upload:b"]
+    back = Workspaces(store=store).open(token)
+    assert back.dataset_id is None and list(back.datasets) == ["upload:a"]  # the default dataset is shown
+
+
+def test_a_crafted_dataset_file_runs_no_code(tmp_path):
+    """The files are read with weights_only=True: a pickle that would run code is refused, as damaged."""
+    import pickle
+
+    class Evil:
+        def __reduce__(self):
+            return (exec, (f"import pathlib; pathlib.Path({str(tmp_path / 'owned')!r}).write_text('x')",))
+
+    store = WorkspaceStore(tmp_path, keep_s=60)
+    token = "e" * 32
+    store.save(token, None, "upload:a", None)
+    store.put_dataset(token, "upload:a", photos())
+    file = next((tmp_path / token).iterdir())
+    file.write_bytes(pickle.dumps(Evil()))
+    saved = store.load(token)
+    assert saved.damaged == ["upload:a"] and not (tmp_path / "owned").exists()
+
+
+def test_the_history_keeps_the_newest_runs(tmp_path):
+    store = WorkspaceStore(tmp_path, keep_s=60)
+    store.save("h" * 32, None, None, None)
+    for number in range(1, 8):
+        store.put_run("h" * 32, run(number), keep=3)
+    assert [r.number for r in store.load("h" * 32).history] == [5, 6, 7]

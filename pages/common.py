@@ -140,8 +140,10 @@ def init_state() -> None:
     if space.restored:
         space.restored = False
         state.workspace_note = ("The server restarted since your last visit. Your datasets, settings and run history "
-                                "are back; trainings that were running, and trained models, are not kept: train again, "
-                                "or open a downloaded model file on page 4.")
+                                "are back" + ("; the pretext training it interrupted can be resumed on the **Train** "
+                                              "page" if space.interrupted else "") +
+                                ". Trained models are not kept: train again, or open a downloaded model file on "
+                                "page 4.")
     if st.query_params.get(SESSION_PARAM) != space.token:
         st.query_params[SESSION_PARAM] = space.token
     for param in OLD_PARAMS:
@@ -354,6 +356,11 @@ def usable_pretrained(dataset: ImageDataset) -> tuple[PretrainResult | None, str
         return None, "First pretrain a backbone on the **Train** page."
     problem = transfer_problem(snap.result, dataset)
     return (None, escape(problem)) if problem else (snap.result, "")
+
+
+def checkpointer(config: PretrainConfig):
+    """Saves a pretext training of `config` on the current dataset after each epoch, for a restart to resume."""
+    return server().checkpointer(workspace(), st.session_state.dataset_id, config)
 
 
 def get_job(key: str) -> Job | None:

@@ -1,9 +1,11 @@
 """Step 3: pretrain on the pretext task, with live curves, in a background job."""
 import streamlit as st
 
-from pages.common import (apply_recipe, current_dataset, current_split, device_label, elsewhere, escape, get_job,
-                          headline, live_job, predicted_seconds, pretext_config, pretext_curves, pretext_text,
-                          set_dataset, setting, start_job, start_talk)
+from dataclasses import replace
+
+from pages.common import (apply_recipe, checkpointer, current_dataset, current_split, device_label, elsewhere, escape,
+                          get_job, headline, live_job, predicted_seconds, pretext_config, pretext_curves, pretext_text,
+                          set_dataset, setting, start_job, start_talk, workspace)
 from ssl_core.advice import pretext_warning
 from ssl_core.model_file import to_bytes
 from ssl_core.models import BACKBONES
@@ -78,14 +80,15 @@ if carry_on:
     st.session_state.talk_job = None
     st.session_state.train_predicted = estimate.pretext
     start_job("train_job", "pretext", f"{config.task} on {dataset.name}, continued",
-              lambda: pretext_work(dataset, split, config, start_from=previous.model, probe_block=probe_block),
+              lambda: pretext_work(dataset, split, config, start_from=previous.model, probe_block=probe_block,
+                                   checkpoint=checkpointer(config)),
               settings="continued · " + pretext_text(config))
 
 if start:
     st.session_state.talk_job = None
     st.session_state.train_predicted = estimate.pretext
     start_job("train_job", "pretext", f"{config.task} on {dataset.name}",
-              lambda: pretext_work(dataset, split, config, probe_block=probe_block),
+              lambda: pretext_work(dataset, split, config, probe_block=probe_block, checkpoint=checkpointer(config)),
               settings=pretext_text(config))
 
 talk_job = get_job("downstream_job")
@@ -95,6 +98,23 @@ if talk_job is not None and talk_job.id == st.session_state.get("talk_job"):
     if talk_snap.result is not None:
         headline(talk_snap.result)
     st.divider()
+
+interrupted = workspace().interrupted
+if job is None and interrupted is not None:
+    left = interrupted.config.epochs - interrupted.epoch
+    st.warning(f"A server restart interrupted this training ({escape(interrupted.config.task)}, "
+               f"{interrupted.config.epochs} epochs) after epoch {interrupted.epoch}. Its weights from that epoch "
+               f"are kept: resume to train the {left} epoch{'s' if left != 1 else ''} left.")
+    resumable = interrupted.dataset_id == st.session_state.dataset_id
+    if st.button("▶ Resume from the checkpoint", type="primary", disabled=not resumable,
+                 help=None if resumable else "Choose the dataset it was training on first (Data page)."):
+        workspace().interrupted = None
+        resumed = replace(interrupted.config, epochs=left)
+        st.session_state.train_predicted = None
+        start_job("train_job", "pretext", f"{resumed.task} on {dataset.name}, resumed after a restart",
+                  lambda: pretext_work(dataset, split, resumed, start_from=interrupted.network(dataset.channels),
+                                       probe_block=probe_block, checkpoint=checkpointer(resumed)),
+                  settings=f"resumed at epoch {interrupted.epoch} · " + pretext_text(resumed))
 
 if job is None:
     st.info("No training yet: choose the settings and press **Start training**.")

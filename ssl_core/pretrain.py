@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -123,7 +124,8 @@ def pretext_batches(task: PretextTask, images: torch.Tensor, seed: int, batch_si
 
 def pretrain(config: PretrainConfig, train_images: torch.Tensor, test_images: torch.Tensor,
              callbacks: Callbacks | None = None, allow_flip: bool = True,
-             start_from: nn.Module | None = None, probe: ProbeData | None = None) -> PretrainResult:
+             start_from: nn.Module | None = None, probe: ProbeData | None = None,
+             checkpoint: Callable[[int, nn.Module], None] | None = None) -> PretrainResult:
     """Train the pretext network on uint8 images `(N, C, H, W)`; the held-out images score it.
     `start_from` (a pretext network of the same task and backbone) continues its training: its
     weights are the start, the optimiser and schedule are new. With `probe`, every epoch also
@@ -160,7 +162,10 @@ def pretrain(config: PretrainConfig, train_images: torch.Tensor, test_images: to
 
     def held_out() -> dict[str, float]:
         metrics = {}
-        last = next(epoch_count) == config.epochs
+        epoch = next(epoch_count)
+        last = epoch == config.epochs
+        if checkpoint is not None:
+            checkpoint(epoch, model)
         if knn:
             metrics.update(start_metrics)
             start_metrics.clear()

@@ -35,16 +35,18 @@ def transfer_problem(pretrained: PretrainResult, dataset: ImageDataset) -> str:
 
 
 def pretext_work(dataset: ImageDataset, split: Split, config: PretrainConfig,
-                 start_from: nn.Module | None = None, probe_block: int = 3) -> Callable[[Job], PretrainResult]:
+                 start_from: nn.Module | None = None, probe_block: int = 3,
+                 checkpoint: Callable[[int, nn.Module], None] | None = None) -> Callable[[Job], PretrainResult]:
     """Pretext training (from `start_from`'s weights when given: continued training), watched by a
-    k-NN probe on the split's labeled images reading block `probe_block`."""
+    k-NN probe on the split's labeled images reading block `probe_block`; `checkpoint(epoch, model)` after
+    each epoch."""
     check_pretext_data(dataset, split, config)
     pool, test = dataset.images[split.pool], dataset.images[split.test]
     probe = live_probe(dataset, split, probe_block)
 
     def work(job: Job) -> PretrainResult:
         result = pretrain(config, pool, test, job.callbacks("pretext"), allow_flip=dataset.allow_flip,
-                          start_from=start_from, probe=probe)
+                          start_from=start_from, probe=probe, checkpoint=checkpoint)
         result.dataset = dataset.name
         return result
 

@@ -4,8 +4,8 @@ One SQLite database (the standard library's) holds each workspace's token, brows
 seen (wall clock), its current dataset, settings and run history; each of its own datasets is a file beside
 it, written with `torch.save` and read back with `weights_only=True` (tensors, strings and numbers only: no
 code runs on load). A workspace unseen for longer than `keep_s` is deleted, files and all, the next time the
-store is opened or asked for it. Trained models and running trainings are not kept (README, "Running it for
-others").
+store is opened or asked for it. A running pretext training leaves its weights after each epoch, so a
+restart can resume it; finished models and waiting trainings are not kept (README, "Running it for others").
 """
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from ssl_core.datasets import ImageDataset, default_data_root
 from ssl_core.history import RunRecord
-from ssl_core.pretrain import PretrainConfig
+from ssl_core.pretrain import PretrainConfig, initial_backbone
 from ssl_core.share import DownstreamChoice, Setup, ShareError, from_params, to_params
 from ssl_core.splits import SplitConfig
 
@@ -33,6 +34,8 @@ CREATE TABLE IF NOT EXISTS dataset (token TEXT NOT NULL, dataset_id TEXT NOT NUL
                                     added REAL NOT NULL, PRIMARY KEY (token, dataset_id));
 CREATE TABLE IF NOT EXISTS run (token TEXT NOT NULL, number INTEGER NOT NULL, record TEXT NOT NULL,
                                 PRIMARY KEY (token, number));
+CREATE TABLE IF NOT EXISTS checkpoint (token TEXT PRIMARY KEY, dataset_id TEXT NOT NULL, epoch INTEGER NOT NULL,
+                                       config TEXT NOT NULL, file TEXT NOT NULL);
 """
 DEFAULT_SETUP = Setup(None, PretrainConfig(), SplitConfig(), DownstreamChoice())
 STATE_ENV = "SSL_PLAYGROUND_STATE"
@@ -42,6 +45,24 @@ def default_state_root() -> Path:
     """`$SSL_PLAYGROUND_STATE`, else `workspaces/` in the data folder."""
     env = os.environ.get(STATE_ENV)
     return Path(env).expanduser() if env else default_data_root() / "workspaces"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A pretext training's weights after `epoch` of `config.epochs`: what a restart interrupted."""
+    dataset_id: str
+    epoch: int
+    config: PretrainConfig
+    state: dict[str, torch.Tensor]
+
+    def network(self, in_channels: int) -> nn.Module:
+        """The interrupted network with its weights after `epoch`; ValueError when they do not fit it."""
+        model = self.config.make_task().build_model(initial_backbone(self.config, in_channels))
+        try:
+            model.load_state_dict(self.state)
+        except (RuntimeError, KeyError, TypeError):
+            raise ValueError("the checkpoint does not fit its network (damaged?); start the training afresh") from None
+        return model
 
 
 @dataclass
@@ -55,6 +76,7 @@ class Saved:
     datasets: dict[str, ImageDataset] = field(default_factory=dict)  # oldest first
     history: list[RunRecord] = field(default_factory=list)
     damaged: list[str] = field(default_factory=list)  # dataset files that could not be read back
+    checkpoint: Checkpoint | None = None  # the pretext training a restart interrupted, if any
 
 
 class WorkspaceStore:
@@ -111,10 +133,28 @@ class WorkspaceStore:
             self._db.execute("INSERT OR REPLACE INTO run VALUES (?, ?, ?)", (token, run.number, json.dumps(asdict(run))))
             self._db.execute("DELETE FROM run WHERE token=? AND number <= ?", (token, run.number - keep))
 
+    def put_checkpoint(self, token: str, dataset_id: str, epoch: int, config: PretrainConfig,
+                       state: dict[str, torch.Tensor]) -> None:
+        """The running pretext training's weights after `epoch` (each epoch replaces the last)."""
+        folder = self._folder(token)
+        folder.mkdir(parents=True, exist_ok=True)
+        part = folder / "checkpoint.pt.part"
+        torch.save({name: tensor.detach().cpu() for name, tensor in state.items()}, part)
+        part.replace(folder / "checkpoint.pt")  # atomic: a kill mid-write leaves the previous epoch's
+        params = json.dumps(to_params(Setup(None, config, SplitConfig(), DownstreamChoice())))
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO checkpoint VALUES (?, ?, ?, ?, ?)",
+                             (token, dataset_id, epoch, params, "checkpoint.pt"))
+
+    def drop_checkpoint(self, token: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM checkpoint WHERE token=?", (token,))
+        (self._folder(token) / "checkpoint.pt").unlink(missing_ok=True)
+
     def drop(self, token: str) -> None:
         """Forget a workspace entirely (its visitor left)."""
         with self._lock:
-            for table in ("workspace", "dataset", "run"):
+            for table in ("workspace", "dataset", "run", "checkpoint"):
                 self._db.execute(f"DELETE FROM {table} WHERE token=?", (token,))  # noqa: S608 (fixed names)
         shutil.rmtree(self._folder(token), ignore_errors=True)
 
@@ -139,7 +179,17 @@ class WorkspaceStore:
             files = self._db.execute("SELECT dataset_id, file FROM dataset WHERE token=? ORDER BY added",
                                      (token,)).fetchall()
             runs = [r for (r,) in self._db.execute("SELECT record FROM run WHERE token=? ORDER BY number", (token,))]
+            point = self._db.execute("SELECT dataset_id, epoch, config, file FROM checkpoint WHERE token=?",
+                                     (token,)).fetchone()
         saved = Saved(token, row[0], row[1], row[2], _setup(row[3]))
+        if point is not None:
+            setup = _setup(point[2])
+            try:
+                state = torch.load(self._folder(token) / point[3], weights_only=True)
+                if setup is not None and isinstance(state, dict):
+                    saved.checkpoint = Checkpoint(point[0], int(point[1]), setup.pretext, state)
+            except Exception:  # cut short or tampered with: the training is simply not resumable
+                pass
         for dataset_id, file in files:
             try:
                 saved.datasets[dataset_id] = _dataset(self._folder(token) / file)

@@ -26,7 +26,7 @@ from ssl_core.deployment import MB, Limits
 from ssl_core.history import HISTORY_RUNS, RunRecord, record
 from ssl_core.jobs import Job, JobRegistry
 from ssl_core.share import Setup
-from ssl_core.store import WorkspaceStore
+from ssl_core.store import Checkpoint, WorkspaceStore
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 REAP_EVERY_S = 20.0
@@ -52,6 +52,7 @@ class Workspace:
     builder: DatasetBuilder | None = None  # the dataset they are making in the browser
     history: list[RunRecord] = field(default_factory=list)  # their runs that ended, oldest first
     restored: bool = False  # rebuilt from the store after a server restart
+    interrupted: Checkpoint | None = None  # the pretext training that restart cut short, to resume
     setup: Setup | None = None  # their settings as the last page run left them: a reload starts from these
     runs_ended: int = 0
 
@@ -89,6 +90,7 @@ class Workspaces:
             if space is None:
                 space = Workspace(secrets.token_urlsafe(24), browser, last_seen=self._clock())
                 self._spaces[space.token] = space
+                self.save(space)
             space.last_seen = self._clock()
             return space
 
@@ -98,7 +100,7 @@ class Workspaces:
         if saved is None:
             return None
         space = Workspace(token, saved.browser, saved.dataset_id, last_seen=self._clock(), setup=saved.setup,
-                          history=saved.history[-HISTORY_RUNS:], restored=True)
+                          history=saved.history[-HISTORY_RUNS:], restored=True, interrupted=saved.checkpoint)
         space.runs_ended = max((run.number for run in saved.history), default=0)
         for dataset_id, dataset in list(saved.datasets.items())[-self.limits.datasets_per_session:]:
             space.datasets[dataset_id] = dataset
@@ -210,6 +212,8 @@ class Workspaces:
                 del space.history[:-HISTORY_RUNS]
             if self.store is not None and space.token in self._spaces:  # not once the visitor has left
                 self.store.put_run(space.token, space.history[-1], HISTORY_RUNS)
+                if job.kind == "pretext":
+                    self.store.drop_checkpoint(space.token)
 
         with self._lock:
             previous = space.jobs.get(key)
@@ -219,6 +223,19 @@ class Workspaces:
             space.jobs[key] = job.id
             space.job_datasets[key] = dataset
             return job
+
+    def checkpointer(self, space: Workspace, dataset_id: str, config) -> Callable[[int, Any], None] | None:
+        """What a pretext job of `config` on `dataset_id` calls after each epoch so a restart can resume it
+        (None without a store). The checkpoint goes once the job ends, however it ends."""
+        if self.store is None:
+            return None
+        store, token = self.store, space.token
+
+        def save(epoch: int, model) -> None:
+            if epoch < config.epochs:  # the last epoch's model is the result, not something to resume
+                store.put_checkpoint(token, dataset_id, epoch, config, model.state_dict())
+
+        return save
 
     def job(self, space: Workspace, key: str) -> Job | None:
         job = self.jobs.get(space.jobs.get(key))

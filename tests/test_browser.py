@@ -467,11 +467,11 @@ def test_every_page_opens_as_the_first_page_on_a_fresh_server(playwright, tmp_pa
             browser.close()
 
 
-def test_a_kill_9_restart_gives_a_visitor_back_their_dataset_settings_and_history(playwright, tmp_path):
+def test_a_kill_9_restart_gives_back_dataset_settings_history_and_a_resumable_training(playwright, tmp_path):
     """Issue 21's fault test: a visitor uploads a zip, trains once, picks another task and starts a long
     training; the server is killed with SIGKILL mid-epoch and started again on the same port; the same browser
-    reloads the same URL. Their dataset, settings and run history are back with a note saying what is not
-    (the running training and trained models), and a deep link to each page renders with no exception."""
+    reloads the same URL. Their dataset, settings and run history are back with a note; the interrupted training
+    names the epoch it reached and resumes from it; a deep link to each page renders with no exception."""
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:
         for cls in ("cats", "dogs"):
@@ -528,9 +528,26 @@ def test_a_kill_9_restart_gives_a_visitor_back_their_dataset_settings_and_histor
             sidebar = page.locator('[data-testid="stSidebar"]')
             assert sidebar.get_by_text("pets (12 images)").count() == 1
             assert sidebar.get_by_text("jigsaw", exact=False).count() >= 1
+            assert page.get_by_text("can be resumed on the Train page").count() == 1
+            interrupted = page.get_by_text(re.compile(r"A server restart interrupted this training \(jigsaw, 400 "
+                                                      r"epochs\) after epoch (\d+)"))
+            assert interrupted.count() == 1
+            epoch = int(re.search(r"after epoch (\d+)", interrupted.inner_text()).group(1))
+            assert 1 <= epoch < 400
+            page.get_by_role("button", name="Resume from the checkpoint").click()
+            page.get_by_role("button", name="Stop training").wait_for()
+            page.wait_for_timeout(2000)
+            healthy(page, "23b_resumed")
+            progress = page.locator('[data-testid="stProgress"]').first.inner_text()
+            total = int(re.search(r"step \d+/(\d+)", progress).group(1))
+            assert total % (400 - epoch) == 0 and total < 400 * total // (400 - epoch), "it trains the epochs left"
+            page.get_by_role("button", name="Stop training").click()
+            page.get_by_text("Stopped early").wait_for(timeout=20_000)
+            idle(page)
             go(page, "Run history")
             healthy(page, "24_history_after_restart")
             assert page.get_by_text("rotation on pets").count() >= 1
+            assert page.get_by_text(f"resumed at epoch {epoch}").count() >= 1
             for link in ("train", "data", "downstream", "history", "inside", "experiments", "pretext"):
                 page.goto(f"{url.rsplit(':', 1)[0]}:{port}/{link}?session={token}")
                 page.wait_for_timeout(500)

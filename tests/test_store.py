@@ -1,6 +1,8 @@
 """Workspaces on disk: what a server restart gives back, and what it must not."""
 import time
+from dataclasses import replace
 
+import pytest
 import torch
 
 from ssl_core.datasets import ImageDataset
@@ -116,3 +118,43 @@ def test_the_history_keeps_the_newest_runs(tmp_path):
     for number in range(1, 8):
         store.put_run("h" * 32, run(number), keep=3)
     assert [r.number for r in store.load("h" * 32).history] == [5, 6, 7]
+
+
+def test_a_training_cut_short_by_a_restart_comes_back_resumable_from_its_last_epoch(tmp_path):
+    from ssl_core.pretrain import PretrainConfig, pretrain
+
+    config = PretrainConfig(task="rotation", image_size=16, epochs=3, batch_size=4)
+    images = photos(n=8).images
+    spaces = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60))
+    space = spaces.open(None)
+    save = spaces.checkpointer(space, "upload:abc", config)
+    trained = pretrain(config, images, images[:4], checkpoint=save)  # epochs 1 and 2 leave checkpoints
+    back = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60)).open(space.token)
+    point = back.interrupted
+    assert point.dataset_id == "upload:abc" and point.epoch == 2
+    assert point.config == replace(config, settings=config.make_task().settings)
+    network = point.network(3)
+    assert set(network.state_dict()) == set(trained.model.state_dict())
+    resumed = pretrain(replace(config, epochs=1), images, images[:4], start_from=network)
+    assert resumed.evaluation is not None
+    point.state["backbone.features.0.weight"] = torch.zeros(1)
+    with pytest.raises(ValueError, match="does not fit"):
+        point.network(3)
+
+
+def test_a_training_that_ends_leaves_no_checkpoint(tmp_path):
+    from ssl_core.pretrain import PretrainConfig, initial_backbone
+
+    spaces = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60))
+    space = spaces.open(None)
+    config = PretrainConfig(task="rotation", image_size=16, epochs=3, batch_size=4)
+    model = config.make_task().build_model(initial_backbone(config, 3))
+
+    def work(job):
+        spaces.checkpointer(space, "upload:abc", config)(1, model)
+        return "model"
+
+    job = spaces.start_job(space, "train_job", "pretext", "rotation", work)
+    assert job.join(5)
+    time.sleep(0.1)
+    assert spaces.store.load(space.token).checkpoint is None

@@ -140,9 +140,12 @@ def init_state() -> None:
     if space.restored:
         space.restored = False
         state.workspace_note = ("The server restarted since your last visit. Your datasets, settings and run history "
-                                "are back" + ("; the pretext training it interrupted can be resumed on the **Train** "
-                                              "page" if space.interrupted else "") +
-                                ". Trained models are not kept: train again, or open a downloaded model file on "
+                                "are back" + ("" if space.interrupted is None else
+                                              "; your pretext model is kept: use it on the **Train** page"
+                                              if space.interrupted.finished else
+                                              "; the pretext training it interrupted can be resumed on the **Train** "
+                                              "page") +
+                                ". Comparisons are not kept: run them again, or open a downloaded model file on "
                                 "page 4.")
     if st.query_params.get(SESSION_PARAM) != space.token:
         st.query_params[SESSION_PARAM] = space.token

@@ -10,6 +10,7 @@ from ssl_core.advice import pretext_warning
 from ssl_core.model_file import to_bytes
 from ssl_core.models import BACKBONES
 from ssl_core.plots import confusion_figure
+from ssl_core.pretrain import scored
 from ssl_core.pretext import TASKS
 from ssl_core.stats import chance_level
 from ssl_core.share import BATCH_SIZES, IMAGE_SIZES, LEARNING_RATES, MAX_EPOCHS
@@ -99,22 +100,46 @@ if talk_job is not None and talk_job.id == st.session_state.get("talk_job"):
         headline(talk_snap.result)
     st.divider()
 
-interrupted = workspace().interrupted
-if job is None and interrupted is not None:
-    left = interrupted.config.epochs - interrupted.epoch
-    st.warning(f"A server restart interrupted this training ({escape(interrupted.config.task)}, "
-               f"{interrupted.config.epochs} epochs) after epoch {interrupted.epoch}. Its weights from that epoch "
-               f"are kept: resume to train the {left} epoch{'s' if left != 1 else ''} left.")
-    resumable = interrupted.dataset_id == st.session_state.dataset_id
-    if st.button("▶ Resume from the checkpoint", type="primary", disabled=not resumable,
-                 help=None if resumable else "Choose the dataset it was training on first (Data page)."):
+
+
+def kept_network(kept):
+    """The kept weights in their network; a message (not a traceback) when the file does not fit it."""
+    try:
+        return kept.network(dataset.channels)
+    except ValueError as exc:
         workspace().interrupted = None
-        resumed = replace(interrupted.config, epochs=left)
-        st.session_state.train_predicted = None
-        start_job("train_job", "pretext", f"{resumed.task} on {dataset.name}, resumed after a restart",
-                  lambda: pretext_work(dataset, split, resumed, start_from=interrupted.network(dataset.channels),
-                                       probe_block=probe_block, checkpoint=checkpointer(resumed)),
-                  settings=f"resumed at epoch {interrupted.epoch} · " + pretext_text(resumed))
+        st.error(escape(exc))
+        st.stop()
+
+
+kept = workspace().interrupted  # after a restart: the latest pretext training, to resume or to use
+if job is None and kept is not None:
+    usable = kept.dataset_id == st.session_state.dataset_id
+    why = None if usable else "Choose the dataset it was trained on first (Data page)."
+    if kept.finished:
+        st.info(f"Your pretext model from before the server restarted is kept ({escape(kept.config.task)}, "
+                f"{kept.epoch} epoch{'s' if kept.epoch != 1 else ''} trained): use it, without training again.")
+        if st.button("▶ Use the kept model", type="primary", disabled=not usable, help=why):
+            trained, network = replace(kept.config, epochs=kept.epoch), kept_network(kept)
+            test_images = dataset.images[split.test]
+            workspace().interrupted = None
+            st.session_state.train_predicted = None
+            start_job("train_job", "pretext", f"{trained.task} on {dataset.name}, kept across a restart",
+                      lambda: lambda job: scored(trained, network, dataset.channels, test_images, dataset.name),
+                      settings="kept across a restart · " + pretext_text(trained))
+    else:
+        left = kept.config.epochs - kept.epoch
+        st.warning(f"A server restart interrupted this training ({escape(kept.config.task)}, "
+                   f"{kept.config.epochs} epochs) after epoch {kept.epoch}. Its weights from that epoch "
+                   f"are kept: resume to train the {left} epoch{'s' if left != 1 else ''} left.")
+        if st.button("▶ Resume from the checkpoint", type="primary", disabled=not usable, help=why):
+            resumed, network = replace(kept.config, epochs=left), kept_network(kept)
+            workspace().interrupted = None
+            st.session_state.train_predicted = None
+            start_job("train_job", "pretext", f"{resumed.task} on {dataset.name}, resumed after a restart",
+                      lambda: pretext_work(dataset, split, resumed, start_from=network, probe_block=probe_block,
+                                           checkpoint=checkpointer(resumed)),
+                      settings=f"resumed at epoch {kept.epoch} · " + pretext_text(resumed))
 
 if job is None:
     st.info("No training yet: choose the settings and press **Start training**.")

@@ -4,8 +4,9 @@ One SQLite database (the standard library's) holds each workspace's token, brows
 seen (wall clock), its current dataset, settings and run history; each of its own datasets is a file beside
 it, written with `torch.save` and read back with `weights_only=True` (tensors, strings and numbers only: no
 code runs on load). A workspace unseen for longer than `keep_s` is deleted, files and all, the next time the
-store is opened or asked for it. A running pretext training leaves its weights after each epoch, so a
-restart can resume it; finished models and waiting trainings are not kept (README, "Running it for others").
+store is opened or asked for it. A pretext training leaves its weights after each epoch, so a restart can
+resume it, or give back its model once it has ended; comparisons and waiting trainings are not kept (README,
+"Running it for others").
 """
 from __future__ import annotations
 
@@ -34,8 +35,8 @@ CREATE TABLE IF NOT EXISTS dataset (token TEXT NOT NULL, dataset_id TEXT NOT NUL
                                     added REAL NOT NULL, PRIMARY KEY (token, dataset_id));
 CREATE TABLE IF NOT EXISTS run (token TEXT NOT NULL, number INTEGER NOT NULL, record TEXT NOT NULL,
                                 PRIMARY KEY (token, number));
-CREATE TABLE IF NOT EXISTS checkpoint (token TEXT PRIMARY KEY, dataset_id TEXT NOT NULL, epoch INTEGER NOT NULL,
-                                       config TEXT NOT NULL, file TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS training (token TEXT PRIMARY KEY, dataset_id TEXT NOT NULL, epoch INTEGER NOT NULL,
+                                     config TEXT NOT NULL, file TEXT NOT NULL, finished INTEGER NOT NULL);
 """
 DEFAULT_SETUP = Setup(None, PretrainConfig(), SplitConfig(), DownstreamChoice())
 STATE_ENV = "SSL_PLAYGROUND_STATE"
@@ -49,11 +50,13 @@ def default_state_root() -> Path:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A pretext training's weights after `epoch` of `config.epochs`: what a restart interrupted."""
+    """The visitor's latest pretext training: its weights after `epoch` of `config.epochs`, and whether it had
+    ended (finished or stopped: a model to use) or a restart cut it short (a training to resume)."""
     dataset_id: str
     epoch: int
     config: PretrainConfig
     state: dict[str, torch.Tensor]
+    finished: bool = False
 
     def network(self, in_channels: int) -> nn.Module:
         """The interrupted network with its weights after `epoch`; ValueError when they do not fit it."""
@@ -76,7 +79,7 @@ class Saved:
     datasets: dict[str, ImageDataset] = field(default_factory=dict)  # oldest first
     history: list[RunRecord] = field(default_factory=list)
     damaged: list[str] = field(default_factory=list)  # dataset files that could not be read back
-    checkpoint: Checkpoint | None = None  # the pretext training a restart interrupted, if any
+    checkpoint: Checkpoint | None = None  # the latest pretext training, ended or interrupted
 
 
 class WorkspaceStore:
@@ -143,18 +146,18 @@ class WorkspaceStore:
         part.replace(folder / "checkpoint.pt")  # atomic: a kill mid-write leaves the previous epoch's
         params = json.dumps(to_params(Setup(None, config, SplitConfig(), DownstreamChoice())))
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO checkpoint VALUES (?, ?, ?, ?, ?)",
+            self._db.execute("INSERT OR REPLACE INTO training VALUES (?, ?, ?, ?, ?, 0)",
                              (token, dataset_id, epoch, params, "checkpoint.pt"))
 
-    def drop_checkpoint(self, token: str) -> None:
+    def finish_checkpoint(self, token: str) -> None:
+        """The training ended (finished or stopped): its last weights are a model to use, not to resume."""
         with self._lock:
-            self._db.execute("DELETE FROM checkpoint WHERE token=?", (token,))
-        (self._folder(token) / "checkpoint.pt").unlink(missing_ok=True)
+            self._db.execute("UPDATE training SET finished=1 WHERE token=?", (token,))
 
     def drop(self, token: str) -> None:
         """Forget a workspace entirely (its visitor left)."""
         with self._lock:
-            for table in ("workspace", "dataset", "run", "checkpoint"):
+            for table in ("workspace", "dataset", "run", "training"):
                 self._db.execute(f"DELETE FROM {table} WHERE token=?", (token,))  # noqa: S608 (fixed names)
         shutil.rmtree(self._folder(token), ignore_errors=True)
 
@@ -179,7 +182,7 @@ class WorkspaceStore:
             files = self._db.execute("SELECT dataset_id, file FROM dataset WHERE token=? ORDER BY added",
                                      (token,)).fetchall()
             runs = [r for (r,) in self._db.execute("SELECT record FROM run WHERE token=? ORDER BY number", (token,))]
-            point = self._db.execute("SELECT dataset_id, epoch, config, file FROM checkpoint WHERE token=?",
+            point = self._db.execute("SELECT dataset_id, epoch, config, file, finished FROM training WHERE token=?",
                                      (token,)).fetchone()
         saved = Saved(token, row[0], row[1], row[2], _setup(row[3]))
         if point is not None:
@@ -187,7 +190,7 @@ class WorkspaceStore:
             try:
                 state = torch.load(self._folder(token) / point[3], weights_only=True)
                 if setup is not None and isinstance(state, dict):
-                    saved.checkpoint = Checkpoint(point[0], int(point[1]), setup.pretext, state)
+                    saved.checkpoint = Checkpoint(point[0], int(point[1]), setup.pretext, state, bool(point[4]))
             except Exception:  # cut short or tampered with: the training is simply not resumable
                 pass
         for dataset_id, file in files:

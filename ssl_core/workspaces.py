@@ -52,7 +52,7 @@ class Workspace:
     builder: DatasetBuilder | None = None  # the dataset they are making in the browser
     history: list[RunRecord] = field(default_factory=list)  # their runs that ended, oldest first
     restored: bool = False  # rebuilt from the store after a server restart
-    interrupted: Checkpoint | None = None  # the pretext training that restart cut short, to resume
+    interrupted: Checkpoint | None = None  # after a restart: their latest pretext training, to resume or use
     setup: Setup | None = None  # their settings as the last page run left them: a reload starts from these
     runs_ended: int = 0
 
@@ -213,7 +213,7 @@ class Workspaces:
             if self.store is not None and space.token in self._spaces:  # not once the visitor has left
                 self.store.put_run(space.token, space.history[-1], HISTORY_RUNS)
                 if job.kind == "pretext":
-                    self.store.drop_checkpoint(space.token)
+                    self.store.finish_checkpoint(space.token)
 
         with self._lock:
             previous = space.jobs.get(key)
@@ -225,15 +225,14 @@ class Workspaces:
             return job
 
     def checkpointer(self, space: Workspace, dataset_id: str, config) -> Callable[[int, Any], None] | None:
-        """What a pretext job of `config` on `dataset_id` calls after each epoch so a restart can resume it
-        (None without a store). The checkpoint goes once the job ends, however it ends."""
+        """What a pretext job of `config` on `dataset_id` calls after each epoch so a restart can resume it,
+        or give its model back once it has ended (None without a store)."""
         if self.store is None:
             return None
         store, token = self.store, space.token
 
         def save(epoch: int, model) -> None:
-            if epoch < config.epochs:  # the last epoch's model is the result, not something to resume
-                store.put_checkpoint(token, dataset_id, epoch, config, model.state_dict())
+            store.put_checkpoint(token, dataset_id, epoch, config, model.state_dict())
 
         return save
 

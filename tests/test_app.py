@@ -326,6 +326,23 @@ def test_the_label_budget_page_takes_as_many_epochs_as_the_train_page_allows():
     assert 400 in [n.value for n in at.number_input]
 
 
+def test_after_a_restart_a_trained_model_is_kept_and_used_without_training_again():
+    at = start_training(app(), epochs=1)
+    wait_for_job(at, "train_job")
+    st.cache_resource.clear()  # the server restarts: every visitor's workspace now comes from the disk
+    back = reopen(at.session_state.workspace.token)
+    no_errors(back)
+    assert any("your pretext model is kept" in i.value for i in back.info)
+    back.switch_page("pages/train.py").run()
+    assert any("Your pretext model from before the server restarted is kept (rotation, 1 epoch trained)" in i.value
+               for i in back.info)
+    button(back, "Use the kept model").click().run()
+    wait_for_job(back, "train_job")
+    no_errors(back)
+    assert job_of(back, "train_job").snapshot().result.evaluation is not None
+    assert any("Held-out pretext" in m.label for m in back.metric)
+
+
 def test_after_switching_datasets_the_old_training_says_where_it_ran():
     at = start_training(app(), epochs=1)
     wait_for_job(at, "train_job")

@@ -128,10 +128,11 @@ def test_a_training_cut_short_by_a_restart_comes_back_resumable_from_its_last_ep
     spaces = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60))
     space = spaces.open(None)
     save = spaces.checkpointer(space, "upload:abc", config)
-    trained = pretrain(config, images, images[:4], checkpoint=save)  # epochs 1 and 2 leave checkpoints
+    trained = pretrain(config, images, images[:4],  # killed during epoch 3: epochs 1 and 2 left their weights
+                       checkpoint=lambda epoch, model: save(epoch, model) if epoch < 3 else None)
     back = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60)).open(space.token)
     point = back.interrupted
-    assert point.dataset_id == "upload:abc" and point.epoch == 2
+    assert point.dataset_id == "upload:abc" and point.epoch == 2 and not point.finished
     assert point.config == replace(config, settings=config.make_task().settings)
     network = point.network(3)
     assert set(network.state_dict()) == set(trained.model.state_dict())
@@ -142,19 +143,19 @@ def test_a_training_cut_short_by_a_restart_comes_back_resumable_from_its_last_ep
         point.network(3)
 
 
-def test_a_training_that_ends_leaves_no_checkpoint(tmp_path):
-    from ssl_core.pretrain import PretrainConfig, initial_backbone
+def test_a_training_that_ended_comes_back_as_a_model_to_use(tmp_path):
+    from ssl_core.pretrain import PretrainConfig, pretrain
 
+    config = PretrainConfig(task="rotation", image_size=16, epochs=2, batch_size=4)
+    images = photos(n=8).images
     spaces = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60))
     space = spaces.open(None)
-    config = PretrainConfig(task="rotation", image_size=16, epochs=3, batch_size=4)
-    model = config.make_task().build_model(initial_backbone(config, 3))
-
-    def work(job):
-        spaces.checkpointer(space, "upload:abc", config)(1, model)
-        return "model"
-
-    job = spaces.start_job(space, "train_job", "pretext", "rotation", work)
-    assert job.join(5)
+    save = spaces.checkpointer(space, "upload:abc", config)
+    job = spaces.start_job(space, "train_job", "pretext", "rotation",
+                           lambda job: pretrain(config, images, images[:4], checkpoint=save))
+    assert job.join(30)
     time.sleep(0.1)
-    assert spaces.store.load(space.token).checkpoint is None
+    point = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60)).open(space.token).interrupted
+    assert point.finished and point.epoch == 2
+    weights = job.snapshot().result.model.state_dict()
+    assert all(torch.equal(weights[k].cpu(), v) for k, v in point.network(3).state_dict().items())

@@ -83,6 +83,20 @@ def go(page, link: str) -> None:
     idle(page)
 
 
+def load_zip(page, archive: Path, name: str) -> None:
+    """Data page → Your images → Upload a .zip → Load the archive, as a visitor does."""
+    go(page, "1. Data")
+    page.get_by_text("Your images", exact=True).click()
+    idle(page)
+    page.get_by_role("tab", name="Upload a .zip").click()
+    page.locator('[data-testid="stFileUploader"]').filter(has_text="Zip archive").locator(
+        '[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(archive))
+    idle(page)
+    page.get_by_role("button", name="Load the archive").click()
+    page.get_by_text(f"Current dataset: {name}").wait_for()
+    idle(page)
+
+
 def chart_points(page) -> list[int]:
     return page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot'))
         .map(g => (g.data || []).reduce((n, t) => n + (t.x ? t.x.length : 0), 0))""")
@@ -253,16 +267,7 @@ def test_journey(page, server, tmp_path):
             for i in range(5):
                 zf.writestr(f"pets/{cls}/{i}.png", image_bytes(size=(40, 40)))
     (tmp_path / "pets.zip").write_bytes(archive.getvalue())
-    go(page, "1. Data")
-    page.get_by_text("Your images", exact=True).click()
-    idle(page)
-    page.get_by_role("tab", name="Upload a .zip").click()
-    page.locator('[data-testid="stFileUploader"]').filter(has_text="Zip archive").locator(
-        '[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(tmp_path / "pets.zip"))
-    idle(page)
-    page.get_by_role("button", name="Load the archive").click()
-    page.get_by_text("Current dataset: pets").wait_for()
-    idle(page)
+    load_zip(page, tmp_path / "pets.zip", "pets")
     healthy(page, "11_zip_dataset")
 
     go(page, "2. Pretext")
@@ -488,16 +493,7 @@ def test_a_kill_9_restart_gives_back_dataset_settings_history_and_a_resumable_tr
             port = int(url.rsplit(":", 1)[1])
             page.goto(url)
             idle(page)
-            go(page, "1. Data")
-            page.get_by_text("Your images", exact=True).click()
-            idle(page)
-            page.get_by_role("tab", name="Upload a .zip").click()
-            page.locator('[data-testid="stFileUploader"]').filter(has_text="Zip archive").locator(
-                '[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(tmp_path / "pets.zip"))
-            idle(page)
-            page.get_by_role("button", name="Load the archive").click()
-            page.get_by_text("Current dataset: pets").wait_for()
-            idle(page)
+            load_zip(page, tmp_path / "pets.zip", "pets")
             go(page, "3. Train")
             epochs = page.get_by_label("Epochs")
             epochs.fill("1")

@@ -8,6 +8,7 @@ import torch
 from ssl_core.datasets import ImageDataset
 from ssl_core.deployment import Limits
 from ssl_core.history import RunRecord
+from ssl_core.pretrain import PretrainConfig, pretrain
 from ssl_core.share import Setup
 from ssl_core.store import DEFAULT_SETUP, WorkspaceStore
 from ssl_core.workspaces import Workspaces
@@ -120,14 +121,16 @@ def test_the_history_keeps_the_newest_runs(tmp_path):
     assert [r.number for r in store.load("h" * 32).history] == [5, 6, 7]
 
 
-def test_a_training_cut_short_by_a_restart_comes_back_resumable_from_its_last_epoch(tmp_path):
-    from ssl_core.pretrain import PretrainConfig, pretrain
-
-    config = PretrainConfig(task="rotation", image_size=16, epochs=3, batch_size=4)
-    images = photos(n=8).images
+def training(tmp_path, epochs: int):
+    """A small rotation run's config and images, and a visitor's workspace with the saver its job gets."""
+    config = PretrainConfig(task="rotation", image_size=16, epochs=epochs, batch_size=4)
     spaces = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60))
     space = spaces.open(None)
-    save = spaces.checkpointer(space, "upload:abc", config)
+    return config, photos(n=8).images, spaces, space, spaces.checkpointer(space, "upload:abc", config)
+
+
+def test_a_training_cut_short_by_a_restart_comes_back_resumable_from_its_last_epoch(tmp_path):
+    config, images, spaces, space, save = training(tmp_path, epochs=3)
     trained = pretrain(config, images, images[:4],  # killed during epoch 3: epochs 1 and 2 left their weights
                        checkpoint=lambda epoch, model: save(epoch, model) if epoch < 3 else None)
     back = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60)).open(space.token)
@@ -144,13 +147,7 @@ def test_a_training_cut_short_by_a_restart_comes_back_resumable_from_its_last_ep
 
 
 def test_a_training_that_ended_comes_back_as_a_model_to_use(tmp_path):
-    from ssl_core.pretrain import PretrainConfig, pretrain
-
-    config = PretrainConfig(task="rotation", image_size=16, epochs=2, batch_size=4)
-    images = photos(n=8).images
-    spaces = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60))
-    space = spaces.open(None)
-    save = spaces.checkpointer(space, "upload:abc", config)
+    config, images, spaces, space, save = training(tmp_path, epochs=2)
     job = spaces.start_job(space, "train_job", "pretext", "rotation",
                            lambda job: pretrain(config, images, images[:4], checkpoint=save))
     assert job.join(30)

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from pages.common import workspace, escape
+from pages.common import escape, server, workspace
 from ssl_core.builder import Added, BuilderError, DatasetBuilder
 from ssl_core.deployment import Deployment
 from ssl_core.plots import image_grid
@@ -65,7 +65,15 @@ def _bucket(build: DatasetBuilder, name: str | None, generation: int, upload_mb:
 
 
 def builder_panel(rules: Deployment, use: Callable[[str, Callable, str], None]) -> None:
-    """Everything of the tab; `use(dataset_id, load, what)` makes the built dataset the current one."""
+    """Everything of the tab; `use(dataset_id, load, what)` makes the built dataset the current one. What
+    changed is kept in the store as this run ends (a rerun after a change included), for after a restart."""
+    try:
+        _panel(rules, use)
+    finally:
+        server().save_builder(workspace())
+
+
+def _panel(rules: Deployment, use: Callable[[str, Callable, str], None]) -> None:
     st.session_state.builder_cap = rules.limits.archive_members
     build = builder()
     generation = st.session_state.get("builder_generation", 0)

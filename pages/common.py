@@ -32,6 +32,7 @@ from ssl_core.deployment import Deployment, from_env
 from ssl_core.downstream import MODE_TITLES, TRANSFERS as TRANSFER_MODES, DownstreamConfig
 from ssl_core.device import describe, leave_core_for_server, pick_device
 from ssl_core.jobs import FAILED, RUNNING, WAITING, Job, JobBusy, Snapshot
+from ssl_core.model_file import to_bytes
 from ssl_core.plots import display_scale, feature_figure, loss_figure, metric_figure
 from ssl_core.probe import PROBE_KEY
 from ssl_core.pretext.contrastive import COLLAPSE_KEY
@@ -44,7 +45,7 @@ from ssl_core.share import (DownstreamChoice, Setup, ShareError, from_params, is
 from ssl_core.splits import Split, SplitConfig, make_split
 from ssl_core.store import WorkspaceStore, default_state_root
 from ssl_core.verdict import AT_CHANCE, HELPED, HURT, TOO_FEW, Verdict
-from ssl_core.workspaces import Workspace, Workspaces
+from ssl_core.workspaces import Checkpointer, Workspace, Workspaces
 
 DEFAULT_DATASET = "builtin:mnist-10k"
 # Seconds between refreshes of a running job's progress bar, and of its charts. Redrawing charts costs CPU
@@ -137,16 +138,7 @@ def init_state() -> None:
         minutes = deployment().limits.session_grace_s / 60
         state.workspace_note = (f"A fresh session has started: this link belongs to another browser, or its session "
                                 f"was away for more than {minutes:.0f} minutes and its data and runs were deleted.")
-    if space.restored:
-        space.restored = False
-        state.workspace_note = ("The server restarted since your last visit. Your datasets, settings and run history "
-                                "are back" + ("" if space.interrupted is None else
-                                              "; your pretext model is kept: use it on the **Train** page"
-                                              if space.interrupted.finished else
-                                              "; the pretext training it interrupted can be resumed on the **Train** "
-                                              "page") +
-                                ". Comparisons are not kept: run them again, or open a downloaded model file on "
-                                "page 4.")
+    restarted, space.restored = space.restored, False
     if st.query_params.get(SESSION_PARAM) != space.token:
         st.query_params[SESSION_PARAM] = space.token
     for param in OLD_PARAMS:
@@ -163,8 +155,48 @@ def init_state() -> None:
     if asked == space.token and space.setup is not None and "restored" not in state:
         apply_setup(space.setup)  # a reload: the settings as they were, not the recommended ones
     state.restored = True
+    if space.kept_models is not None and "model_file" not in state:
+        state.model_file = space.kept_models  # page 4 shows them as an opened model file
+    if restarted:
+        state.workspace_note = restart_note(space)
     if is_link(st.query_params):
         open_link({key: st.query_params[key] for key in st.query_params})
+
+
+def restart_note(space: Workspace) -> str:
+    """What came back of the visitor's workspace after a server restart; a training that was waiting in line
+    (or had not finished its first epoch) goes back in line now."""
+    kept, said = space.interrupted, []
+    if kept is not None and kept.waiting:
+        space.interrupted = None
+        said.append(back_in_line(space, kept))
+    elif kept is not None:
+        said.append("your pretext model is kept: use it on the **Train** page" if kept.finished else
+                    "the pretext training it interrupted can be resumed on the **Train** page")
+    if space.kept_models is not None:
+        said.append("your latest comparison's models are open at the top of the **Downstream** page")
+    if space.builder is not None and len(space.builder):
+        said.append(f"the {len(space.builder)} photos you were putting together are on the **Data** page")
+    return ("The server restarted since your last visit. Your datasets, settings and run history are back"
+            + "".join(f"; {part}" for part in said) + ". A comparison that had not finished must be run again "
+            "(its settings are kept).")
+
+
+def back_in_line(space: Workspace, kept) -> str:
+    """Start again the pretext training a restart found waiting in line; what to tell the visitor."""
+    dataset = resolve(kept.dataset_id)
+    if dataset is None:
+        return "the training that was waiting in line could not go back: its dataset is gone"
+    split = make_split(dataset.labels, kept.split, dataset.class_names)
+    saver = server().checkpointer(space, kept.dataset_id, kept.config, kept.split)
+    try:
+        server().start_job(space, "train_job", "pretext", f"{kept.config.task} on {dataset.name}, back in line "
+                           "after a restart", pretext_work(dataset, split, kept.config, checkpoint=saver,
+                                                            probe_block=st.session_state.downstream_settings["block"]),
+                           settings=pretext_text(kept.config), dataset=dataset.name, checkpoint=saver)
+    except (JobBusy, ValueError) as exc:
+        return f"the training that was waiting in line could not go back ({escape(exc)})"
+    return "your pretext training that was waiting in line is back in line (see the **Train** page)"
 
 
 def open_link(params: dict[str, str]) -> None:
@@ -334,13 +366,19 @@ def pretext_summary() -> str:
 
 
 def start_job(key: str, kind: str, title: str, make_work: Callable[[], Callable[[Job], object]],
-              after: Job | None = None, rerun: bool = True, settings: str = "") -> Job | None:
+              after: Job | None = None, rerun: bool = True, settings: str = "",
+              checkpoint: Checkpointer | None = None) -> Job | None:
     """Start this visitor's job `key` (it waits for `after` and for a free slot) and rerun; a refusal
     (busy, line full, bad input) shows as an error and returns None. `settings` describes it in the
-    run history."""
+    run history; a pretext job's `checkpoint` (what its work saves through) lets a restart put it back in
+    line or resume it; a comparison's models are kept for after a restart."""
+    dataset = current_dataset()
+    keep = None
+    if kind == "downstream":  # its models are kept for after a restart, replacing those kept before
+        keep, workspace().kept_models = (lambda comparison: to_bytes(comparison.pretrained, comparison, dataset)), None
     try:
         job = server().start_job(workspace(), key, kind, title, make_work(), after=after, settings=settings,
-                                 dataset=current_dataset().name)
+                                 dataset=dataset.name, checkpoint=checkpoint, keep=keep)
     except (JobBusy, ValueError) as exc:
         st.error(escape(exc))
         return None
@@ -361,9 +399,9 @@ def usable_pretrained(dataset: ImageDataset) -> tuple[PretrainResult | None, str
     return (None, escape(problem)) if problem else (snap.result, "")
 
 
-def checkpointer(config: PretrainConfig):
-    """Saves a pretext training of `config` on the current dataset after each epoch, for a restart to resume."""
-    return server().checkpointer(workspace(), st.session_state.dataset_id, config)
+def checkpointer(config: PretrainConfig) -> Checkpointer | None:
+    """A pretext training of `config` on the current dataset and split, kept in the store for a restart."""
+    return server().checkpointer(workspace(), st.session_state.dataset_id, config, st.session_state.split_config)
 
 
 def get_job(key: str) -> Job | None:
@@ -500,9 +538,11 @@ def start_talk(dataset: ImageDataset, split: Split, config: PretrainConfig, mode
                downstream: DownstreamConfig, title: str) -> bool:
     """Pretext training, then the SSL-vs-scratch comparison on its model, with one click (the talk
     preset and presenter mode); False when refused (the page shows why)."""
+    saver = checkpointer(config)
     pretext_job = start_job("train_job", "pretext", title,
-                            lambda: pretext_work(dataset, split, config, probe_block=downstream.block), rerun=False,
-                            settings=pretext_text(config))
+                            lambda: pretext_work(dataset, split, config, probe_block=downstream.block,
+                                                 checkpoint=saver),
+                            rerun=False, settings=pretext_text(config), checkpoint=saver)
     talk_job = pretext_job and start_job(
         "downstream_job", "downstream", f"{title}: SSL vs scratch",
         lambda: comparison_after(pretext_job, dataset, split, modes, downstream),

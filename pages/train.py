@@ -77,20 +77,21 @@ if talk:
         st.rerun()
 
 probe_block = st.session_state.downstream_settings["block"]  # the live probe reads what the linear probe will
+saver = checkpointer(config)
 if carry_on:
     st.session_state.talk_job = None
     st.session_state.train_predicted = estimate.pretext
     start_job("train_job", "pretext", f"{config.task} on {dataset.name}, continued",
               lambda: pretext_work(dataset, split, config, start_from=previous.model, probe_block=probe_block,
-                                   checkpoint=checkpointer(config)),
-              settings="continued · " + pretext_text(config))
+                                   checkpoint=saver),
+              settings="continued · " + pretext_text(config), checkpoint=saver)
 
 if start:
     st.session_state.talk_job = None
     st.session_state.train_predicted = estimate.pretext
     start_job("train_job", "pretext", f"{config.task} on {dataset.name}",
-              lambda: pretext_work(dataset, split, config, probe_block=probe_block, checkpoint=checkpointer(config)),
-              settings=pretext_text(config))
+              lambda: pretext_work(dataset, split, config, probe_block=probe_block, checkpoint=saver),
+              settings=pretext_text(config), checkpoint=saver)
 
 talk_job = get_job("downstream_job")
 if talk_job is not None and talk_job.id == st.session_state.get("talk_job"):
@@ -136,10 +137,11 @@ if job is None and kept is not None:
             resumed, network = replace(kept.config, epochs=left), kept_network(kept)
             workspace().interrupted = None
             st.session_state.train_predicted = None
+            resumer = checkpointer(resumed)
             start_job("train_job", "pretext", f"{resumed.task} on {dataset.name}, resumed after a restart",
                       lambda: pretext_work(dataset, split, resumed, start_from=network, probe_block=probe_block,
-                                           checkpoint=checkpointer(resumed)),
-                      settings=f"resumed at epoch {kept.epoch} · " + pretext_text(resumed))
+                                           checkpoint=resumer),
+                      settings=f"resumed at epoch {kept.epoch} · " + pretext_text(resumed), checkpoint=resumer)
 
 if job is None:
     st.info("No training yet: choose the settings and press **Start training**.")

@@ -106,10 +106,11 @@ class Job:
         self.title = title
         self.owner = owner
         self.forgotten = False  # its owner left or replaced it: the registry drops it once it has ended
+        self.ran = False  # it got a slot and its work started (a job cancelled while waiting never does)
         self._work = work
         self._slots = slots or Slots(1)
         self._after = after
-        self._on_end = on_end  # told once the job has ended, whatever the way (the run history listens)
+        self._on_end = on_end  # told once the job has ended, whatever the way, cancelled in line included
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._running_freely = threading.Event()  # cleared while paused
@@ -145,9 +146,11 @@ class Job:
             with self._lock:
                 self._status, self._message = STOPPED, "cancelled before it started"
                 self._ended, self._work = time.monotonic(), None
-            return  # nothing ran: nothing to tell
+            self._tell_end()
+            return
         with self._lock:
             self._status, self._message, self._started = RUNNING, "starting…", time.monotonic()
+            self.ran = True
         try:
             result = self._work(self)
             with self._lock:
@@ -168,11 +171,14 @@ class Job:
                 self._work = None  # the closure holds the job's copy of its data: release it now, not in hours
             self._slots.release()
             release_freed_memory()
-            if self._on_end is not None:
-                try:
-                    self._on_end(self)
-                except Exception:  # a listener's bug must not look like the job's
-                    traceback.print_exc()
+            self._tell_end()
+
+    def _tell_end(self) -> None:
+        if self._on_end is not None:
+            try:
+                self._on_end(self)
+            except Exception:  # a listener's bug must not look like the job's
+                traceback.print_exc()
 
     def _fail(self, message: str) -> None:
         with self._lock:
@@ -346,9 +352,11 @@ class JobRegistry:
         self._slots = Slots(self.max_running)
 
     def start(self, kind: str, title: str, work: Callable[[Job], Any], busy: str | None = None, owner: str = "",
-              after: Job | None = None, on_end: Callable[[Job], None] | None = None) -> Job:
+              after: Job | None = None, on_end: Callable[[Job], None] | None = None,
+              accepted: Callable[[], None] | None = None) -> Job:
         """Start a job (it waits for `after` and a free slot); refuse if the job `busy` (the caller's
-        previous one) is still active, or if the line is full."""
+        previous one) is still active, or if the line is full. `accepted()` runs once it is not refused,
+        before its thread starts."""
         with self._lock:
             self._reap()
             previous = self._jobs.get(busy) if busy else None
@@ -359,6 +367,8 @@ class JobRegistry:
                               "try again in a few minutes")
             job = Job(kind, title, work, self._slots, owner, after, self.max_pause_s, on_end)
             self._jobs[job.id] = job
+        if accepted is not None:
+            accepted()
         return job.start()
 
     def get(self, job_id: str | None) -> Job | None:

@@ -25,7 +25,10 @@ from ssl_core.datasets import ImageDataset
 from ssl_core.deployment import MB, Limits
 from ssl_core.history import HISTORY_RUNS, RunRecord, record
 from ssl_core.jobs import Job, JobRegistry
+from ssl_core.model_file import ModelFile
+from ssl_core.pretrain import PretrainConfig
 from ssl_core.share import Setup
+from ssl_core.splits import SplitConfig
 from ssl_core.store import Checkpoint, WorkspaceStore
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
@@ -53,6 +56,8 @@ class Workspace:
     history: list[RunRecord] = field(default_factory=list)  # their runs that ended, oldest first
     restored: bool = False  # rebuilt from the store after a server restart
     interrupted: Checkpoint | None = None  # after a restart: their latest pretext training, to resume or use
+    kept_models: ModelFile | None = None  # after a restart: their latest comparison's models
+    builder_saved: str = ""  # the digest of the builder as the store last kept it
     setup: Setup | None = None  # their settings as the last page run left them: a reload starts from these
     runs_ended: int = 0
 
@@ -100,7 +105,9 @@ class Workspaces:
         if saved is None:
             return None
         space = Workspace(token, saved.browser, saved.dataset_id, last_seen=self._clock(), setup=saved.setup,
-                          history=saved.history[-HISTORY_RUNS:], restored=True, interrupted=saved.checkpoint)
+                          history=saved.history[-HISTORY_RUNS:], restored=True, interrupted=saved.checkpoint,
+                          kept_models=saved.models, builder=saved.builder,
+                          builder_saved=saved.builder.digest() if saved.builder else "")
         space.runs_ended = max((run.number for run in saved.history), default=0)
         for dataset_id, dataset in list(saved.datasets.items())[-self.limits.datasets_per_session:]:
             space.datasets[dataset_id] = dataset
@@ -121,6 +128,15 @@ class Workspaces:
         """Keep the visitor's current dataset and settings in the store (each page run does)."""
         if self.store is not None:
             self.store.save(space.token, space.browser, space.dataset_id, space.setup)
+
+    def save_builder(self, space: Workspace) -> None:
+        """Keep the photos the visitor is building in the browser, when they changed since last kept."""
+        if self.store is None or space.builder is None:
+            return
+        digest = space.builder.digest()
+        if digest != space.builder_saved:
+            self.store.put_builder(space.token, space.builder)
+            space.builder_saved = digest
 
     def reap(self) -> list[str]:
         """Close the workspaces of visitors gone longer than the grace period; their tokens."""
@@ -202,40 +218,63 @@ class Workspaces:
 
     # -- jobs ---------------------------------------------------------------------------------
     def start_job(self, space: Workspace, key: str, kind: str, title: str, work: Callable[[Job], Any],
-                  after: Job | None = None, settings: str = "", dataset: str = "") -> Job:
+                  after: Job | None = None, settings: str = "", dataset: str = "",
+                  checkpoint: "Checkpointer | None" = None, keep: Callable[[Any], bytes] | None = None) -> Job:
         """Start the visitor's job `key` on the dataset named `dataset`, replacing their previous one of that
-        key (refused while it runs); once it ends it goes into their history, described by `settings`."""
+        key (refused while it runs); once it ends it goes into their history, described by `settings`.
+        A pretext job's `checkpoint` (the one its work saves through) is written down now, so a restart puts
+        it back in line; `keep(result)` gives the bytes to keep of a job that produced a result (a
+        comparison's model file)."""
         def remember(job: Job) -> None:
+            stored = self.store is not None and space.token in self._spaces  # not once the visitor has left
+            if not job.ran:  # cancelled in line: nothing ran, nothing to tell or to put back in line
+                if stored and checkpoint is not None:
+                    self.store.drop_checkpoint(space.token)
+                return
+            snap = job.snapshot()
             with self._lock:
                 space.runs_ended += 1
-                space.history.append(record(space.runs_ended, job.snapshot(), settings))
+                space.history.append(record(space.runs_ended, snap, settings))
                 del space.history[:-HISTORY_RUNS]
-            if self.store is not None and space.token in self._spaces:  # not once the visitor has left
+            if stored:
                 self.store.put_run(space.token, space.history[-1], HISTORY_RUNS)
-                if job.kind == "pretext":
+                if checkpoint is not None:
                     self.store.finish_checkpoint(space.token)
+                if keep is not None and snap.result is not None:
+                    self.store.put_models(space.token, keep(snap.result))
 
         with self._lock:
             previous = space.jobs.get(key)
-            job = self.jobs.start(kind, title, work, busy=previous, owner=space.token, after=after, on_end=remember)
+            job = self.jobs.start(kind, title, work, busy=previous, owner=space.token, after=after, on_end=remember,
+                                  accepted=checkpoint.started if checkpoint is not None else None)
             if previous:
                 self.jobs.forget(previous)
             space.jobs[key] = job.id
             space.job_datasets[key] = dataset
             return job
 
-    def checkpointer(self, space: Workspace, dataset_id: str, config) -> Callable[[int, Any], None] | None:
-        """What a pretext job of `config` on `dataset_id` calls after each epoch so a restart can resume it,
-        or give its model back once it has ended (None without a store)."""
-        if self.store is None:
-            return None
-        store, token = self.store, space.token
-
-        def save(epoch: int, model) -> None:
-            store.put_checkpoint(token, dataset_id, epoch, config, model.state_dict())
-
-        return save
+    def checkpointer(self, space: Workspace, dataset_id: str, config: PretrainConfig,
+                     split: SplitConfig = SplitConfig()) -> "Checkpointer | None":
+        """What a pretext job of `config` on `split` of `dataset_id` saves through (None without a store)."""
+        return None if self.store is None else Checkpointer(self.store, space.token, dataset_id, config, split)
 
     def job(self, space: Workspace, key: str) -> Job | None:
         job = self.jobs.get(space.jobs.get(key))
         return job if job is not None and job.owner == space.token else None
+
+
+@dataclass(frozen=True)
+class Checkpointer:
+    """A pretext training's record in the store: written when it starts (a restart puts it back in line), then
+    its weights after each epoch (a restart resumes it, or gives its model back once it has ended)."""
+    store: WorkspaceStore
+    token: str
+    dataset_id: str
+    config: PretrainConfig
+    split: SplitConfig
+
+    def started(self) -> None:
+        self.store.put_checkpoint(self.token, self.dataset_id, 0, self.config, None, self.split)
+
+    def __call__(self, epoch: int, model) -> None:
+        self.store.put_checkpoint(self.token, self.dataset_id, epoch, self.config, model.state_dict(), self.split)

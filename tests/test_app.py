@@ -343,6 +343,64 @@ def test_after_a_restart_a_trained_model_is_kept_and_used_without_training_again
     assert any("Held-out pretext" in m.label for m in back.metric)
 
 
+def test_after_a_restart_the_comparisons_models_are_open_on_page_4():
+    at = start_training(app(), epochs=1)
+    wait_for_job(at, "train_job")
+    run_comparison(at, epochs=1)
+    st.cache_resource.clear()  # the server restarts
+    back = reopen(at.session_state.workspace.token)
+    no_errors(back)
+    assert any("your latest comparison's models are open at the top of the **Downstream** page" in i.value
+               for i in back.info)
+    back.switch_page("pages/downstream.py").run()
+    no_errors(back)
+    assert any("Models trained on **mnist-10k** (10 classes, 8 px" in s.value and "from scratch" in s.value
+               for s in back.success)
+    back.file_uploader(key="file_photo_upload").set_value([("digit.png", image_bytes(size=(40, 40)),
+                                                              "image/png")]).run()
+    no_errors(back)
+    assert any("(the headline model) answers" in m.value for m in back.markdown)
+
+
+def test_after_a_restart_a_training_that_was_waiting_in_line_is_back_in_line():
+    """The store wrote the training down when it was started, waiting for a slot; the server then stopped."""
+    from pages.common import server
+    from ssl_core.pretrain import PretrainConfig
+    from ssl_core.splits import SplitConfig
+
+    at = app()
+    token = at.session_state.workspace.token
+    server().store.put_checkpoint(token, "builtin:mnist-10k", 0, PretrainConfig(task="jigsaw", image_size=16,
+                                                                                epochs=1), None, SplitConfig())
+    st.cache_resource.clear()
+    back = reopen(token)
+    no_errors(back)
+    assert any("your pretext training that was waiting in line is back in line" in i.value for i in back.info)
+    job = job_of(back, "train_job")
+    assert job is not None and "jigsaw on mnist-10k, back in line after a restart" == job.title
+    wait_for_job(back, "train_job")
+    back.switch_page("pages/train.py").run()
+    no_errors(back)
+    assert any("Held-out pretext" in m.label for m in back.metric)
+
+
+def test_after_a_restart_the_photos_being_built_are_back():
+    at = app()
+    at.switch_page("pages/data.py").run()
+    at.radio(key="data_source").set_value("Your images").run()
+    add_class(at, "red things")
+    at.file_uploader(key="drop:red things:0").set_value(colour_photos("r", (180, 20, 20), 3)).run()
+    add_class(at, "blue things")  # a change with no rerun after it: kept as the run ends
+    st.cache_resource.clear()
+    back = reopen(at.session_state.workspace.token)
+    no_errors(back)
+    assert any("the 3 photos you were putting together are on the **Data** page" in i.value for i in back.info)
+    back.switch_page("pages/data.py").run()
+    back.radio(key="data_source").set_value("Your images").run()
+    page = markdown(back)
+    assert "**red things** · 3 photos" in page and "**blue things** · 0 photos" in page
+
+
 def test_after_switching_datasets_the_old_training_says_where_it_ran():
     at = start_training(app(), epochs=1)
     wait_for_job(at, "train_job")

@@ -1,17 +1,27 @@
 """Workspaces on disk: what a server restart gives back, and what it must not."""
+import threading
 import time
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
+from ssl_core.builder import DatasetBuilder
+from ssl_core.comparison import compare_modes
 from ssl_core.datasets import ImageDataset
 from ssl_core.deployment import Limits
+from ssl_core.downstream import DownstreamConfig
 from ssl_core.history import RunRecord
+from ssl_core.inference import predict
+from ssl_core.jobs import JobBusy
+from ssl_core.model_file import to_bytes
 from ssl_core.pretrain import PretrainConfig, pretrain
 from ssl_core.share import Setup
+from ssl_core.splits import SplitConfig
 from ssl_core.store import DEFAULT_SETUP, WorkspaceStore
 from ssl_core.workspaces import Workspaces
+from tests.conftest import digits_setup, image_bytes  # noqa: F401 (a fixture)
 
 
 def photos(name: str = "my photos", n: int = 6) -> ImageDataset:
@@ -149,10 +159,115 @@ def test_a_training_cut_short_by_a_restart_comes_back_resumable_from_its_last_ep
 def test_a_training_that_ended_comes_back_as_a_model_to_use(tmp_path):
     config, images, spaces, space, save = training(tmp_path, epochs=2)
     job = spaces.start_job(space, "train_job", "pretext", "rotation",
-                           lambda job: pretrain(config, images, images[:4], checkpoint=save))
+                           lambda job: pretrain(config, images, images[:4], checkpoint=save), checkpoint=save)
     assert job.join(30)
     time.sleep(0.1)
     point = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60)).open(space.token).interrupted
     assert point.finished and point.epoch == 2
     weights = job.snapshot().result.model.state_dict()
     assert all(torch.equal(weights[k].cpu(), v) for k, v in point.network(3).state_dict().items())
+
+
+def test_photos_being_built_in_the_browser_come_back_after_a_restart(tmp_path):
+    spaces = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60))
+    space = spaces.open(None)
+    space.builder = DatasetBuilder("garden *finds*")
+    space.builder.add_class("snails")
+    space.builder.add_photos("snails", [("a.png", image_bytes(color=(200, 10, 10))),
+                                        ("b.png", image_bytes(color=(10, 200, 10)))])
+    space.builder.add_class("slugs")  # still empty
+    space.builder.add_photos(None, [("c.png", image_bytes(color=(10, 10, 200)))])
+    spaces.save_builder(space)
+
+    back = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60)).open(space.token).builder
+    assert back.digest() == space.builder.digest() and back.name == "garden *finds*"
+    assert list(back.classes) == ["snails", "slugs"] and back.counts() == {"snails": 2, "slugs": 0}
+    assert [p.name for p in back.classes["snails"]] == ["a.png", "b.png"] and len(back.unlabeled) == 1
+    assert np.array_equal(back.classes["snails"][1].pixels, space.builder.classes["snails"][1].pixels)
+    back.add_photos("slugs", [("a.png", image_bytes(color=(200, 10, 10)))])  # it goes on working as before
+    assert back.to_dataset().class_names == ("slugs", "snails")
+
+
+def test_a_damaged_builder_file_starts_the_builder_afresh(tmp_path):
+    spaces = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60))
+    space = spaces.open(None)
+    space.builder = DatasetBuilder()
+    space.builder.add_class("snails")
+    spaces.save_builder(space)
+    (tmp_path / space.token / "builder.pt").write_bytes(b"cut short")
+    back = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60)).open(space.token)
+    assert back.restored and back.builder is None
+
+
+def blocked_job(spaces, space):
+    """A job that holds the only slot until the returned event is set."""
+    release = threading.Event()
+    spaces.start_job(space, "other_job", "pretext", "first in line", lambda job: release.wait(30))
+    return release
+
+
+def test_a_training_waiting_in_line_is_written_down_and_comes_back_waiting(tmp_path):
+    spaces = Workspaces(Limits(running_jobs=1), store=WorkspaceStore(tmp_path, keep_s=60))
+    space = spaces.open(None)
+    release = blocked_job(spaces, space)
+    config, split = PretrainConfig(task="jigsaw", epochs=5), SplitConfig(labels_per_class=3, seed=4)
+    saver = spaces.checkpointer(space, "upload:abc", config, split)
+    job = spaces.start_job(space, "train_job", "pretext", "jigsaw", lambda job: None, checkpoint=saver)
+    assert job.snapshot().status == "waiting"
+    try:
+        point = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60)).open(space.token).interrupted
+        assert point.waiting and point.epoch == 0 and point.state is None and not point.finished
+        assert point.dataset_id == "upload:abc" and point.split == split and point.config.task == "jigsaw"
+        assert point.config.epochs == 5
+        with pytest.raises(ValueError, match="no weights"):
+            point.network(3)
+    finally:
+        release.set()
+
+
+def test_a_training_cancelled_in_line_does_not_come_back(tmp_path):
+    spaces = Workspaces(Limits(running_jobs=1), store=WorkspaceStore(tmp_path, keep_s=60))
+    space = spaces.open(None)
+    release = blocked_job(spaces, space)
+    saver = spaces.checkpointer(space, "upload:abc", PretrainConfig())
+    job = spaces.start_job(space, "train_job", "pretext", "rotation", lambda job: None, checkpoint=saver)
+    job.stop()
+    assert job.join(5) and job.snapshot().message == "cancelled before it started"
+    release.set()
+    back = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60)).open(space.token)
+    assert back.interrupted is None and [r.title for r in back.history] == []
+
+
+def test_a_refused_training_leaves_the_previous_one_as_it_was(tmp_path):
+    """A start refused (the visitor's training still runs) must not write a waiting training over it."""
+    config, images, spaces, space, save = training(tmp_path, epochs=1)
+    release = threading.Event()
+    spaces.start_job(space, "train_job", "pretext", "running", lambda job: release.wait(30), checkpoint=save)
+    try:
+        save(1, pretrain(config, images, images[:4]).model)
+        with pytest.raises(JobBusy):
+            spaces.start_job(space, "train_job", "pretext", "refused", lambda job: None,
+                             checkpoint=spaces.checkpointer(space, "upload:other", config))
+        point = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60)).open(space.token).interrupted
+        assert point.dataset_id == "upload:abc" and point.epoch == 1 and point.state is not None
+    finally:
+        release.set()
+
+
+def test_a_finished_comparison_leaves_its_models_for_after_a_restart(tmp_path, digits_setup):
+    digits, split, pretrained = digits_setup
+    spaces = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60))
+    space = spaces.open(None)
+    job = spaces.start_job(space, "downstream_job", "downstream", "compare",
+                           lambda job: compare_modes(digits, split, pretrained, ["linear", "scratch"],
+                                                     DownstreamConfig(epochs=1, min_steps=2)),
+                           keep=lambda comparison: to_bytes(comparison.pretrained, comparison, digits))
+    assert job.join(120)
+    time.sleep(0.2)
+    comparison = job.snapshot().result
+    kept = Workspaces(store=WorkspaceStore(tmp_path, keep_s=60)).open(space.token).kept_models
+    assert kept.dataset == digits.name and set(kept.classifiers) == {"linear", "scratch"}
+    assert kept.accuracies["linear"] == pytest.approx(comparison.mean("linear"))
+    images = digits.images[split.test][:16]
+    assert torch.allclose(predict(comparison.model("scratch"), images), predict(kept.classifiers["scratch"], images),
+                          atol=1e-5)

@@ -26,7 +26,10 @@ html {font-size: clamp(20px, 1.45vw, 30px);}
 [data-testid="stMainBlockContainer"] {padding: 1.2rem 3rem 2rem; max-width: 100%;}
 [data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] p {font-size: 1.35rem; line-height: 1.4;}
 [data-testid="stProgress"] p {font-size: 1.1rem;}
-</style>"""
+.js-plotly-plot .xtick text, .js-plotly-plot .ytick text, .js-plotly-plot .legendtext {font-size: 0.75rem !important;}
+.js-plotly-plot .g-xtitle text, .js-plotly-plot .g-ytitle text {font-size: 0.8rem !important;}
+.js-plotly-plot .gtitle {font-size: 0.95rem !important;}
+</style>"""  # the charts' type follows the page's (Plotly writes fixed pixel sizes; these rules win over them)
 presenting = st.query_params.get(PRESENT_PARAM) == "1"
 if presenting:
     st.html(PRESENTER_CSS)
@@ -41,6 +44,10 @@ from ssl_core.jobs import WAITING  # noqa: E402
 from ssl_core.share import link  # noqa: E402
 
 init_state()
+if not presenting and (back := st.session_state.pop("return_to", None)) is not None:
+    target = next((p for p in pages if p.url_path == back), None)
+    if target is not None and target.url_path != page.url_path:
+        st.switch_page(target)  # presenter mode's ✕: back to the page the speaker left
 if note := st.session_state.pop("workspace_note", None):
     st.info(note)
 
@@ -78,7 +85,9 @@ with st.sidebar:  # pages save their settings in widget callbacks, which run bef
         with st.popover("🔗 Share this setup", width="stretch"):
             share_panel()
     if not presenting and st.button("🎤 Presenter mode", help="The talk in three steps, in large type, without the "
-                                    "sidebar (also: add ?present=1 to the address)."):
+                                    "sidebar, with the current dataset and settings (also: add ?present=1 to the "
+                                    "address). Home's Give a talk starts it with the talk preset."):
+        st.session_state.present_from = page.url_path
         st.query_params[PRESENT_PARAM] = "1"
         st.rerun()
 

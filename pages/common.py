@@ -39,9 +39,10 @@ from ssl_core.pretext.contrastive import COLLAPSE_KEY
 from ssl_core.pretext import PretextSample, make_task
 from ssl_core.pretrain import PretrainConfig, PretrainResult
 from ssl_core.recipe import Recipe, Speed, calibrate, comparison_seconds, pretext_seconds, recommend
-from ssl_core.runs import comparison_after, pretext_work, transfer_problem
+from ssl_core.runs import (TALK_DOWNSTREAM, TALK_SETUP, comparison_after, comparison_work, pretext_work,
+                           transfer_problem)
 from ssl_core.share import (DownstreamChoice, Setup, ShareError, from_params, is_link, is_link_key,
-                            shareable_dataset)
+                            shareable_dataset, to_params)
 from ssl_core.splits import Split, SplitConfig, make_split
 from ssl_core.store import WorkspaceStore, default_state_root
 from ssl_core.verdict import AT_CHANCE, HELPED, HURT, TOO_FEW, Verdict
@@ -532,6 +533,30 @@ def pretext_text(config: PretrainConfig) -> str:
 def comparison_text(config: DownstreamConfig, modes: tuple[str, ...], split: Split, seeds: int = 1) -> str:
     return (f"{' vs '.join(MODE_TITLES[m] for m in modes)} · {len(split.labeled):,} labels, {len(split.test):,} test · "
             f"block {config.block} · {config.epochs} epochs · lr {config.lr:g}" + (f" · {seeds} seeds" if seeds > 1 else ""))
+
+
+def apply_talk() -> None:
+    """The talk preset becomes this visitor's dataset and settings: the forms, the share link, the predictions
+    and presenter mode all show the talk that will run."""
+    apply_recipe(TALK_SETUP.dataset)
+    apply_setup(TALK_SETUP)
+    st.session_state.downstream_settings.update(batch_size=TALK_DOWNSTREAM.batch_size,
+                                                backbone_lr_scale=TALK_DOWNSTREAM.backbone_lr_scale)
+
+
+def is_talk() -> bool:
+    """Whether the current dataset and settings are the talk preset's."""
+    return (st.session_state.dataset_id == TALK_SETUP.dataset and to_params(current_setup()) == to_params(TALK_SETUP)
+            and downstream_config() == TALK_DOWNSTREAM)
+
+
+def start_comparison(dataset: ImageDataset, split: Split, pretrained: PretrainResult, rerun: bool = True) -> Job | None:
+    """The comparison with the saved Downstream settings on `pretrained` (page 4's Compare, presenter mode)."""
+    down, config = st.session_state.downstream_settings, downstream_config()
+    modes = TRANSFER_MODES[down["transfer"]] + ("scratch",)
+    return start_job("downstream_job", "downstream", f"downstream on {dataset.name}",
+                     lambda: comparison_work(dataset, split, pretrained, modes, config, down["seeds"]),
+                     settings=comparison_text(config, modes, split, down["seeds"]), rerun=rerun)
 
 
 def start_talk(dataset: ImageDataset, split: Split, config: PretrainConfig, modes: tuple[str, ...],

@@ -39,8 +39,11 @@ def use(dataset_id: str, load: Callable[[ProgressFn], ImageDataset], what: str) 
 st.title("1. Data")
 kind, _, current_name = st.session_state.dataset_id.partition(":")
 current_builtin = current_name if kind == "builtin" else None
-source = st.radio("Source", ["Built-in (offline)", "Download (torchvision)", "Your images"], horizontal=True,
-                  key="data_source")
+SOURCES = ["Built-in (offline)", "Download (torchvision)", "Your images"]
+if "data_source" not in st.session_state:  # Streamlit forgets a widget's state on pages that did not draw it
+    st.session_state.data_source = st.session_state.get("data_source_kept",
+                                                        SOURCES[{"builtin": 0, "tv": 1}.get(kind, 2)])
+source = st.session_state.data_source_kept = st.radio("Source", SOURCES, horizontal=True, key="data_source")
 
 if source == "Built-in (offline)":
     name = st.radio("Built-in dataset", list(BUILTIN_TITLES), format_func=BUILTIN_TITLES.get, key="builtin_choice",

@@ -3,9 +3,9 @@ import streamlit as st
 import torch
 from torch import nn
 
-from pages.common import (TRANSFER_MODES, apply_recipe, comparison_text, current_dataset, current_split, deployment,
-                          device_label, downstream_config, get_job, headline, live_job, predicted_seconds, pretext_text,
-                          setting, start_job, usable_pretrained, verdict_box, escape)
+from pages.common import (TRANSFER_MODES, apply_recipe, current_dataset, current_split, deployment, device_label,
+                          get_job, headline, live_job, predicted_seconds, pretext_text, setting, start_comparison,
+                          start_job, usable_pretrained, verdict_box, escape)
 from ssl_core.augment import normalise, resize_all
 from ssl_core.comparison import MAX_SEEDS, Comparison
 from ssl_core.downstream import MODE_TITLES
@@ -16,7 +16,7 @@ from ssl_core.mistakes import KINDS, mistakes
 from ssl_core.model_file import ModelFileError, from_bytes, to_bytes
 from ssl_core.pretext import PretextTask
 from ssl_core.plots import confusion_figure, display_scale, image_grid, metric_figure, probability_figure
-from ssl_core.runs import check_downstream_data, comparison_work
+from ssl_core.runs import check_downstream_data
 from ssl_core.share import DOWNSTREAM_LEARNING_RATES, MAX_EPOCHS
 from ssl_core.stats import chance_class, chance_level
 from ssl_core.verdict import chance_words
@@ -198,10 +198,7 @@ right.button("↺ Recommended", on_click=apply_recipe, disabled=running, key="do
              help="Restore the settings recommended for this dataset and device.")
 
 if start:
-    config, modes = downstream_config(), TRANSFER_MODES[saved["transfer"]] + ("scratch",)
-    start_job("downstream_job", "downstream", f"downstream on {dataset.name}",
-              lambda: comparison_work(dataset, split, pretrained, modes, config, saved["seeds"]),
-              settings=comparison_text(config, modes, split, saved["seeds"]))
+    start_comparison(dataset, split, pretrained)
 
 
 snap = live_job("downstream_job", "■ Stop comparison", lambda snap: st.plotly_chart(

@@ -7,6 +7,8 @@ import streamlit as st
 import torch
 from PIL import Image
 
+from pages.common import apply_talk
+from pages.params import PRESENT_PARAM
 from ssl_core.pretext import TASKS, make_task, parse_options
 
 
@@ -53,6 +55,37 @@ st.markdown(
     "images themselves: rotate a photo and ask which way is up, or shuffle its tiles and ask for the order. "
     "Solving it forces the network to learn what objects look like. The learned features then help the "
     "**downstream task** you care about (say, telling flowers apart) when only a few images have labels.")
+
+
+def give_a_talk() -> None:
+    apply_talk()
+    st.session_state.present_step = 0
+    st.session_state.present_from = ""  # ✕ comes back here
+    st.query_params[PRESENT_PARAM] = "1"
+
+
+def own_photos() -> None:
+    st.session_state.pop("data_source", None)
+    st.session_state.data_source_kept = "Your images"
+
+
+st.subheader("Three ways in")
+explore, talk, photos = st.columns(3)
+with explore.container(border=True):
+    st.markdown("**🔍 Explore the pretext tasks**\n\nSee the puzzles each task makes of the images, guess the "
+                "answers yourself, train one with live curves, then look inside the network.")
+    st.page_link("pages/pretext.py", label="Start exploring", icon="🔄")
+with talk.container(border=True):
+    st.markdown("**🎤 Give a talk**\n\nPresenter mode with the talk preset: rotation on the built-in digits, then "
+                "the same network with 1 label per class against training from scratch. Three steps, large type, "
+                "its time predicted on this machine.")
+    if st.button("Give a talk", type="primary", on_click=give_a_talk, key="home_talk"):
+        st.rerun()
+with photos.container(border=True):
+    st.markdown("**📷 Try your own photos**\n\nMake classes and drop photos in them in the browser (or bring a zip), "
+                "pretrain on them, and see whether it beats training from scratch on your few labels.")
+    if st.button("Use my photos", on_click=own_photos, key="home_photos"):
+        st.switch_page("pages/data.py")
 
 views = example_views()
 st.subheader(f"One photo, {len(views)} pretext tasks")

@@ -3,9 +3,9 @@ import streamlit as st
 
 from dataclasses import replace
 
-from pages.common import (apply_recipe, checkpointer, current_dataset, current_split, device_label, elsewhere, escape,
-                          get_job, headline, live_job, predicted_seconds, pretext_config, pretext_curves, pretext_text,
-                          set_dataset, setting, start_job, start_talk, workspace)
+from pages.common import (apply_recipe, apply_talk, checkpointer, current_dataset, current_split, device_label,
+                          downstream_config, elsewhere, escape, get_job, headline, live_job, predicted_seconds,
+                          pretext_config, pretext_curves, pretext_text, setting, start_job, start_talk, workspace)
 from ssl_core.advice import pretext_warning
 from ssl_core.model_file import to_bytes
 from ssl_core.models import BACKBONES
@@ -14,8 +14,7 @@ from ssl_core.pretrain import scored
 from ssl_core.pretext import TASKS
 from ssl_core.stats import chance_level
 from ssl_core.share import BATCH_SIZES, IMAGE_SIZES, LEARNING_RATES, MAX_EPOCHS
-from ssl_core.runs import (TALK_DATASET, TALK_DOWNSTREAM, TALK_MODES, TALK_PRETEXT, TALK_SPLIT, continuable,
-                           pretext_work, transfer_problem)
+from ssl_core.runs import TALK_MODES, continuable, pretext_work, transfer_problem
 
 
 st.title("3. Train on the pretext task")
@@ -64,16 +63,14 @@ carry_on = right.button(f"⏩ Continue training: {config.epochs} more epochs", d
                         help="Start from the weights of the last pretext model (trained here, or opened from a "
                              "model file) instead of from scratch: same dataset, task, backbone and seed.")
 
-talk = st.button("🎤 Talk preset: pretext + SSL-vs-scratch in about a minute", disabled=running,
+talk = st.button("🎤 Talk preset: pretext + SSL-vs-scratch on the digits, 1 label per class", disabled=running,
                  help="Rotation pretraining on the built-in MNIST digits, then the linear probe against "
-                      "training from scratch with 1 label per class; the headline shows here.")
+                      "training from scratch with 1 label per class; the settings above become the talk's, with "
+                      "its predicted time, and the headline shows here. Home's Give a talk runs it in presenter mode.")
 if talk:
-    set_dataset(f"builtin:{TALK_DATASET}")
-    st.session_state.pretext["task"] = TALK_PRETEXT.task
-    st.session_state.pretext["settings"][TALK_PRETEXT.task] = TALK_PRETEXT.make_task().settings
-    st.session_state.split_config = TALK_SPLIT
-    if start_talk(current_dataset(), current_split(), TALK_PRETEXT, TALK_MODES, TALK_DOWNSTREAM, "talk preset"):
-        st.session_state.train_predicted = None
+    apply_talk()
+    if start_talk(current_dataset(), current_split(), pretext_config(), TALK_MODES, downstream_config(), "talk preset"):
+        st.session_state.train_predicted = predicted_seconds(current_dataset(), current_split(), pretext_config()).pretext
         st.rerun()
 
 probe_block = st.session_state.downstream_settings["block"]  # the live probe reads what the linear probe will

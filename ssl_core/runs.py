@@ -13,6 +13,7 @@ from ssl_core.jobs import Job
 from ssl_core.pretext import task_type
 from ssl_core.probe import ProbeData
 from ssl_core.pretrain import PretrainConfig, PretrainResult, pretrain
+from ssl_core.share import DownstreamChoice, Setup
 from ssl_core.splits import Split, SplitConfig
 from ssl_core.train import Callbacks
 
@@ -99,6 +100,9 @@ TALK_SPLIT = SplitConfig(test_fraction=0.2, labels_per_class=1, seed=0)
 TALK_PRETEXT = PretrainConfig(task="rotation", image_size=20, epochs=10, batch_size=64, lr=2e-3)
 TALK_DOWNSTREAM = DownstreamConfig()
 TALK_MODES = ("linear", "scratch")
+# The same as the visitor's settings (forms, share link, presenter mode): one click makes them current.
+TALK_SETUP = Setup(f"builtin:{TALK_DATASET}", TALK_PRETEXT, TALK_SPLIT,
+                   DownstreamChoice("linear", TALK_DOWNSTREAM.block, TALK_DOWNSTREAM.epochs, TALK_DOWNSTREAM.lr, 1))
 
 
 def comparison_after(pretext_job: Job, dataset: ImageDataset, split: Split, modes: Sequence[str],

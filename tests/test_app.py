@@ -841,6 +841,82 @@ def test_presenter_mode_walks_the_talk_in_three_steps_and_pause_holds_the_run():
     assert "present" not in at.query_params
 
 
+def test_give_a_talk_from_home_runs_the_talk_preset_in_presenter_mode_and_x_goes_back_home():
+    from ssl_core.runs import TALK_SETUP
+    from ssl_core.share import to_params
+
+    at = app()
+    at.switch_page("pages/train.py").run()
+    at.number_input(key="train_settings.epochs").set_value(3).run()  # settings of their own, then Home
+    at.switch_page("app.py").run()  # AppTest runs a page file alone; app.py's navigation enters presenter mode
+    button(at, "Give a talk").click().run()
+    no_errors(at)
+    assert at.query_params["present"] == "1" and at.title[0].value == "The puzzle"
+    assert at.session_state.dataset_id == "builtin:mnist-10k"
+    from pages.common import current_setup  # noqa: F401 (the share link is built from the same settings)
+    assert at.session_state.train_settings["epochs"] == TALK_SETUP.pretext.epochs
+    assert at.session_state.train_settings["image_size"] == TALK_SETUP.pretext.image_size
+    assert at.session_state.split_config.labels_per_class == 1
+    assert at.session_state.downstream_settings["transfer"] == "linear"
+    link = next(c.value for c in at.code)
+    assert "size=20" in link and "epochs=10" in link and "labels=1" in link and "transfer=linear" in link
+    assert link.endswith("&present=1")
+    assert to_params(TALK_SETUP)["epochs"] == "10"
+    button(at, "Next").click().run()
+    start = button(at, "Start: about")
+    assert not [b for b in at.button if "Use the talk preset" in b.label]  # it is the talk already
+    at.button(key="present_leave").click().run()
+    no_errors(at)
+    assert "present" not in at.query_params and any("Three ways in" in h.value for h in at.subheader)
+
+
+def test_presenter_steps_out_of_order_are_never_a_dead_end():
+    at = app()
+    at.switch_page("pages/data.py").run()
+    at.radio(key="builtin_choice").set_value("digits").run()
+    button(at, "Use this dataset").click().run()
+    at = start_training(at, epochs=1, size=8)  # a pretext model, and no comparison
+    wait_for_job(at, "train_job")
+    at.query_params["present"] = "1"
+    at.switch_page("app.py").run()
+    button(at, "Next").click().run()
+    button(at, "Next").click().run()  # straight to the result
+    no_errors(at)
+    assert at.title[0].value == "The result" and "The puzzle: **" in markdown(at)
+    button(at, "Compare with training from scratch: about").click().run()
+    assert at.title[0].value == "The result"
+    wait_for_job(at, "downstream_job")
+    no_errors(at)
+    assert "font-size:5rem" in markdown(at) and "95% interval" in markdown(at)
+    button(at, "Back").click().run()  # step 2: the curves, and nothing missing
+    assert charts(at) and not [b for b in at.button if "Compare with training" in b.label]
+
+
+def test_presenter_result_step_first_offers_the_whole_talk():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params["present"] = "1"  # a link straight into presenter mode
+    at.run()
+    at.session_state.present_step = 2
+    at.run()
+    no_errors(at)
+    assert any("Nothing is trained yet" in i.value for i in at.info)
+    assert button(at, "Start: about") and button(at, "Use the talk preset instead")
+
+
+def test_the_data_page_remembers_its_source_across_pages():
+    at = app()
+    at.switch_page("pages/data.py").run()
+    at.radio(key="data_source").set_value("Your images").run()
+    at.switch_page("pages/train.py").run()
+    at.switch_page("pages/data.py").run()
+    assert at.radio(key="data_source").value == "Your images"
+    at.switch_page("app.py").run()
+    at.session_state.data_source_kept = "Built-in (offline)"
+    at.button(key="home_photos").click().run()
+    no_errors(at)
+    assert at.session_state.data_source_kept == "Your images"
+
+
 # ---- a dataset built in the browser ---------------------------------------------------------------
 
 

@@ -23,12 +23,12 @@ def go(to: int) -> None:
     st.session_state.present_step = to
 
 
-title, back, forward, share, leave = st.columns([6, 1.1, 1.1, 0.6, 0.6], vertical_alignment="center")
+title, back, forward, share, leave = st.columns([6, 1.1, 1.1, 0.9, 0.6], vertical_alignment="center")
 title.title(STEPS[step], anchor=False)
 back.button("◀ Back", disabled=step == 0, key="present_previous", on_click=go, args=(step - 1,))
 forward.button("Next ▶", disabled=step == len(STEPS) - 1, key="present_next", type="primary", on_click=go,
                args=(step + 1,))
-with share.popover("🔗", help="A link that opens exactly this talk in presenter mode"):
+with share.popover("Link", help="A link that opens exactly this talk in presenter mode"):
     st.code(link(st.context.url or "http://localhost:8501/", current_setup()) + f"&{PRESENT_PARAM}=1", language=None,
             wrap_lines=True)
     if current_setup().dataset is None:

@@ -32,6 +32,7 @@ CAPTIONS = {
     "context": "the pseudo-label is where the patch sits around the centre",
     "colorization": "the target is the colours of the grey picture",
     "inpainting": "the target is what was blanked out",
+    "superres": "the target is the detail lost by shrinking",
     "simclr": "two random views of one photo must be matched",
 }
 

@@ -64,7 +64,7 @@ def test_home_page_explains_and_links_the_steps():
     at = app()
     no_errors(at)
     assert "pretext task" in markdown(at)
-    assert len(at.get("image")) == 4 + 5 * 2  # one photo: four rotations, a pair for each other task
+    assert len(at.get("image")) == 4 + 6 * 2  # one photo: four rotations, a pair for each other task
     assert "Dataset:** mnist-10k (10,000 images)" in markdown(at)
 
 
@@ -1238,7 +1238,7 @@ def test_you_guess_first_then_the_trained_network_plays_the_same_questions():
     assert any("The network chose" in box.value for box in (*at.success, *at.warning))
 
 
-@pytest.mark.parametrize("task", ["rotation", "jigsaw", "context", "colorization", "inpainting", "simclr"])
+@pytest.mark.parametrize("task", ["rotation", "jigsaw", "context", "colorization", "inpainting", "superres", "simclr"])
 def test_every_task_plays_and_shows_inside_on_a_folder_of_colour_photos(task, tmp_path):
     from PIL import Image
 

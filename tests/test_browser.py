@@ -121,7 +121,7 @@ def test_journey(page, server, tmp_path):
     # Until the app's navigation runs, Streamlit lists pages/ by file name, helpers included.
     assert page.evaluate("window.__navAtSpinner") == titles, "the first visit's spinner showed without the page list"
     healthy(page, "01_home")
-    assert page.get_by_text("One photo, 6 pretext tasks").is_visible()
+    assert page.get_by_text("One photo, 7 pretext tasks").is_visible()
 
     go(page, "1. Data")
     healthy(page, "02_data")

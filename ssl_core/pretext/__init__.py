@@ -14,6 +14,7 @@ from ssl_core.pretext.contrastive import SimCLRTask
 from ssl_core.pretext.inpainting import InpaintingTask
 from ssl_core.pretext.jigsaw import JigsawTask, hamming_permutations
 from ssl_core.pretext.rotation import RotationTask
+from ssl_core.pretext.superres import SuperResolutionTask
 
 TASKS: dict[str, type[PretextTask]] = {
     "rotation": RotationTask,
@@ -21,6 +22,7 @@ TASKS: dict[str, type[PretextTask]] = {
     "context": ContextTask,
     "colorization": ColorizationTask,
     "inpainting": InpaintingTask,
+    "superres": SuperResolutionTask,
     "simclr": SimCLRTask,
 }
 

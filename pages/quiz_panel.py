@@ -12,7 +12,7 @@ from pages.common import get_job, escape
 from ssl_core.augment import resize_all
 from ssl_core.datasets import ImageDataset
 from ssl_core.plots import display_scale
-from ssl_core.pretext import Quiz
+from ssl_core.pretext import TASKS, PretextTask, Quiz
 from ssl_core.pretrain import PretrainConfig, PretrainResult
 from ssl_core.runs import continuable
 from ssl_core.splits import Split
@@ -34,10 +34,10 @@ class Game:
     network_of: nn.Module | None = None  # the model that gave them
 
     def new_round(self, dataset: ImageDataset, split: Split, config: PretrainConfig) -> None:
-        rows = split.test if len(split.test) >= 2 else torch.arange(len(dataset))
+        task = config.make_task()
         generator = torch.Generator().manual_seed(1000 + self.round)
-        picks = rows[torch.randperm(len(rows), generator=generator)[:QUESTIONS]]
-        self.quiz = config.make_task().quiz(resize_all(dataset.images[picks], config.image_size), generator)
+        picks = question_images(dataset, split, task, config.image_size, generator)
+        self.quiz = task.quiz(resize_all(dataset.images[picks], config.image_size), generator)
         self.answers, self.network, self.network_of, self.round = [], None, None, self.round + 1
 
     def answer(self, question: int, choice: int) -> None:
@@ -59,6 +59,27 @@ class Game:
         elif self.network_of is not opponent.model:
             self.network = opponent.task.quiz_answers(opponent.model, self.quiz)
             self.network_of = opponent.model
+
+
+def question_images(dataset: ImageDataset, split: Split, task: PretextTask, size: int,
+                    generator: torch.Generator) -> torch.Tensor:
+    """The held-out images a round asks about: ones the task can use (a colourful photo for colorization), and,
+    where the wrong answers come from the other images of the round, all of one class, so that the class does
+    not give the answer away. ValueError when too few suit the game."""
+    rows = split.test if len(split.test) >= 2 else torch.arange(len(dataset))
+    rows = rows[torch.randperm(len(rows), generator=generator)]
+    if task.quiz_same_class and dataset.num_classes > 1:
+        labels = dataset.labels[rows]
+        counts = torch.bincount(labels[labels >= 0], minlength=dataset.num_classes)
+        alike = (counts >= QUESTIONS).nonzero().flatten()
+        if len(alike):
+            rows = rows[labels == alike[torch.randint(len(alike), (1,), generator=generator)]]
+    candidates = rows[:QUESTIONS * 16]
+    picks = candidates[task.quiz_usable(resize_all(dataset.images[candidates], size))][:QUESTIONS]
+    if len(picks) < 2:
+        raise ValueError(f"too few of these images suit the {task.title.lower()} game (it needs images it can ask "
+                         "about, such as colourful photos for colorization)")
+    return picks
 
 
 def _opponent(dataset: ImageDataset, config: PretrainConfig) -> PretrainResult | None:
@@ -96,7 +117,15 @@ def quiz_panel(dataset: ImageDataset, split: Split, config: PretrainConfig) -> N
         if game.network is not None:
             net = game.network[done - 1]
             text += f" The network chose {previous.choices[net]} {'✅' if net == previous.answer else '❌'}."
-        (st.success if right else st.warning)(text)
+        columns = st.columns([1, 1, 3] if previous.pictures else [1, 4])
+        _picture(columns[0], previous.prompt, 120)
+        columns[0].caption("the question")
+        if previous.pictures:
+            _picture(columns[1], previous.pictures[previous.answer], 120)
+            columns[1].caption("the right answer")
+        (columns[-1].success if right else columns[-1].warning)(text)
+        if why := TASKS[game.key[2]].quiz_why:
+            columns[-1].caption(f"Why: {why}")
     score = [f"You: **{game.you} of {game.asked}**"] if game.asked else []
     if game.net_asked:
         score.append(f"the network: **{game.net} of {game.net_asked}** on the same questions")
@@ -119,6 +148,6 @@ def quiz_panel(dataset: ImageDataset, split: Split, config: PretrainConfig) -> N
             if j >= len(question.choices):
                 break
             if question.pictures:
-                _picture(column, question.pictures[j], 96)
+                _picture(column, question.pictures[j], 150)
             column.button(question.choices[j], key=f"quiz_{game.round}_{done}_{j}", on_click=game.answer,
                           args=(done, j), width="stretch")

@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
@@ -1308,6 +1309,58 @@ def test_see_inside_and_the_game_on_photos_without_labels_say_what_they_need(tmp
     no_errors(at)
     assert "**after pretraining**" in markdown(at) and " are of class " not in markdown(at)
 
+
+
+def test_after_an_answer_the_game_shows_the_question_and_the_right_answer_with_why():
+    at = app()
+    at.switch_page("pages/pretext.py").run()
+    at.radio(key="pretext_task").set_value("jigsaw").run()
+    question = next(b for b in at.button if b.key == "quiz_1_0_0")
+    wrong = next(b for b in at.button if b.key and b.key.startswith("quiz_1_0_")
+                 and int(b.key.rsplit("_", 1)[1]) != at.session_state.game.quiz.questions[0].answer)
+    assert question is not None
+    wrong.click().run()
+    no_errors(at)
+    assert any("Not quite: the answer was" in w.value for w in at.warning)
+    assert {"the question", "the right answer"} <= {c.value for c in at.caption}
+    assert any(c.value.startswith("Why: Only in the right order") for c in at.caption)
+
+
+def test_the_games_questions_do_not_give_the_answer_away():
+    """SimCLR's wrong views come from other images of the round: all of one class, a 7 is not the only 7.
+    Colorization asks only about colourful photos."""
+    from pages.quiz_panel import question_images
+    from ssl_core.datasets import ImageDataset, load_digits
+    from ssl_core.pretext import make_task
+    from ssl_core.splits import SplitConfig, make_split
+
+    digits = load_digits()
+    split = make_split(digits.labels, SplitConfig(), digits.class_names)
+    for seed in range(5):
+        picks = question_images(digits, split, make_task("simclr"), 16, torch.Generator().manual_seed(seed))
+        assert len(picks) == 8 and len(set(digits.labels[picks].tolist())) == 1
+    rotation = question_images(digits, split, make_task("rotation"), 16, torch.Generator().manual_seed(0))
+    assert len(set(digits.labels[rotation].tolist())) > 1  # a task that compares nothing keeps its variety
+    g = torch.Generator().manual_seed(0)
+    colour = torch.randint(0, 256, (20, 3, 16, 16), dtype=torch.uint8, generator=g)
+    grey = torch.randint(0, 256, (20, 1, 16, 16), dtype=torch.uint8, generator=g).expand(20, 3, 16, 16)
+    photos = ImageDataset("photos", torch.cat([grey, colour]), torch.zeros(40, dtype=torch.int64), ("all",))
+    everything = make_split(photos.labels, SplitConfig(test_fraction=0.99), photos.class_names)
+    picks = question_images(photos, everything, make_task("colorization"), 16, torch.Generator().manual_seed(0))
+    assert len(picks) == 8 and (picks >= 20).all()  # the colourful ones only
+    with pytest.raises(ValueError, match="too few of these images suit the colorization game"):
+        only_grey = ImageDataset("grey", grey.clone(), torch.zeros(20, dtype=torch.int64), ("all",))
+        question_images(only_grey, make_split(only_grey.labels, SplitConfig(test_fraction=0.99)),
+                        make_task("colorization"), 16, torch.Generator())
+
+
+def test_context_questions_skip_digits_with_empty_corners():
+    from ssl_core.pretext import make_task
+
+    images = torch.zeros(2, 1, 27, 27, dtype=torch.uint8)
+    images[0, :, 9:18, 9:18] = 255  # only the centre cell has ink
+    images[1, :, 2:25, 2:25] = torch.randint(0, 256, (23, 23), dtype=torch.uint8, generator=torch.Generator())
+    assert make_task("context").quiz_usable(images).tolist() == [False, True]
 
 
 def test_a_double_click_in_the_guessing_game_scores_once():

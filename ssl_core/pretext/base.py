@@ -270,6 +270,12 @@ class PretextTask(Objective, ABC):
         return ""
 
     quiz_ask: ClassVar[str] = ""  # "you guess first": the question put to the person
+    quiz_why: ClassVar[str] = ""  # one line under each answer: what gives the right one away
+    quiz_same_class: ClassVar[bool] = False  # wrong answers come from the round's other images: pick them alike
+
+    def quiz_usable(self, images: torch.Tensor) -> torch.Tensor:
+        """`(B,)` bool: which uint8 images a question can be asked about (all, unless the task says otherwise)."""
+        return torch.ones(len(images), dtype=torch.bool)
 
     @abstractmethod
     def quiz(self, images: torch.Tensor, generator: torch.Generator) -> Quiz:

@@ -55,6 +55,9 @@ class ColorizationSettings(TaskSettings):
                        "blue car); mse punishes them and paints greyer.", choices=("smooth_l1", "mse"))
 
 
+COLOURFUL = 12.0  # mean channel spread (of 255) below which a photo reads as grey
+
+
 class ColorizationTask(ReconstructionTask):
     name = "colorization"
     title = "Colorization"
@@ -94,6 +97,14 @@ class ColorizationTask(ReconstructionTask):
         return targets[:, 1:3].mean(dim=(0, 2, 3), keepdim=True).expand(len(targets), -1, *targets.shape[-2:])
 
     quiz_ask = "This is the lightness of a colour image. Which colours are its own?"
+
+    def quiz_usable(self, images: torch.Tensor) -> torch.Tensor:
+        """Colourful images only: a grey photo's four colourings would all look the same."""
+        if images.shape[1] != 3:
+            return torch.zeros(len(images), dtype=torch.bool)
+        spread = images.amax(1).float() - images.amin(1).float()  # per pixel, 0 for grey
+        return spread.flatten(1).mean(1) > COLOURFUL
+    quiz_why = "Real colours keep to what things are (green leaves, a yellow centre); the turned hues paint purple grass."
 
     def quiz_candidates(self, targets: torch.Tensor) -> torch.Tensor:
         """The true colours and the same colours turned around the colour wheel (a, b rotated by

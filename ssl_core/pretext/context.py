@@ -21,6 +21,7 @@ from ssl_core.pretext.tiles import assemble, cut_tiles, grey_some, normalise_til
 CENTRE = 4
 NEIGHBOURS = (0, 1, 2, 3, 5, 6, 7, 8)  # grid cells around the centre, row by row
 NAMES = ("top left", "top", "top right", "left", "right", "bottom left", "bottom", "bottom right")
+CELL_CONTENT = 64.0  # a grid cell whose pixels span less than this (of 255) is taken for empty
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,16 @@ class ContextTask(ClassificationTask):
         return TileClassifier(backbone, 2, self.num_classes)
 
     quiz_ask = "The left patch is the centre of the image. Where around it was the right one cut from?"
+    quiz_why = ("Parts of things sit in known places: a digit's loop above or below its stem, petals around a "
+                "flower's centre.")
+
+    def quiz_usable(self, images: torch.Tensor) -> torch.Tensor:
+        """Images with something in nearly every cell of the grid: on a digit the corners are often empty, and a
+        blank patch could have come from anywhere."""
+        b, c, h, w = images.shape
+        cells = images[..., :h - h % 3, :w - w % 3].float().reshape(b, c, 3, h // 3, 3, w // 3)
+        spread = cells.amax(dim=(1, 3, 5)) - cells.amin(dim=(1, 3, 5))  # (B, 3, 3)
+        return (spread > CELL_CONTENT).flatten(1).sum(1) >= 8
 
     def quiz_picture(self, network_input: torch.Tensor) -> np.ndarray:
         centre, patch = stretch(network_input).cpu()

@@ -140,6 +140,8 @@ class SimCLRTask(PretextTask):
                 COLLAPSE_KEY: collapse_level(torch.cat(outputs)) if outputs else float("nan")}
 
     quiz_ask = "This is one random view of an image. Which of these views comes from the same image?"
+    quiz_why = "A crop, colour jitter and grey change how a view looks, not which image (its shape, its strokes) it shows."
+    quiz_same_class = True  # the other views are of other images: of the same class, the answer is not given away
 
     def quiz(self, images: torch.Tensor, generator: torch.Generator) -> Quiz:
         if len(images) < 2:

@@ -72,6 +72,8 @@ class InpaintingTask(ReconstructionTask):
         return mean.expand_as(truth)
 
     quiz_ask = "Part of the image is hidden. Which of these fills the hole?"
+    quiz_why = "The right fill continues the strokes and colours that meet the hole's edges; the others come from other images."
+    quiz_same_class = True  # the wrong fills are other images': of the same class, they are not given away
 
     def quiz_candidates(self, targets: torch.Tensor) -> torch.Tensor:
         """The true content, and what sits in the same place in up to three other images."""

@@ -137,6 +137,7 @@ class JigsawTask(ClassificationTask):
         return TileClassifier(backbone, self.n_tiles, self.num_classes)
 
     quiz_ask = "The tiles were shuffled. Which of these puts them back in order?"
+    quiz_why = "Only in the right order do strokes, edges and colours run on across the tiles' borders."
 
     def quiz_picture(self, network_input: torch.Tensor) -> np.ndarray:
         return to_display(assemble(stretch(network_input), self.grid))

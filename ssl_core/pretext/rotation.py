@@ -54,6 +54,8 @@ class RotationTask(ClassificationTask):
         return self.num_classes
 
     quiz_ask = "Which way was this image turned?"
+    quiz_why = ("Things have an up: a digit's strokes lean and close the way handwriting does, a flower stands on its "
+                "stem, the sky is on top.")
 
     def label_name(self, label: int) -> str:
         return f"{self.angles[label]}°"

@@ -34,6 +34,9 @@ class SuperResolutionTask(ReconstructionTask):
     baseline_label = "the blurry enlargement"
     gallery_group = 2
     quiz_ask = "This image was shrunk and enlarged again. Which of these is the sharp original?"
+    quiz_why = ("The original has crisp edges where the blurry one has soft ones; the others are the blurry image, "
+                "blurrier still, or crisp edges borrowed from another image.")
+    quiz_same_class = True  # one wrong answer borrows another image's detail
 
     def blur(self, images: torch.Tensor) -> torch.Tensor:
         """Shrunk by `factor` (averaging each block of pixels) and enlarged back to the same size."""

@@ -10,11 +10,13 @@ from ssl_core.downstream import MODE_TITLES, DownstreamConfig
 from ssl_core.experiment import (ExperimentConfig, predicted_seconds, pretext_text, probe_blocks, probe_seconds,
                                  run_experiment)
 from ssl_core.plots import block_figure, budget_figure
+from ssl_core.recipe import pretext_seconds
 from ssl_core.report import ExperimentReport, Point
 from ssl_core.runs import check_pretext_data
 from ssl_core.share import MAX_EPOCHS
 from ssl_core.task_ranking import BudgetRanking, rank_tasks
-from ssl_core.verdict import block_verdict, budget_verdict
+from ssl_core.pretext import TASKS
+from ssl_core.verdict import budget_verdict, reconstruction_words
 
 RESULTS = Path(__file__).resolve().parents[1] / "assets" / "results"
 REFERENCE = RESULTS / "label-efficiency-h100.json"
@@ -81,9 +83,11 @@ epochs = c3.number_input("Pretext epochs", 1, MAX_EPOCHS, train["epochs"])
 config = ExperimentConfig(pretext=pretext_config(**{**train, "epochs": int(epochs)}),
                           labels_per_class=tuple(sorted(budgets)), seeds=tuple(range(int(seeds))),
                           test_fraction=st.session_state.split_config.test_fraction)
+pretext_share = 0.5
 if budgets:
     speed = measured_speed(dataset, config.pretext, config.downstream.batch_size)
     seconds = predicted_seconds(config, len(split.pool), len(split.test), dataset.num_classes, speed)
+    pretext_share = len(config.seeds) * pretext_seconds(config.pretext, len(split.pool), len(split.test), speed) / seconds
     st.caption(f"⏱️ Predicted on this {device_label()}: about **{seconds / 60:.0f} min** ({seconds:,.0f} s) for "
                f"{len(config.seeds)} pretraining{'s' * (len(config.seeds) > 1)} and "
                f"{len(config.seeds) * len(budgets) * len(config.modes())} downstream runs.")
@@ -98,11 +102,10 @@ if run_budget:
 
         def work(job):
             def on_point(point):
-                job.record(point.to_json(), progress=len(job.snapshot().epochs) / total,
-                           message=f"{len(job.snapshot().epochs)} of {total} runs done")
+                job.record(point.to_json(), message=f"{len(job.snapshot().epochs)} of {total} downstream runs done")
 
-            return run_experiment(dataset, config, on_point, lambda: job.stop_requested,
-                                  log=job.set_message)
+            return run_experiment(dataset, config, on_point, lambda: job.stop_requested, log=job.set_message,
+                                  on_progress=job.set_progress, pretext_share=pretext_share)
 
         def checked():
             check_pretext_data(dataset, split, config.pretext)
@@ -115,7 +118,11 @@ def budget_body(snap) -> None:
     if snap.epochs:
         st.plotly_chart(budget_figure([Point.from_json(p) for p in snap.epochs]), key="budget_chart")
     if snap.result:
-        st.markdown(budget_verdict(snap.result.results))
+        report = snap.result
+        if report.pretext_metric == "psnr" and report.pretext_baseline is not None and report.pretext_task:
+            st.caption("The pretext task: " + reconstruction_words(report.pretext_score, report.pretext_baseline,
+                                                                  TASKS[report.pretext_task["name"]].baseline_label))
+        st.markdown(budget_verdict(report.results))
 
 
 live_job("budget_job", "■ Stop experiment", budget_body)
@@ -151,7 +158,7 @@ def blocks_body(snap) -> None:
     if scores:
         st.plotly_chart(block_figure(scores), key="blocks_chart")
     if snap.result:
-        st.markdown(block_verdict(snap.result))
+        st.markdown(snap.result.verdict())
 
 
 live_job("blocks_job", "■ Stop probing", blocks_body)

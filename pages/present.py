@@ -11,6 +11,7 @@ from ssl_core.pretext import TASKS
 from ssl_core.runs import check_downstream_data, check_pretext_data, transfer_problem
 from ssl_core.share import link
 from ssl_core.stats import chance_level
+from ssl_core.verdict import reconstruction_words
 
 STEPS = ("The puzzle", "Training, live", "The result")
 
@@ -118,8 +119,10 @@ else:
     else:
         score = pretrained.evaluation
         if score is not None:
+            reading = "" if score.metric.fraction else " " + reconstruction_words(score.value, score.baseline,
+                                                                                   score.baseline_label)
             st.markdown(f"The puzzle: **{score.metric.format(score.value)}** on held-out images "
-                        f"({score.baseline_label}: {score.metric.format(score.baseline)}). Then "
+                        f"({score.baseline_label}: {score.metric.format(score.baseline)}).{reading} Then "
                         f"{len(split.labeled):,} labeled images, the same network pretrained and from scratch:")
         if comparison_snap is None:
             compare_button("result")

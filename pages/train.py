@@ -13,6 +13,7 @@ from ssl_core.plots import confusion_figure
 from ssl_core.pretrain import scored
 from ssl_core.pretext import TASKS
 from ssl_core.stats import chance_level
+from ssl_core.verdict import reconstruction_words
 from ssl_core.share import BATCH_SIZES, IMAGE_SIZES, LEARNING_RATES, MAX_EPOCHS
 from ssl_core.runs import TALK_MODES, continuable, pretext_work, transfer_problem
 
@@ -165,6 +166,8 @@ if result is not None and result.evaluation is not None:
     predicted = st.session_state.get("train_predicted")
     m3.metric("Time", f"{snap.seconds:.0f} s", help=f"Predicted before the start: {predicted:.0f} s" if predicted
               else None)
+    if not score.metric.fraction:  # decibels mean nothing to most people: read them against the trivial answer
+        st.caption(reconstruction_words(score.value, score.baseline, score.baseline_label))
     if score.metric.fraction and score.baseline_label == "chance level" and not other:
         warning = pretext_warning(score.value, score.baseline, len(split.pool), result.config.image_size,
                                   dataset.channels == 3, result.config.epochs)

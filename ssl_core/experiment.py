@@ -29,6 +29,7 @@ from ssl_core.report import BudgetResult, ExperimentReport, Point, pack_outcomes
 from ssl_core.splits import SplitConfig, labeled_subset, make_split
 from ssl_core.stats import chance_level
 from ssl_core.train import Callbacks, EpochEvent
+from ssl_core.verdict import block_verdict
 
 
 
@@ -59,25 +60,44 @@ class ExperimentConfig:
 
 
 class _StderrProgress(Callbacks):
-    def __init__(self, label: str, log: Callable[[str], None]) -> None:
-        self.label, self.log = label, log
+    """Each epoch of a pretext training as one plain line (the CLI's stderr, page 5's progress), and the share of
+    the training done."""
+
+    def __init__(self, label: str, log: Callable[[str], None],
+                 done: Callable[[float], None] = lambda fraction: None) -> None:
+        self.label, self.log, self.done = label, log, done
 
     def on_epoch(self, event: EpochEvent) -> None:
-        held = {k[5:]: v for k, v in event.metrics.items() if k.startswith("test_") and k != "test_loss"}
-        extra = "".join(f", held-out {name} {value:.3f}" for name, value in held.items())
+        parts = [f"loss {event.metrics['train_loss']:.3f}"]
+        for name, value in event.metrics.items():
+            if name.startswith("test_") and name != "test_loss":
+                parts.append(f"held-out {_in_words(name[5:], value)}")
         if PROBE_KEY in event.metrics:
-            extra += f", k-NN probe on the labels {event.metrics[PROBE_KEY]:.3f}"
-        self.log(f"{self.label}: epoch {event.epoch}/{event.epochs}, loss {event.metrics['train_loss']:.3f}{extra}")
+            parts.append(f"the real task by k-NN on the labels {event.metrics[PROBE_KEY]:.0%}")
+        self.log(f"{self.label}: epoch {event.epoch}/{event.epochs}, " + ", ".join(parts))
+        self.done(event.epoch / max(1, event.epochs))
+
+
+def _in_words(metric: str, value: float) -> str:
+    if metric == "accuracy":
+        return f"accuracy {value:.1%}"
+    if metric == "psnr":
+        return f"PSNR {value:.1f} dB"
+    return f"{metric} {value:.3f}"
 
 
 def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Callable[[Point], None] | None = None,
                    should_stop: Callable[[], bool] = lambda: False,
                    log: Callable[[str], None] = lambda message: None,
                    on_partial: Callable[[ExperimentReport], None] | None = None,
-                   start_from: torch.nn.Module | None = None) -> ExperimentReport:
+                   start_from: torch.nn.Module | None = None,
+                   on_progress: Callable[[float], None] = lambda fraction: None,
+                   pretext_share: float = 0.5) -> ExperimentReport:
     """Run every seed and budget. `on_partial` gets the report so far after each result. With
     `start_from` (a pretext network of `config.pretext`, e.g. from a model file) there is no pretext
-    training, or `config.continue_epochs` of it from those weights; seeds then vary the labels only."""
+    training, or `config.continue_epochs` of it from those weights; seeds then vary the labels only.
+    `on_progress` gets the share of the work done, counting each seed's pretext training as `pretext_share`
+    of that seed's time (from the predictions) and its downstream runs as the rest."""
     if dataset.num_classes < 2:
         raise ValueError("a label-budget experiment needs labeled images of at least two classes")
     started = time.perf_counter()
@@ -102,7 +122,15 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
                                        time.perf_counter() - started, chance, task.metric.key, saved_task,
                                        pretext_baselines)
 
-    for seed in config.seeds:
+    runs = len(config.budgets()) * len(modes)
+    trains = start_from is None or bool(config.continue_epochs)
+    share = pretext_share if trains else 0.0
+
+    def progress(seed_index: int, pretext_done: float, runs_done: int) -> None:
+        within = share * pretext_done + (1 - share) * runs_done / max(1, runs)
+        on_progress(min(1.0, (seed_index + within) / len(config.seeds)))
+
+    for seed_index, seed in enumerate(config.seeds):
         if start_from is not None and not config.continue_epochs:
             log(f"seed {seed}: the loaded pretext network, no pretext training")
             pretrained = scored(config.pretext, start_from, dataset.channels, test_x, dataset.name)
@@ -116,7 +144,9 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
                                         float(budget), seed)
             probe = ProbeData.usable(dataset.images[labeled], dataset.labels[labeled], test_x, test_y,
                                      dataset.num_classes, config.downstream.block)
-            pretrained = pretrain(run, pool_images, test_x, _StderrProgress(f"seed {seed} pretext", log),
+            pretrained = pretrain(run, pool_images, test_x,
+                                  _StderrProgress(f"seed {seed} pretext", log,
+                                                  lambda done, i=seed_index: progress(i, done, 0)),
                                   allow_flip=dataset.allow_flip, start_from=start_from, probe=probe)
         pretext_scores.append(pretrained.evaluation.value)
         pretext_baselines.append(pretrained.evaluation.baseline)
@@ -138,6 +168,7 @@ def run_experiment(dataset: ImageDataset, config: ExperimentConfig, on_point: Ca
                         best = outcome.evaluation
                 point = Point(seed, key, budget, len(labeled), mode, best.accuracy, pack_outcomes(best.correct))
                 points.append(point)
+                progress(seed_index, 1.0, len(points) - seed_index * runs)
                 log(f"seed {seed}, {key}={budget:g} ({len(labeled)} labels), {mode}: "
                     f"test accuracy {best.accuracy:.3f}")
                 if on_point:
@@ -162,19 +193,30 @@ def probe_seconds(blocks: int, n_labeled: int, n_test: int, config: DownstreamCo
     return blocks * comparison_seconds(config, n_labeled, n_test, ("linear",), speed)
 
 
+@dataclass(frozen=True)
+class BlockProbe:
+    """Linear-probe test accuracy of each backbone block, with each block's per-image outcomes on the same test
+    images: a claim that one block transfers best needs their paired interval (`verdict.block_verdict`)."""
+    accuracy: dict[int, float]
+    correct: dict[int, torch.Tensor]
+
+    def verdict(self) -> str:
+        return block_verdict(self.accuracy, self.correct)
+
+
 def probe_blocks(pretrained: PretrainResult, train_images: torch.Tensor, train_labels: torch.Tensor,
                  test_images: torch.Tensor, test_labels: torch.Tensor, num_classes: int,
                  config: DownstreamConfig = DownstreamConfig(), allow_flip: bool = True,
-                 on_block: Callable[[int, float], None] | None = None) -> dict[int, float]:
+                 on_block: Callable[[int, float], None] | None = None) -> BlockProbe:
     """Linear-probe test accuracy for every backbone block."""
-    scores = {}
+    accuracy, correct = {}, {}
     for block in range(1, pretrained.backbone.num_blocks + 1):
         outcome = train_downstream("linear", pretrained, train_images, train_labels, test_images, test_labels,
                                    num_classes, replace(config, block=block), allow_flip=allow_flip)
-        scores[block] = outcome.evaluation.accuracy
+        accuracy[block], correct[block] = outcome.evaluation.accuracy, outcome.evaluation.correct
         if on_block:
-            on_block(block, scores[block])
-    return scores
+            on_block(block, accuracy[block])
+    return BlockProbe(accuracy, correct)
 
 
 # ---- command line ------------------------------------------------------------------------

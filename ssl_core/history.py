@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ssl_core.comparison import Comparison
 from ssl_core.downstream import MODE_TITLES
+from ssl_core.experiment import BlockProbe
 from ssl_core.jobs import Snapshot
 from ssl_core.pretrain import PretrainResult
 from ssl_core.report import ExperimentReport
@@ -65,8 +66,8 @@ def summary(result: object) -> str:
             f"[{max(r.difference.values(), key=lambda d: d.mean).low * 100:+.1f}, "
             f"{max(r.difference.values(), key=lambda d: d.mean).high * 100:+.1f}])" if r.difference else "")
             for r in judged) or "no budget finished"
-    if isinstance(result, dict) and result and all(isinstance(k, int) for k in result):  # page 5's block probe
-        return ", ".join(f"block {block} {accuracy:.1%}" for block, accuracy in sorted(result.items()))
+    if isinstance(result, BlockProbe):  # page 5's block probe
+        return ", ".join(f"block {block} {accuracy:.1%}" for block, accuracy in sorted(result.accuracy.items()))
     return ""
 
 

@@ -15,7 +15,6 @@ from ssl_core.pretrain import PretrainConfig, pretrain
 from ssl_core.recipe import Recipe
 from ssl_core.report import ExperimentReport, unpack_outcomes
 from ssl_core.splits import SplitConfig, make_split
-from ssl_core.verdict import block_verdict
 from tests.conftest import ROOT
 
 TINY = ["--pretext-epochs", "1", "--image-size", "8", "--downstream-epochs", "1", "--downstream-min-steps", "2"]
@@ -107,11 +106,24 @@ def test_probe_every_block():
     digits = load_digits()
     split = make_split(digits.labels, SplitConfig(labels_per_class=5))
     pretrained = pretrain(PretrainConfig(epochs=1, image_size=8), digits.images[split.pool], digits.images[split.test])
-    scores = probe_blocks(pretrained, digits.images[split.labeled], digits.labels[split.labeled],
-                          digits.images[split.test], digits.labels[split.test], 10,
-                          DownstreamConfig(epochs=3, min_steps=10), allow_flip=False)
-    assert sorted(scores) == [1, 2, 3, 4] and all(0 <= v <= 1 for v in scores.values())
-    assert "transfers best" in block_verdict(scores)
+    probe = probe_blocks(pretrained, digits.images[split.labeled], digits.labels[split.labeled],
+                         digits.images[split.test], digits.labels[split.test], 10,
+                         DownstreamConfig(epochs=3, min_steps=10), allow_flip=False)
+    assert sorted(probe.accuracy) == [1, 2, 3, 4] and all(0 <= v <= 1 for v in probe.accuracy.values())
+    assert all(probe.correct[b].float().mean() == pytest.approx(probe.accuracy[b]) for b in probe.accuracy)
+    assert "transfers best" in probe.verdict() or "too close to call" in probe.verdict()
+
+
+def test_the_label_budget_reports_its_progress_through_pretext_and_runs():
+    digits = load_digits()
+    config = ExperimentConfig(pretext=PretrainConfig(epochs=2, image_size=8),
+                              downstream=DownstreamConfig(epochs=1, min_steps=1), labels_per_class=(1, 2),
+                              seeds=(0, 1))
+    seen, lines = [], []
+    run_experiment(digits, config, on_progress=seen.append, log=lines.append, pretext_share=0.4)
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
+    assert seen[:2] == pytest.approx([0.1, 0.2]) and len(seen) == 2 * (2 + 2 * 3)  # 2 epochs and 6 runs a seed
+    assert any("held-out accuracy " in line and "%" in line for line in lines)
 
 
 def test_parser_defaults_build_a_valid_config():

@@ -1,6 +1,7 @@
 """Run history holds every kind of run that ends: pretext, comparison, page 5's label budget and block probe."""
 import torch
 
+from ssl_core.experiment import BlockProbe
 from ssl_core.history import record, summary
 from ssl_core.jobs import Snapshot
 from ssl_core.report import ExperimentReport, Point, pack_outcomes
@@ -28,7 +29,8 @@ def test_a_label_budget_run_is_recorded_with_its_curves_and_each_budgets_verdict
 
 
 def test_a_block_probe_run_is_recorded_with_each_blocks_accuracy():
-    entry = record(4, snapshot("probe", "probe blocks", ({"block": 1, "accuracy": 0.5},), {1: 0.5, 2: 0.625}), "")
+    probe = BlockProbe({1: 0.5, 2: 0.625}, {1: torch.ones(8, dtype=torch.bool), 2: torch.ones(8, dtype=torch.bool)})
+    entry = record(4, snapshot("probe", "probe blocks", ({"block": 1, "accuracy": 0.5},), probe), "")
     assert entry.result == "block 1 50.0%, block 2 62.5%"
     assert entry.curves()[1][0]["run"] == "#4 probe blocks"
     assert summary(object()) == ""  # a result it does not know: the job's message is used instead

@@ -1,6 +1,8 @@
+import torch
+
 from ssl_core.stats import Difference
 from ssl_core.verdict import (AT_CHANCE, HELPED, HURT, TOO_CLOSE, TOO_FEW, block_verdict, chance_note, compare, guessing,
-                              images_needed)
+                              images_needed, reconstruction_words)
 
 
 def difference(mean, low, high, n_test=2000, n_seeds=1):
@@ -68,6 +70,21 @@ def test_a_loss_counts_only_when_scratch_itself_learned():
     assert "training from scratch scores 12.0 points more" in both_guessing.text
 
 
-def test_block_verdict():
-    assert block_verdict({1: 0.5, 2: 0.7, 3: 0.6}).startswith("Block 2 transfers best (70.0%)")
-    assert block_verdict({}) == ""
+def outcomes(accuracy: float, n: int = 1000, shift: int = 0) -> torch.Tensor:
+    return torch.roll(torch.arange(n) < round(accuracy * n), shift)
+
+
+def test_a_block_is_called_best_only_with_an_interval_that_excludes_zero():
+    clear = block_verdict({1: 0.5, 2: 0.7, 3: 0.6}, {1: outcomes(0.5), 2: outcomes(0.7), 3: outcomes(0.6)})
+    assert clear.startswith("Block 2 transfers best (70.0%), +10.0 points ahead of block 3 (95% interval")
+    close = block_verdict({1: 0.41, 2: 0.40, 3: 0.38}, {1: outcomes(0.41, 100), 2: outcomes(0.40, 100, 7),
+                                                      3: outcomes(0.38, 100, 30)})
+    assert close.startswith("Blocks 1 and 2 are too close to call") and "transfers best" not in close
+    assert "RotNet" not in close
+    assert block_verdict({}, {}) == ""
+
+
+def test_reconstruction_scores_are_read_against_the_trivial_answer():
+    assert "hardly better" in reconstruction_words(20.8, 20.4, "one mean colour everywhere")
+    assert "somewhat better, 21% less squared error" in reconstruction_words(21.4, 20.4, "the blurry enlargement")
+    assert "clearly better, 60% less" in reconstruction_words(10.4, 6.4, "the mean colour")

@@ -5,13 +5,14 @@ import numpy as np
 import streamlit as st
 import torch
 
-from pages.common import current_dataset, current_split, deployment, usable_pretrained, escape
-from ssl_core.activations import block_responses, first_filters, first_layer_change
+from pages.common import current_dataset, current_split, deployment, escape, get_job, usable_pretrained
+from ssl_core.activations import block_responses, clearest, first_filters, first_layer_change
 from ssl_core.images import ImageError
 from ssl_core.inference import prepare_photo
 from ssl_core.neighbours import BACKBONES, feature_bank, neighbours
 from ssl_core.plots import data_uri, display_scale, embedding_figure, image_grid
 from ssl_core.pretrain import initial_backbone
+from ssl_core.probe import PROBE_KEY
 from ssl_core.projection import LESS, METHODS, MORE, before_after
 
 THUMBNAILS = 300  # pictures drawn on a map at most: each is a few hundred bytes sent to the browser
@@ -59,6 +60,8 @@ def chosen_image(key: str) -> tuple[torch.Tensor, str, int | None] | None:
     if not len(split.test):
         st.info("This split holds no held-out images: upload a photo instead.")
         return None
+    if f"{key}_number" not in st.session_state:  # start on a picture that shows something
+        st.session_state[f"{key}_number"] = clearest(dataset.images[split.test])
     number = int(st.number_input(f"Held-out image (0 to {len(split.test) - 1:,})", 0, max(0, len(split.test) - 1),
                                  key=f"{key}_number"))
     row = int(split.test[number])
@@ -68,6 +71,13 @@ def chosen_image(key: str) -> tuple[torch.Tensor, str, int | None] | None:
 
 def class_name(label: int) -> str:
     return dataset.class_names[label] if label >= 0 else "unlabeled"
+
+
+def train_probe_words() -> str:
+    """The Train page's last real-task figure for this model, to set beside this page's."""
+    job = get_job("train_job")
+    probes = [p[PROBE_KEY] for p in job.snapshot().epochs if PROBE_KEY in p] if job else []
+    return f" (The Train page's last figure for this model: {probes[-1]:.1%}.)" if probes else ""
 
 
 def embedding_map() -> None:
@@ -90,7 +100,14 @@ def embedding_map() -> None:
     with st.spinner(f"Mapping {min(limit, len(split.test)):,} held-out images under both networks…"):
         result = remembered("map", (block, method, limit), lambda: before_after(
             pretrained, dataset.images[split.test], test_labels, dataset.num_classes, block, method, limit))
+    st.caption("**How to read this:** each dot is a held-out image, placed by what the network's features make of "
+               "it and coloured by its class (never shown to the pretext task). Same-colour dots close together "
+               "mean features that already sort the classes: what a linear probe with few labels needs.")
     BOX.get(result.outcome, st.info)(result.summary())
+    st.caption(f"These k-NN figures are not the Train page's *real task* chart: here each of {len(result.labels):,} "
+               "held-out images is voted on by its 20 nearest among the other held-out images, all of them labeled; "
+               f"there only the split's {len(split.labeled):,} labeled images vote, for up to 500 held-out images. "
+               "More labels to vote with give a higher score from the same features." + train_probe_words())
     columns = st.columns(2)
     images = dataset.images[split.test][result.indices]
     for column, feature_map in zip(columns, (result.before, result.after)):
@@ -118,8 +135,10 @@ def embedding_map() -> None:
 def filters_and_activations() -> None:
     st.subheader("First-layer filters")
     st.caption("Each square is one filter of the first convolution, in colour for colour input. Grey is zero; "
-               "light and dark are the weights it adds and subtracts. Random weights are noise; pretraining "
-               "reshapes them only as far as the pretext task needs.")
+               "light and dark are the weights it adds and subtracts. **How to read this:** a 3×3 filter is too "
+               "small to show a shape, so compare the two grids rather than single squares: after pretraining, "
+               "light beside dark (an edge or stroke detector) is more common than in the random ones, and the "
+               "figure below says how far the weights moved.")
     random_init = remembered("initial", (), lambda: initial_backbone(pretrained.config, pretrained.in_channels))
     for column, (title, net) in zip(st.columns(2), (("random weights", random_init),
                                                     ("after pretraining", pretrained.backbone))):
@@ -146,6 +165,10 @@ def filters_and_activations() -> None:
             column.image(framed, width="stretch")  # all bright, as white as the page
         right.caption(f"Block {response.block}: its {len(response.channels)} most active of {response.width} channels, "
                       f"{response.size}×{response.size} (bright = strong response)")
+    right.caption("**How to read this:** each square is where one channel responds on the image, brighter where it "
+                  "responds more. Early blocks keep the image's layout and light up on strokes and edges; deeper "
+                  "blocks see coarser cells (at 4×4 each covers a sixteenth of the image) and answer for parts of "
+                  "the object. Switch to Random weights: the trained ones pick out the shape more cleanly.")
 
 
 def nearest_neighbours() -> None:
@@ -177,7 +200,9 @@ def nearest_neighbours() -> None:
     searched = (f"The {len(pool):,}" if len(bank.images) == len(pool) else
                 f"A fixed random {len(bank.images):,} of the {len(pool):,}")
     right.caption(f"{searched} pretext training images searched by cosine similarity of block {bank.block}'s "
-                  "features (the number under each). Their labels were never used in pretraining.")
+                  "features (the number under each). Their labels were never used in pretraining. **How to read "
+                  "this:** if the pretrained row holds more images of the same class than the random row, the "
+                  "features learned what makes the class, without a single label.")
 
 
 view = st.radio("View", VIEWS, horizontal=True, key="inside_view", label_visibility="collapsed")

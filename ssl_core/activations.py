@@ -64,3 +64,10 @@ def block_responses(backbone: Backbone, image: torch.Tensor, image_size: int, to
                                        maps.shape[0]))
     backbone.train(was_training)
     return responses
+
+
+def clearest(images: torch.Tensor, among: int = 200) -> int:
+    """The index, among the first `among` uint8 images, of the one with the most contrast: a default picture
+    that shows something (a bold digit, not a faint blur)."""
+    candidates = images[:among].float().flatten(1)
+    return int(candidates.std(1).argmax()) if len(candidates) else 0

@@ -38,3 +38,12 @@ def test_first_layer_change_is_zero_for_the_same_weights_and_grows_with_the_chan
     with torch.no_grad():
         moved.blocks[0][0].weight.mul_(1.5)
     assert abs(first_layer_change(net, moved) - 0.5) < 1e-5
+
+
+def test_the_default_picture_is_the_one_with_most_contrast():
+    from ssl_core.activations import clearest
+
+    images = torch.zeros(5, 1, 8, 8, dtype=torch.uint8)
+    images[1, :, 2:6, 2:6] = 40  # faint
+    images[3, :, 2:6, 2:6] = 255  # bold
+    assert clearest(images) == 3 and clearest(images[:2]) == 1

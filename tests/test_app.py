@@ -1147,6 +1147,9 @@ def test_see_inside_maps_filters_activations_and_neighbours_before_and_after_pre
     assert any("k-NN accuracy in feature space (block 3, 1,000 held-out images)" in s and "95% interval" in s
                for s in summary), summary
     assert [m.label for m in at.metric] == ["k-NN accuracy, random weights", "k-NN accuracy, after pretraining"]
+    why = next(c.value for c in at.caption if "not the Train page's *real task* chart" in c.value)
+    assert "only the split's 20 labeled images vote" in why and "The Train page's last figure for this model: " in why
+    assert any(c.value.startswith("**How to read this:**") for c in at.caption)
     maps = charts(at)
     assert len(maps) == 2 and all(len(fig["data"]) == 10 for fig in maps)  # one colour per digit class
     assert sum(values(trace["x"]).size for trace in maps[0]["data"]) == 1000
@@ -1163,6 +1166,7 @@ def test_see_inside_maps_filters_activations_and_neighbours_before_and_after_pre
     assert "random weights: 16 filters of 3×3" in captions and "after pretraining: 16 filters of 3×3" in captions
     assert sum(c.value.startswith("Block ") for c in at.caption) == 4
     assert len(at.get("image")) == 2 + 1 + 4 * 8  # filters before and after, the image, 8 maps per block
+    assert at.number_input(key="activation_number").value > 0  # the clearest picture, not simply the first
     at.radio(key="activation_source").set_value("my photo").run()
     at.file_uploader(key="activation_upload").set_value([("notes.jpg", b"just text", "image/jpeg")]).run()
     no_errors(at)

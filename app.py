@@ -39,7 +39,7 @@ else:
     page = st.navigation(pages)
 
 from pages.common import (HEARTBEAT_S, current_dataset, current_setup, device_label, elsewhere,  # noqa: E402
-                          escape, get_job, init_state, pretext_summary, remember_setup, server, workspace)
+                          escape, get_job, glossary, init_state, pretext_summary, remember_setup, server, workspace)
 from ssl_core.jobs import WAITING  # noqa: E402
 from ssl_core.share import link  # noqa: E402
 
@@ -84,6 +84,9 @@ with st.sidebar:  # pages save their settings in widget callbacks, which run bef
     if not presenting:
         with st.popover("🔗 Share this setup", width="stretch"):
             share_panel()
+    if not presenting:
+        with st.popover("📖 Glossary", width="stretch"):
+            glossary()
     if not presenting and st.button("🎤 Presenter mode", help="The talk in three steps, in large type, without the "
                                     "sidebar, with the current dataset and settings (also: add ?present=1 to the "
                                     "address). Home's Give a talk starts it with the talk preset."):

@@ -31,6 +31,7 @@ from ssl_core.datasets import BUILTIN, ImageDataset, load_downloadable
 from ssl_core.deployment import Deployment, from_env
 from ssl_core.downstream import MODE_TITLES, TRANSFERS as TRANSFER_MODES, DownstreamConfig
 from ssl_core.device import describe, leave_core_for_server, pick_device
+from ssl_core.glossary import TERMS, term
 from ssl_core.jobs import FAILED, RUNNING, WAITING, Job, JobBusy, Snapshot
 from ssl_core.model_file import to_bytes
 from ssl_core.plots import display_scale, feature_figure, loss_figure, metric_figure
@@ -464,6 +465,11 @@ def live_job(key: str, stop_label: str, body: Callable[[Snapshot], None], pausab
     st.fragment(panel, run_every=LIVE_REFRESH_S if active else None)(active)
     st.fragment(lambda: body(job.snapshot()), run_every=CHART_REFRESH_S if active else None)()
     return job.snapshot()
+
+
+def glossary() -> None:
+    """The app's words, one line each (the sidebar's 📖 Glossary and Home)."""
+    st.markdown("\n".join(f"- **{name}**: {text}" for name, text in TERMS.items()))
 
 
 BOXES = {HELPED: st.success, HURT: st.error, AT_CHANCE: st.warning, TOO_FEW: st.info}

@@ -3,7 +3,8 @@ import streamlit as st
 import torch
 from torch import nn
 
-from pages.common import (TRANSFER_MODES, apply_recipe, current_dataset, current_split, deployment, device_label,
+from pages.common import (term, TRANSFER_MODES, apply_recipe, current_dataset, current_split, deployment, device_label,
+                          downstream_config,
                           get_job, headline, live_job, predicted_seconds, pretext_text, setting, start_comparison,
                           start_job, usable_pretrained, verdict_box, escape)
 from ssl_core.augment import normalise, resize_all
@@ -15,7 +16,7 @@ from ssl_core.inference import PhotoModel, domain_note, photo_models, predict, p
 from ssl_core.mistakes import KINDS, mistakes
 from ssl_core.model_file import ModelFileError, from_bytes, to_bytes
 from ssl_core.pretext import PretextTask
-from ssl_core.plots import confusion_figure, display_scale, image_grid, metric_figure, probability_figure
+from ssl_core.plots import comparison_figure, confusion_figure, display_scale, image_grid, probability_figure
 from ssl_core.runs import check_downstream_data
 from ssl_core.share import DOWNSTREAM_LEARNING_RATES, MAX_EPOCHS
 from ssl_core.stats import chance_class, chance_level
@@ -175,14 +176,15 @@ if st.session_state.get("downstream_settings.transfer", "both") not in options: 
     st.session_state["downstream_settings.transfer"] = "both"
 saved["transfer"] = c1.selectbox("Transfer", list(options), format_func=options.get,
                                  key=setting("downstream_settings", "transfer"),
-                                 help="Linear probe: a linear head on the pretrained network, frozen. Fine-tune: "
-                                      "the head first, then the whole network. Train jointly: the network from "
+                                 help="Linear probe: " + term("linear probe") + " Fine-tune: " + term("fine-tuning")
+                                      + " Train jointly: the network from "
                                       "scratch on the labels and, in the same steps, on the pretext task over the "
                                       "unlabeled images (S4L, Zhai et al. 2019)." + (f" ({no_joint}.)" if no_joint
                                                                                     else ""))
 saved["block"] = min(saved["block"], blocks)
 saved["block"] = c2.slider("Probe reads block", 1, blocks, key=setting("downstream_settings", "block"),
-                           help="Which backbone block feeds the linear probe. RotNet found middle blocks best.")
+                           help="Which backbone block feeds the linear probe. " + term("block") + " RotNet found "
+                                "middle blocks best; page 5 probes each block.")
 saved["epochs"] = int(c3.number_input("Epochs", 1, MAX_EPOCHS, key=setting("downstream_settings", "epochs")))
 saved["lr"] = c4.select_slider("Learning rate", list(DOWNSTREAM_LEARNING_RATES), format_func=lambda v: f"{v:g}",
                                key=setting("downstream_settings", "lr"))
@@ -202,7 +204,12 @@ if start:
 
 
 snap = live_job("downstream_job", "■ Stop comparison", lambda snap: st.plotly_chart(
-    metric_figure(snap.epochs, baseline=chance_level(test_labels, dataset.num_classes)), key="downstream_accuracy"))
+    comparison_figure(snap.epochs, chance_level(test_labels, dataset.num_classes)), key="downstream_accuracy"))
+loop = downstream_config().loop(len(split.labeled))
+if snap is not None and loop.epochs > saved["epochs"]:
+    st.caption(f"With {len(split.labeled):,} labels an epoch is {-(-len(split.labeled) // loop.batch_size)} step(s), "
+               f"and every model trains at least {downstream_config().min_steps} steps so that the few labels are "
+               f"seen often enough: the {saved['epochs']} epochs asked for become {loop.epochs}.")
 comparison = snap.result if snap else None
 if comparison is not None and comparison.pretrained is not pretrained:
     st.info("These results come from an earlier pretext model; press **Compare** to transfer the current one "

@@ -3,7 +3,7 @@ import streamlit as st
 
 from dataclasses import replace
 
-from pages.common import (apply_recipe, apply_talk, checkpointer, current_dataset, current_split, device_label,
+from pages.common import (term, apply_recipe, apply_talk, checkpointer, current_dataset, current_split, device_label,
                           downstream_config, elsewhere, escape, get_job, headline, live_job, predicted_seconds,
                           pretext_config, pretext_curves, pretext_text, setting, start_job, start_talk, workspace)
 from ssl_core.advice import pretext_warning
@@ -31,14 +31,15 @@ st.caption(f"Dataset **{escape(dataset.name)}**: {len(split.pool):,} unlabeled i
 sizes = sorted({*IMAGE_SIZES, saved["image_size"]})
 c1, c2, c3 = st.columns(3)
 saved["backbone"] = c1.selectbox("Backbone", list(BACKBONES), key=setting("train_settings", "backbone"),
-                                 help="small_cnn trains in seconds on a CPU; resnet18 is torchvision's, adapted "
-                                      "to small images (slow on a CPU).")
+                                 help=term("backbone") + " small_cnn trains in seconds on a CPU; resnet18 is "
+                                      "torchvision's, adapted to small images (slow on a CPU).")
 saved["image_size"] = c2.select_slider("Image size (px)", sizes, key=setting("train_settings", "image_size"))
-saved["epochs"] = int(c3.number_input("Epochs", 1, MAX_EPOCHS, key=setting("train_settings", "epochs")))
+saved["epochs"] = int(c3.number_input("Epochs", 1, MAX_EPOCHS, key=setting("train_settings", "epochs"),
+                                     help=term("epoch")))
 c4, c5, c6 = st.columns(3)
 saved["batch_size"] = c4.select_slider("Batch size", list(BATCH_SIZES), key=setting("train_settings", "batch_size"))
 saved["lr"] = c5.select_slider("Learning rate", list(LEARNING_RATES), key=setting("train_settings", "lr"),
-                               format_func=lambda v: f"{v:g}")
+                               format_func=lambda v: f"{v:g}", help=term("learning rate"))
 saved["seed"] = int(c6.number_input("Seed", 0, 10_000, key=setting("train_settings", "seed")))
 config = pretext_config(**saved)
 unavailable = TASKS[config.task].unavailable(dataset.channels)
@@ -160,7 +161,8 @@ if result is not None and result.evaluation is not None:
     task, score = result.task, result.evaluation
     st.subheader(f"Result: {task.describe()}")
     m1, m2, m3 = st.columns(3)
-    m1.metric(f"Held-out pretext {score.metric.label}", score.metric.format(score.value))
+    m1.metric(f"Held-out pretext {score.metric.label}", score.metric.format(score.value),
+              help=term("PSNR") if not score.metric.fraction else "On held-out images the pretext training never saw.")
     m2.metric(score.baseline_label.capitalize(), score.metric.format(score.baseline),
               help="What an answer that learned nothing about images scores.")
     predicted = st.session_state.get("train_predicted")
@@ -179,6 +181,7 @@ if result is not None and result.evaluation is not None:
         names = [task.label_name(k) for k in range(len(score.confusion))]
         st.plotly_chart(confusion_figure(score.confusion, names, "Which pseudo-labels get confused"),
                         key="pretext_confusion")
+        st.caption(f"**Pseudo-labels**: {term('pseudo-label')}")
     left, right = st.columns(2)
     left.page_link("pages/downstream.py", label="Next: transfer to the real task →", icon="🎯")
     if not transfer_problem(result, dataset):  # the file names the dataset's classes and kind of images

@@ -319,7 +319,8 @@ class JobCallbacks(Callbacks):
                          f"{self.run}: epoch {event.epoch}, step {event.step}/{event.total_steps}")
 
     def on_epoch(self, event: EpochEvent) -> None:
-        self.job._record("epochs", {"run": self.run, "epoch": event.epoch, "step": event.step, **event.metrics},
+        self.job._record("epochs", {"run": self.run, "epoch": event.epoch, "epochs": event.epochs, "step": event.step,
+                                    **event.metrics},
                          None, None, None)
         self.job.epoch_ended(f"{self.run}: epoch {event.epoch} of {event.epochs} done")
 

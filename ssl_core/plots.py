@@ -94,6 +94,24 @@ def metric_figure(epochs: Sequence[dict], height: int = 320, baseline: float | N
     return _layout(fig, label[0].upper() + label[1:], height, "epoch", label)
 
 
+def comparison_figure(epochs: Sequence[dict], chance: float, height: int = 340) -> go.Figure:
+    """Each model's held-out accuracy as its training goes on. The x axis is the share of that model's own
+    schedule: with few labels every model trains a minimum number of steps, so one-step epochs run past the
+    epochs asked for, and the models' schedules differ."""
+    fig = go.Figure()
+    for i, run in enumerate(dict.fromkeys(p["run"] for p in epochs)):
+        held = [p for p in epochs if p["run"] == run and "test_accuracy" in p]
+        if held:
+            last = max(p.get("epochs", p["epoch"]) for p in held) or 1
+            fig.add_trace(go.Scatter(x=[100 * p["epoch"] / last for p in held], y=[p["test_accuracy"] for p in held],
+                                     mode="lines+markers", name=run, line=dict(color=PALETTE[i % len(PALETTE)])))
+    fig.add_hline(y=chance, line=dict(color="grey", dash="dot"), annotation_text="chance")
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    fig.update_xaxes(range=[0, 101], ticksuffix="%")
+    return _layout(fig, "Test accuracy while each model trains", height, "share of its training done",
+                   "test accuracy")
+
+
 def confusion_figure(confusion: torch.Tensor, names: Sequence[str], title: str, height: int = 360) -> go.Figure:
     counts = confusion.numpy()
     totals = counts.sum(1, keepdims=True)

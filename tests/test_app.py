@@ -465,7 +465,10 @@ def test_training_jointly_is_its_own_row_curve_and_verdict_and_only_offered_wher
     boxes = [b.value for kind in (at.success, at.error, at.warning, at.info) for b in kind]
     assert sum("SSL trained jointly" in b and "95% interval" in b for b in boxes) == 1  # its own verdict
     curves = {t["name"] for fig in charts(at) for t in fig["data"] if t.get("name")}
-    assert {"SSL trained jointly: train", "SSL trained jointly: held-out"} <= curves
+    assert {"SSL linear probe", "SSL fine-tuned", "SSL trained jointly", "from scratch"} <= curves  # one line each
+    progress = next(fig for fig in charts(at) if fig["layout"]["xaxis"]["title"]["text"] == "share of its training done")
+    assert all(max(values(t["x"])) == pytest.approx(100) for t in progress["data"] if t.get("name"))
+    assert any("2 epochs asked for become" in c.value for c in at.caption)  # 20 labels: one-step epochs, stretched
     at.switch_page("pages/pretext.py").run()
     at.radio[0].set_value("jigsaw").run()
     at = start_training(at, epochs=1, size=16)

@@ -249,7 +249,7 @@ def test_journey(page, server, tmp_path):
     assert page.get_by_text("on the same questions").is_visible()
 
     go(page, "3. Train")
-    epochs = page.get_by_label("Epochs")
+    epochs = page.get_by_role("spinbutton", name="Epochs")
     epochs.fill("60")
     epochs.press("Enter")
     idle(page)
@@ -373,6 +373,67 @@ def test_give_a_talk_from_home_to_the_result_at_1280x720(server, playwright):
         browser.close()
 
 
+def test_the_game_after_a_wrong_answer_see_inside_and_page_5_read_as_they_should(server, playwright):
+    """Issue 22's screens for a person to look at (29–32), at 1280×720 and 1920×1080: the game after a wrong answer
+    for every task the digits allow (the question and the right answer stay, with a why), See inside with its
+    reading notes, page 5 with a block probe judged by its interval."""
+    from ssl_core.pretext import TASKS
+
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.set_default_timeout(90_000)
+        page.goto(server[0])
+        idle(page)
+        go(page, "2. Pretext")
+        for name, task in TASKS.items():
+            if task.unavailable(1):
+                continue
+            page.locator('[data-testid="stRadio"]').first.get_by_text(task.title, exact=True).click()
+            idle(page)
+            for _ in range(8):  # the first choice until one is wrong
+                choice = page.get_by_role("button", name=re.compile(r"^(A|0°|top left)$")).first
+                choice.click()
+                idle(page)
+                if page.get_by_text("Not quite: the answer was").count():
+                    break
+            assert page.get_by_text("Not quite: the answer was").count() == 1, name
+            assert page.get_by_text("the right answer" if name not in ("rotation", "context") else "the question",
+                                    exact=True).count() == 1
+            assert page.get_by_text(re.compile(r"^Why: ")).count() == 1, name
+            page.get_by_text("Not quite: the answer was").scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / f"29_game_wrong_{name}_1280.png"))
+        go(page, "3. Train")
+        epochs = page.get_by_role("spinbutton", name="Epochs")
+        epochs.fill("2")
+        epochs.press("Enter")
+        idle(page)
+        page.get_by_role("button", name="Start training").click()
+        page.get_by_text("Held-out pretext").first.wait_for(timeout=180_000)
+        go(page, "See inside")
+        for width, height in ((1280, 720), (1920, 1080)):
+            page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(800)
+            healthy(page, f"30_inside_map_{width}")
+        assert page.get_by_text("not the Train page's real task chart").count() == 1
+        page.get_by_text("Filters & activations").click()
+        idle(page)
+        healthy(page, "31_inside_filters_1920")
+        assert page.get_by_text("How to read this:").count() >= 2
+        go(page, "5. When does SSL help?")
+        page.get_by_role("button", name="Probe every block").click()
+        verdict = page.get_by_text(re.compile(r"^Blocks? \d.*(transfers best|too close to call)"))
+        verdict.wait_for(timeout=180_000)
+        idle(page)
+        for width, height in ((1280, 720), (1920, 1080)):
+            page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(800)
+            healthy(page, f"32_page5_blocks_{width}")
+        assert "95% interval" in verdict.inner_text()
+    finally:
+        browser.close()
+
+
 def test_a_dataset_built_in_the_browser_with_the_camera_then_presented(server, playwright, tmp_path):
     """From nothing to a trained model of one's own photos (dropped and taken with the camera), shown in
     presenter mode at projector sizes; screenshots 15–19 are for a person to look at."""
@@ -418,7 +479,7 @@ def test_a_dataset_built_in_the_browser_with_the_camera_then_presented(server, p
         healthy(page, "16_built_dataset")
 
         go(page, "3. Train")
-        epochs = page.get_by_label("Epochs")
+        epochs = page.get_by_role("spinbutton", name="Epochs")
         epochs.fill("150")  # long enough to pause in the middle (20 photos make short epochs)
         epochs.press("Enter")
         idle(page)
@@ -556,7 +617,7 @@ def test_a_kill_9_restart_gives_back_dataset_settings_history_and_a_resumable_tr
             idle(page)
             load_zip(page, tmp_path / "pets.zip", "pets")
             go(page, "3. Train")
-            epochs = page.get_by_label("Epochs")
+            epochs = page.get_by_role("spinbutton", name="Epochs")
             epochs.fill("1")
             epochs.press("Enter")
             idle(page)

@@ -73,7 +73,7 @@ async def visit(browser, url: str, i: int, timings: Timings, zips: Path) -> dict
     await timings.step(page, "use digits", lambda: page.get_by_role("button", name="Use this dataset").click())
     await page.get_by_text("Current dataset: digits").wait_for()
     await timings.step(page, "Train page", lambda: nav.get_by_role("link", name="3. Train").click())
-    epochs = page.get_by_label("Epochs")
+    epochs = page.get_by_role("spinbutton", name="Epochs")
     await epochs.fill("2")
     await timings.step(page, "set epochs", lambda: epochs.press("Enter"))
     await timings.step(page, "start", lambda: page.get_by_role("button", name="Start training").click())

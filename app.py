@@ -38,10 +38,10 @@ if presenting:
 else:
     page = st.navigation(pages)
 
-from pages.common import (HEARTBEAT_S, current_dataset, current_setup, device_label, elsewhere,  # noqa: E402
-                          escape, get_job, glossary, init_state, pretext_summary, remember_setup, server, workspace)
-from ssl_core.jobs import WAITING  # noqa: E402
-from ssl_core.share import link  # noqa: E402
+from pages.common import (HEARTBEAT_S, current_dataset, current_setup, device_label, elsewhere, escape,  # noqa: E402
+                          get_job, glossary, init_state, pretext_summary, remember_setup, server, workspace)
+from ssl_core.app.jobs import WAITING  # noqa: E402
+from ssl_core.app.share import link  # noqa: E402
 
 init_state()
 if not presenting and (back := st.session_state.pop("return_to", None)) is not None:

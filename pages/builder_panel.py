@@ -6,10 +6,10 @@ import streamlit as st
 import torch
 
 from pages.common import escape, server, workspace
-from ssl_core.builder import Added, BuilderError, DatasetBuilder
-from ssl_core.deployment import Deployment
-from ssl_core.plots import image_grid
-from ssl_core.user_images import UNLABELED_DIR
+from ssl_core.analysis.plots import image_grid
+from ssl_core.app.deployment import Deployment
+from ssl_core.data.builder import Added, BuilderError, DatasetBuilder
+from ssl_core.data.user_images import UNLABELED_DIR
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 THUMBNAILS = 12
@@ -125,4 +125,4 @@ def _panel(rules: Deployment, use: Callable[[str, Callable, str], None]) -> None
         use(dataset_id, lambda progress: build.to_dataset(), "these photos")
     right.download_button("⬇ Download as a zip of class folders", build.to_zip, file_name=f"{build.file_stem}.zip",
                           mime="application/zip", help="Load it again later with Upload a .zip, or use it with "
-                          "the command line (python -m ssl_core.experiment --data FOLDER).")
+                          "the command line (python -m ssl_core experiment --data FOLDER).")

@@ -6,7 +6,6 @@ import hashlib
 import re
 import sqlite3
 import sys
-
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -25,29 +24,31 @@ if PagesManager.uses_pages_directory and get_script_run_ctx() is not None:
 import torch  # noqa: E402  (after the check: torch takes seconds to load)
 
 from pages.params import OLD_PARAMS, SESSION_PARAM
-from ssl_core.augment import resize_all
-from ssl_core.comparison import Comparison
-from ssl_core.datasets import BUILTIN, ImageDataset, load_downloadable
-from ssl_core.deployment import Deployment, from_env
-from ssl_core.downstream import MODE_TITLES, TRANSFERS as TRANSFER_MODES, DownstreamConfig
-from ssl_core.device import describe, leave_core_for_server, pick_device
-from ssl_core.glossary import TERMS, term
-from ssl_core.jobs import FAILED, RUNNING, WAITING, Job, JobBusy, Snapshot
-from ssl_core.model_file import to_bytes
-from ssl_core.plots import display_scale, feature_figure, loss_figure, metric_figure
-from ssl_core.probe import PROBE_KEY
-from ssl_core.pretext.contrastive import COLLAPSE_KEY
+from ssl_core.analysis.comparison import Comparison
+from ssl_core.analysis.plots import display_scale, feature_figure, loss_figure, metric_figure, upscale
+from ssl_core.analysis.verdict import AT_CHANCE, HELPED, HURT, TOO_FEW, Verdict
+from ssl_core.app.deployment import Deployment, from_env
+from ssl_core.app.glossary import TERMS, term
+from ssl_core.app.jobs import FAILED, RUNNING, WAITING, Job, JobBusy, Snapshot
+from ssl_core.app.runs import (TALK_DOWNSTREAM, TALK_SETUP, comparison_after, comparison_work, pretext_work,
+                               transfer_problem)
+from ssl_core.app.share import (DownstreamChoice, Setup, ShareError, from_params, is_link, is_link_key,
+                                shareable_dataset, to_params)
+from ssl_core.app.store import WorkspaceStore, default_state_root
+from ssl_core.app.workspaces import Checkpointer, Workspace, Workspaces
+from ssl_core.data.augment import resize_all
+from ssl_core.data.datasets import BUILTIN, ImageDataset, load_downloadable
+from ssl_core.data.splits import Split, SplitConfig, make_split
+from ssl_core.engine.device import describe, leave_core_for_server, pick_device
+from ssl_core.engine.downstream import MODE_TITLES
+from ssl_core.engine.downstream import TRANSFERS as TRANSFER_MODES
+from ssl_core.engine.downstream import DownstreamConfig
+from ssl_core.engine.model_file import to_bytes
+from ssl_core.engine.pretrain import PretrainConfig, PretrainResult
+from ssl_core.engine.probe import PROBE_KEY
+from ssl_core.engine.recipe import Recipe, Speed, calibrate, comparison_seconds, pretext_seconds, recommend
 from ssl_core.pretext import PretextSample, make_task
-from ssl_core.pretrain import PretrainConfig, PretrainResult
-from ssl_core.recipe import Recipe, Speed, calibrate, comparison_seconds, pretext_seconds, recommend
-from ssl_core.runs import (TALK_DOWNSTREAM, TALK_SETUP, comparison_after, comparison_work, pretext_work,
-                           transfer_problem)
-from ssl_core.share import (DownstreamChoice, Setup, ShareError, from_params, is_link, is_link_key,
-                            shareable_dataset, to_params)
-from ssl_core.splits import Split, SplitConfig, make_split
-from ssl_core.store import WorkspaceStore, default_state_root
-from ssl_core.verdict import AT_CHANCE, HELPED, HURT, TOO_FEW, Verdict
-from ssl_core.workspaces import Checkpointer, Workspace, Workspaces
+from ssl_core.pretext.contrastive import COLLAPSE_KEY
 
 DEFAULT_DATASET = "builtin:mnist-10k"
 # Seconds between refreshes of a running job's progress bar, and of its charts. Redrawing charts costs CPU
@@ -500,7 +501,7 @@ def gallery(dataset: ImageDataset, split: Split, config: PretrainConfig, seed: i
     for start in range(0, len(samples), per_row):
         for column, sample in zip(st.columns(per_row), samples[start:start + per_row]):
             shown = "stretch" if groups_per_row else min(width, max(120, sample.image.shape[1] * scale))
-            column.image(sample.image.repeat(scale, 0).repeat(scale, 1), caption=sample.caption, width=shown)
+            column.image(upscale(sample.image, scale), caption=sample.caption, width=shown)
 
 
 def pretext_curves(snap: Snapshot, key: str, font_size: int | None = None, height: int = 320,
@@ -589,7 +590,7 @@ def showcase(samples: tuple[PretextSample, ...], per_image: int = 3, width: int 
     for start in range(0, len(samples), per_row):
         for column, sample in zip(st.columns(per_row), samples[start:start + per_row]):
             scale = max(1, width // sample.image.shape[1])
-            column.image(sample.image.repeat(scale, 0).repeat(scale, 1), caption=sample.caption, width=width)
+            column.image(upscale(sample.image, scale), caption=sample.caption, width=width)
 
 
 def headline(comparison: Comparison) -> None:

@@ -5,16 +5,15 @@ from collections.abc import Callable
 import streamlit as st
 
 from pages.builder_panel import builder_panel
-from pages.common import (current_dataset, current_split, deployment, escape, remember_user_dataset, resolve,
-                          set_dataset)
-from ssl_core.datasets import (BUILTIN_TITLES, DOWNLOADABLE, ImageDataset, dataset_folder, default_data_root,
-                               load_downloadable)
-from ssl_core.deployment import MB, FolderRefused, allowed_folder
-from ssl_core.downloads import DownloadError
-from ssl_core.plots import class_count_figure, display_scale, image_grid
-from ssl_core.splits import SplitConfig
-from ssl_core.user_images import DatasetError, ProgressFn, iter_class_samples, load_folder, load_zip
-from ssl_core.workspaces import CapacityError
+from pages.common import current_dataset, current_split, deployment, escape, remember_user_dataset, resolve, set_dataset
+from ssl_core.analysis.plots import class_count_figure, display_scale, image_grid
+from ssl_core.app.deployment import MB, FolderRefused, allowed_folder
+from ssl_core.app.workspaces import CapacityError
+from ssl_core.data.datasets import (BUILTIN_TITLES, DOWNLOADABLE, ImageDataset, dataset_folder, default_data_root,
+                                    load_downloadable)
+from ssl_core.data.downloads import DownloadError
+from ssl_core.data.splits import SplitConfig
+from ssl_core.data.user_images import DatasetError, ProgressFn, iter_class_samples, load_folder, load_zip
 
 
 def use(dataset_id: str, load: Callable[[ProgressFn], ImageDataset], what: str) -> None:

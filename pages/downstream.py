@@ -3,24 +3,24 @@ import streamlit as st
 import torch
 from torch import nn
 
-from pages.common import (term, TRANSFER_MODES, apply_recipe, current_dataset, current_split, deployment, device_label,
-                          downstream_config,
-                          get_job, headline, live_job, predicted_seconds, pretext_text, setting, start_comparison,
-                          start_job, usable_pretrained, verdict_box, escape)
-from ssl_core.augment import normalise, resize_all
-from ssl_core.comparison import MAX_SEEDS, Comparison
-from ssl_core.downstream import MODE_TITLES
-from ssl_core.images import ImageError
-from ssl_core.joint import joint_problem
-from ssl_core.inference import PhotoModel, domain_note, photo_models, predict, prepare_photo
-from ssl_core.mistakes import KINDS, mistakes
-from ssl_core.model_file import ModelFileError, from_bytes, to_bytes
+from pages.common import (TRANSFER_MODES, apply_recipe, current_dataset, current_split, deployment, device_label,
+                          downstream_config, escape, get_job, headline, live_job, predicted_seconds, pretext_text,
+                          setting, start_comparison, start_job, term, usable_pretrained, verdict_box)
+from ssl_core.analysis.comparison import MAX_SEEDS, Comparison
+from ssl_core.analysis.mistakes import KINDS, mistakes
+from ssl_core.analysis.plots import (comparison_figure, confusion_figure, display_scale, image_grid, probability_figure,
+                                     upscale)
+from ssl_core.analysis.stats import chance_class, chance_level
+from ssl_core.analysis.verdict import chance_words
+from ssl_core.app.runs import check_downstream_data
+from ssl_core.app.share import DOWNSTREAM_LEARNING_RATES, MAX_EPOCHS
+from ssl_core.data.augment import normalise, resize_all
+from ssl_core.data.images import ImageError
+from ssl_core.engine.downstream import MODE_TITLES
+from ssl_core.engine.inference import PhotoModel, domain_note, photo_models, predict, prepare_photo
+from ssl_core.engine.joint import joint_problem
+from ssl_core.engine.model_file import ModelFileError, from_bytes, to_bytes
 from ssl_core.pretext import PretextTask
-from ssl_core.plots import comparison_figure, confusion_figure, display_scale, image_grid, probability_figure
-from ssl_core.runs import check_downstream_data
-from ssl_core.share import DOWNSTREAM_LEARNING_RATES, MAX_EPOCHS
-from ssl_core.stats import chance_class, chance_level
-from ssl_core.verdict import chance_words
 
 MISTAKES_SHOWN = 48  # pictures in the mistakes gallery at most
 
@@ -39,7 +39,7 @@ def classify_photos(models: list[PhotoModel], class_names: tuple[str, ...], imag
             continue
         left, right = st.columns([1, 3])
         scale = max(1, 128 // photo.view.shape[0])
-        left.image(photo.view.repeat(scale, 0).repeat(scale, 1), caption=f"{upload.name}, as the model sees it",
+        left.image(upscale(photo.view, scale), caption=f"{upload.name}, as the model sees it",
                    width=128)
         note = domain_note(domain, len(class_names), photo)
         if note:

@@ -6,17 +6,17 @@ import streamlit as st
 
 from pages.common import (current_dataset, current_split, device_label, get_job, live_job, measured_speed,
                           pretext_config, start_job, usable_pretrained)
-from ssl_core.downstream import MODE_TITLES, DownstreamConfig
-from ssl_core.experiment import (ExperimentConfig, predicted_seconds, pretext_text, probe_blocks, probe_seconds,
-                                 run_experiment)
-from ssl_core.plots import block_figure, budget_figure
-from ssl_core.recipe import pretext_seconds
-from ssl_core.report import ExperimentReport, Point
-from ssl_core.runs import check_pretext_data
-from ssl_core.share import MAX_EPOCHS
-from ssl_core.task_ranking import BudgetRanking, rank_tasks
+from ssl_core.analysis.experiment import (ExperimentConfig, predicted_seconds, pretext_text, probe_blocks,
+                                          probe_seconds, run_experiment)
+from ssl_core.analysis.plots import block_figure, budget_figure
+from ssl_core.analysis.report import ExperimentReport, Point
+from ssl_core.analysis.task_ranking import BudgetRanking, rank_tasks
+from ssl_core.analysis.verdict import budget_verdict, reconstruction_words
+from ssl_core.app.runs import check_pretext_data
+from ssl_core.app.share import MAX_EPOCHS
+from ssl_core.engine.downstream import MODE_TITLES, DownstreamConfig
+from ssl_core.engine.recipe import pretext_seconds
 from ssl_core.pretext import TASKS
-from ssl_core.verdict import budget_verdict, reconstruction_words
 
 RESULTS = Path(__file__).resolve().parents[1] / "assets" / "results"
 REFERENCE = RESULTS / "label-efficiency-h100.json"
@@ -39,7 +39,7 @@ def task_rankings() -> list[BudgetRanking]:
 st.title("5. When does self-supervision help?")
 reference = reference_results()
 if reference:
-    with st.expander("Measured on real data: MNIST and flowers, 3 seeds (`python -m ssl_core.bench "
+    with st.expander("Measured on real data: MNIST and flowers, 3 seeds (`python -m ssl_core bench "
                      "label-efficiency`)"):
         title = st.selectbox("Protocol", list(reference), key="reference_protocol")
         report = reference[title]
@@ -51,7 +51,7 @@ if reference:
 rankings = task_rankings()
 if rankings:
     with st.expander("Which pretext task transfers best? Every task on MNIST and flowers, one seed, on 2 CPU cores "
-                     "(`python -m ssl_core.bench label-efficiency --scale cpu`)"):
+                     "(`python -m ssl_core bench label-efficiency --scale cpu`)"):
         st.caption("Each task's better SSL model (linear probe or fine-tuned) at each label budget, with its "
                    "difference from scratch; the leader's lead over the runner-up is a paired 95% interval over "
                    "the same test images.")

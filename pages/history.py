@@ -4,7 +4,7 @@ import time
 import streamlit as st
 
 from pages.common import workspace
-from ssl_core.plots import epoch_metric, loss_figure, metric_figure
+from ssl_core.analysis.plots import epoch_metric, loss_figure, metric_figure
 
 st.title("Run history")
 records = list(reversed(workspace().history))  # newest first

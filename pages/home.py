@@ -1,5 +1,4 @@
 """Home: what self-supervised learning is, shown on one real photo."""
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -11,15 +10,13 @@ from pages.common import apply_talk
 from pages.params import PRESENT_PARAM
 from ssl_core.pretext import TASKS, make_task, parse_options
 
+PHOTO = Path(__file__).resolve().parents[1] / "assets" / "home" / "flower.png"
+
 
 def sample_photo() -> torch.Tensor:
-    """scikit-learn's sample flower photo, read from its file: importing scikit-learn for one JPEG
-    would cost the server about 130 MB."""
-    package = importlib.util.find_spec("sklearn").submodule_search_locations[0]
-    array = np.asarray(Image.open(Path(package) / "datasets" / "images" / "flower.jpg").convert("RGB"))
-    photo = torch.from_numpy(array[:, 100:527].copy()).permute(2, 0, 1)
-    return torch.nn.functional.interpolate(photo[None].float(), size=(192, 192), antialias=True,
-                                           mode="bilinear").round().clamp(0, 255).to(torch.uint8)
+    """The photo Home shows under every task (assets/home/README.md says where it comes from)."""
+    array = np.asarray(Image.open(PHOTO).convert("RGB"))
+    return torch.from_numpy(array.copy()).permute(2, 0, 1)[None]
 
 
 EXPLANATORY = {  # settings that make the clearest picture of one photo (the gallery shows the training ones)

@@ -6,14 +6,14 @@ import streamlit as st
 import torch
 
 from pages.common import current_dataset, current_split, deployment, escape, get_job, usable_pretrained
-from ssl_core.activations import block_responses, clearest, first_filters, first_layer_change
-from ssl_core.images import ImageError
-from ssl_core.inference import prepare_photo
-from ssl_core.neighbours import BACKBONES, feature_bank, neighbours
-from ssl_core.plots import data_uri, display_scale, embedding_figure, image_grid
-from ssl_core.pretrain import initial_backbone
-from ssl_core.probe import PROBE_KEY
-from ssl_core.projection import LESS, METHODS, MORE, before_after
+from ssl_core.analysis.activations import block_responses, clearest, first_filters, first_layer_change
+from ssl_core.analysis.neighbours import BACKBONES, feature_bank, neighbours
+from ssl_core.analysis.plots import data_uri, display_scale, embedding_figure, image_grid
+from ssl_core.analysis.projection import LESS, METHODS, MORE, before_after
+from ssl_core.data.images import ImageError
+from ssl_core.engine.inference import prepare_photo
+from ssl_core.engine.pretrain import initial_backbone
+from ssl_core.engine.probe import PROBE_KEY
 
 THUMBNAILS = 300  # pictures drawn on a map at most: each is a few hundred bytes sent to the browser
 VIEWS = ("🗺️ Embedding map", "🔍 Filters & activations", "👯 Nearest neighbours")

@@ -3,15 +3,15 @@ the result), with the current dataset and settings; no sidebar, large type, next
 says what is missing when the steps are taken out of order, and offers to run it."""
 import streamlit as st
 
-from pages.common import (apply_talk, current_dataset, current_setup, current_split, downstream_config, escape, gallery,
-                          get_job, headline, is_talk, live_job, predicted_seconds, pretext_config, pretext_curves,
-                          start_comparison, start_talk, TRANSFER_MODES)
+from pages.common import (TRANSFER_MODES, apply_talk, current_dataset, current_setup, current_split, downstream_config,
+                          escape, gallery, get_job, headline, is_talk, live_job, predicted_seconds, pretext_config,
+                          pretext_curves, start_comparison, start_talk)
 from pages.params import PRESENT_PARAM
+from ssl_core.analysis.stats import chance_level
+from ssl_core.analysis.verdict import reconstruction_words
+from ssl_core.app.runs import check_downstream_data, check_pretext_data, transfer_problem
+from ssl_core.app.share import link
 from ssl_core.pretext import TASKS
-from ssl_core.runs import check_downstream_data, check_pretext_data, transfer_problem
-from ssl_core.share import link
-from ssl_core.stats import chance_level
-from ssl_core.verdict import reconstruction_words
 
 STEPS = ("The puzzle", "Training, live", "The result")
 

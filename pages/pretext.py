@@ -1,7 +1,7 @@
 """Step 2: the pretext task, its settings and a gallery of exactly what training generates."""
 import streamlit as st
 
-from pages.common import current_dataset, current_split, gallery, pretext_config, escape
+from pages.common import current_dataset, current_split, escape, gallery, pretext_config
 from pages.quiz_panel import quiz_panel
 from ssl_core.pretext import TASKS, Option, options, settings_dict, settings_from
 

@@ -8,14 +8,14 @@ import streamlit as st
 import torch
 from torch import nn
 
-from pages.common import get_job, escape
-from ssl_core.augment import resize_all
-from ssl_core.datasets import ImageDataset
-from ssl_core.plots import display_scale
+from pages.common import escape, get_job
+from ssl_core.analysis.plots import display_scale, upscale
+from ssl_core.app.runs import continuable
+from ssl_core.data.augment import resize_all
+from ssl_core.data.datasets import ImageDataset
+from ssl_core.data.splits import Split
+from ssl_core.engine.pretrain import PretrainConfig, PretrainResult
 from ssl_core.pretext import TASKS, PretextTask, Quiz
-from ssl_core.pretrain import PretrainConfig, PretrainResult
-from ssl_core.runs import continuable
-from ssl_core.splits import Split
 
 QUESTIONS = 8  # per round
 
@@ -93,7 +93,7 @@ def _opponent(dataset: ImageDataset, config: PretrainConfig) -> PretrainResult |
 
 def _picture(column, picture, size: int) -> None:
     scale = display_scale(max(picture.shape[:2]), size)
-    column.image(picture.repeat(scale, 0).repeat(scale, 1))
+    column.image(upscale(picture, scale))
 
 
 def quiz_panel(dataset: ImageDataset, split: Split, config: PretrainConfig) -> None:

@@ -1,22 +1,21 @@
 """Step 3: pretrain on the pretext task, with live curves, in a background job."""
-import streamlit as st
-
 from dataclasses import replace
 
-from pages.common import (term, apply_recipe, apply_talk, checkpointer, current_dataset, current_split, device_label,
-                          downstream_config, elsewhere, escape, get_job, headline, live_job, predicted_seconds,
-                          pretext_config, pretext_curves, pretext_text, setting, start_job, start_talk, workspace)
-from ssl_core.advice import pretext_warning
-from ssl_core.model_file import to_bytes
-from ssl_core.models import BACKBONES
-from ssl_core.plots import confusion_figure
-from ssl_core.pretrain import scored
-from ssl_core.pretext import TASKS
-from ssl_core.stats import chance_level
-from ssl_core.verdict import reconstruction_words
-from ssl_core.share import BATCH_SIZES, IMAGE_SIZES, LEARNING_RATES, MAX_EPOCHS
-from ssl_core.runs import TALK_MODES, continuable, pretext_work, transfer_problem
+import streamlit as st
 
+from pages.common import (apply_recipe, apply_talk, checkpointer, current_dataset, current_split, device_label,
+                          downstream_config, elsewhere, escape, get_job, headline, live_job, predicted_seconds,
+                          pretext_config, pretext_curves, pretext_text, setting, start_job, start_talk, term, workspace)
+from ssl_core.analysis.advice import pretext_warning
+from ssl_core.analysis.plots import confusion_figure
+from ssl_core.analysis.stats import chance_level
+from ssl_core.analysis.verdict import reconstruction_words
+from ssl_core.app.runs import TALK_MODES, continuable, pretext_work, transfer_problem
+from ssl_core.app.share import BATCH_SIZES, IMAGE_SIZES, LEARNING_RATES, MAX_EPOCHS
+from ssl_core.engine.model_file import to_bytes
+from ssl_core.engine.models import BACKBONES
+from ssl_core.engine.pretrain import scored
+from ssl_core.pretext import TASKS
 
 st.title("3. Train on the pretext task")
 dataset = current_dataset()
@@ -188,4 +187,4 @@ if result is not None and result.evaluation is not None:
         right.download_button("⬇ Download the pretext model", lambda: to_bytes(result, None, dataset),
                               file_name=f"ssl-playground-{dataset.name}-pretext.pt", mime="application/octet-stream",
                               help="Its weights, task, settings and image size: open it on the Downstream page in "
-                                   "any session, or continue it with python -m ssl_core.experiment --load.")
+                                   "any session, or continue it with python -m ssl_core experiment --load.")

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,12 +13,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
-sys.path.insert(0, str(ROOT))
 torch.set_num_threads(2)
+# Whole modules outside the fast lane (`tests/run.sh --fast`): Streamlit's AppTest and servers, a browser, several
+# processes, fuzzing, real data; single slow tests elsewhere carry @pytest.mark.slow themselves.
+SLOW_MODULES = {"test_app", "test_browser", "test_load", "test_fuzz", "test_distributed", "test_bench",
+                "test_integration", "test_model_file_hostile"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if item.path.stem in SLOW_MODULES or item.path.parent.name == "pages":
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -52,9 +63,9 @@ def image_bytes(mode: str = "RGB", size=(20, 16), fmt: str = "PNG", color=None, 
 @pytest.fixture(scope="session")
 def digits_setup():
     """The 8x8 digits, a split with 10 labels per class and a briefly pretrained backbone."""
-    from ssl_core.datasets import load_digits
-    from ssl_core.pretrain import PretrainConfig, pretrain
-    from ssl_core.splits import SplitConfig, make_split
+    from ssl_core.data.datasets import load_digits
+    from ssl_core.data.splits import SplitConfig, make_split
+    from ssl_core.engine.pretrain import PretrainConfig, pretrain
 
     digits = load_digits()
     split = make_split(digits.labels, SplitConfig(labels_per_class=10))
@@ -103,3 +114,19 @@ def streamlit_app(log_path: Path, port: int | None = None, **env: str) -> Iterat
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def make_zip(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def clusters(n: int = 100, d: int = 16, spread: float = 0.1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features of two well-separated classes around two orthogonal directions, normalised."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % 2
+    centres = torch.eye(d)[:2]
+    return F.normalize(centres[labels] + spread * torch.randn(n, d, generator=g), dim=1), labels

@@ -3,7 +3,6 @@
 Screenshots of every step land in tests/artifacts/ (git-ignored) for a person to look at.
 """
 import io
-import os
 import re
 import shutil
 import sys
@@ -13,22 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser_helpers import (ARGS, ARTIFACTS, CHROMIUM, NAV_AT_SPINNER, below_fold, chart_points, go, healthy,
+                                   idle, load_zip, peak_rss_mb, wait_for_text)
 from tests.conftest import ROOT, image_bytes, shared, streamlit_app
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
-ARTIFACTS = ROOT / "tests" / "artifacts"
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-# The page list as it stands when the first spinner shows (a first visit times a few training steps).
-NAV_AT_SPINNER = """
-window.__navAtSpinner = null;
-new MutationObserver(() => {
-  if (window.__navAtSpinner !== null || !document.querySelector('[data-testid="stSpinner"]')) return;
-  window.__navAtSpinner = Array.from(document.querySelectorAll('[data-testid="stSidebarNav"] a'),
-                                     a => a.innerText.trim().split("\\n").pop());
-}).observe(document, {childList: true, subtree: true});
-"""
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or shutil.which("streamlit", path=str(Path(sys.executable).parent)) is None,
                                 reason=f"browser tests need {CHROMIUM} and streamlit (the README test command installs both)")
@@ -59,58 +45,6 @@ def page(server, playwright):
     page.goto(server[0])
     yield page
     browser.close()
-
-
-def idle(page, timeout: float = 60_000) -> None:
-    page.wait_for_selector(IDLE, timeout=timeout)
-    page.wait_for_timeout(300)
-    page.wait_for_selector(IDLE, timeout=timeout)
-
-
-def healthy(page, step: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{step}.png"))
-    bottom = page.locator('[data-testid="stMainBlockContainer"] > div > div').last
-    if bottom.count():
-        bottom.scroll_into_view_if_needed()
-        page.screenshot(path=str(ARTIFACTS / f"{step}_end.png"))
-        page.mouse.wheel(0, -100_000)
-    errors = page.locator('[data-testid="stException"]')
-    assert errors.count() == 0, f"{step}: {errors.first.inner_text()}"
-
-
-def go(page, link: str) -> None:
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=link).click()
-    idle(page)
-
-
-def load_zip(page, archive: Path, name: str) -> None:
-    """Data page → Your images → Upload a .zip → Load the archive, as a visitor does."""
-    go(page, "1. Data")
-    page.get_by_text("Your images", exact=True).click()
-    idle(page)
-    page.get_by_role("tab", name="Upload a .zip").click()
-    page.locator('[data-testid="stFileUploader"]').filter(has_text="Zip archive").locator(
-        '[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(archive))
-    idle(page)
-    page.get_by_role("button", name="Load the archive").click()
-    page.get_by_text(f"Current dataset: {name}").wait_for()
-    idle(page)
-
-
-def chart_points(page) -> list[int]:
-    return page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot'))
-        .map(g => (g.data || []).reduce((n, t) => n + (t.x ? t.x.length : 0), 0))""")
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def wait_for_text(page, text: str, timeout: float) -> None:
-    page.get_by_text(text).first.wait_for(timeout=timeout)
 
 
 def test_journey(page, server, tmp_path):
@@ -310,12 +244,6 @@ def shape_photos(folder: Path, shape: str, colour: str, n: int) -> list[str]:
         paths.append(str(folder / f"{shape}{i}.png"))
         image.save(paths[-1])
     return paths
-
-
-def below_fold(page, locator, height: int) -> float:
-    """How far the bottom of `locator` (its last match) reaches past the window's bottom edge, in px."""
-    box = locator.last.bounding_box()
-    return 0.0 if box is None else box["y"] + box["height"] - height
 
 
 def test_give_a_talk_from_home_to_the_result_at_1280x720(server, playwright):

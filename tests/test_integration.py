@@ -4,12 +4,12 @@ import time
 import pytest
 import torch
 
-from ssl_core.datasets import load_idx_folder
-from ssl_core.downstream import DownstreamConfig, train_downstream
-from ssl_core.inference import predict, prepare_photo
-from ssl_core.pretrain import PretrainConfig, pretrain
-from ssl_core.splits import SplitConfig, make_split
-from ssl_core.user_images import load_folder
+from ssl_core.data.datasets import load_idx_folder
+from ssl_core.data.splits import SplitConfig, make_split
+from ssl_core.data.user_images import load_folder
+from ssl_core.engine.downstream import DownstreamConfig, train_downstream
+from ssl_core.engine.inference import predict, prepare_photo
+from ssl_core.engine.pretrain import PretrainConfig, pretrain
 from tests.conftest import shared
 
 

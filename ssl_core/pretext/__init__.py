@@ -6,8 +6,8 @@ the task that training uses (same settings, same seed).
 from __future__ import annotations
 
 from ssl_core.pretext.base import (ClassificationTask, Option, PretextSample, PretextScore, PretextTask, Question, Quiz,
-                                   ReconstructionTask, TaskSettings, option, options, parse_options,
-                                   settings_dict, settings_from)
+                                   ReconstructionTask, TaskSettings, option, options, parse_options, settings_dict,
+                                   settings_from)
 from ssl_core.pretext.colorization import ColorizationTask
 from ssl_core.pretext.context import ContextTask
 from ssl_core.pretext.contrastive import SimCLRTask

@@ -19,12 +19,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ssl_core.augment import MEAN, STD, augment, normalise
-from ssl_core.evaluate import evaluate
-from ssl_core.metrics import ACCURACY, PSNR, Metric, psnr
-from ssl_core import precision
-from ssl_core.train import Objective
-
+from ssl_core.data.augment import MEAN, STD, augment, normalise
+from ssl_core.engine import precision
+from ssl_core.engine.evaluate import evaluate
+from ssl_core.engine.metrics import ACCURACY, PSNR, Metric, psnr
+from ssl_core.engine.models import evaluating
+from ssl_core.engine.train import Objective
 
 # ---- settings ---------------------------------------------------------------------------------
 
@@ -289,11 +289,9 @@ class PretextTask(Objective, ABC):
     @torch.inference_mode()
     def quiz_answers(self, model: nn.Module, quiz: Quiz) -> list[int]:
         """The network's answers to the questions the person sees."""
-        was_training = model.training
-        model.eval()
-        device = next(model.parameters()).device
-        outputs = model(quiz.inputs.to(device)).float().cpu()
-        model.train(was_training)
+        with evaluating(model):
+            device = next(model.parameters()).device
+            outputs = model(quiz.inputs.to(device)).float().cpu()
         return self.choose(outputs, quiz).tolist()
 
     def quiz_picture(self, network_input: torch.Tensor) -> np.ndarray:
@@ -307,20 +305,18 @@ class PretextTask(Objective, ABC):
         """Mean loss, metric and baseline metric per output row over held-out batches; `baseline(outputs,
         targets)` gives the trivial answer's metric per row. `keep` collects the outputs, for figures
         that need them all (one pass over the batches, not two)."""
-        was_training = model.training
-        model.eval()
-        loss_sum = value_sum = baseline_sum = 0.0
-        n = 0
-        for inputs, targets in batches:
-            with precision.inference(model, inputs.device):
-                outputs = model(inputs).float()
-            loss_sum += float(self.loss(outputs, targets)) * len(outputs)
-            value_sum += float(self.score(outputs, targets).sum())
-            baseline_sum += float(baseline(outputs, targets).sum())
-            n += len(outputs)
-            if keep is not None:
-                keep.append(outputs)
-        model.train(was_training)
+        with evaluating(model):
+            loss_sum = value_sum = baseline_sum = 0.0
+            n = 0
+            for inputs, targets in batches:
+                with precision.inference(model, inputs.device):
+                    outputs = model(inputs).float()
+                loss_sum += float(self.loss(outputs, targets)) * len(outputs)
+                value_sum += float(self.score(outputs, targets).sum())
+                baseline_sum += float(baseline(outputs, targets).sum())
+                n += len(outputs)
+                if keep is not None:
+                    keep.append(outputs)
         if not n:
             return float("nan"), float("nan"), float("nan"), 0
         return loss_sum / n, value_sum / n, baseline_sum / n, n
@@ -430,13 +426,11 @@ class ReconstructionTask(PretextTask):
 
     @torch.inference_mode()
     def showcase(self, model: nn.Module, images: torch.Tensor) -> list[PretextSample]:
-        was_training = model.training
-        model.eval()
-        device = next(model.parameters()).device
-        inputs, targets = self.make_batch(normalise(images.to(device)), torch.Generator(device).manual_seed(0))
-        with precision.inference(model, device):
-            outputs = model(inputs).float()
-        model.train(was_training)
+        with evaluating(model):
+            device = next(model.parameters()).device
+            inputs, targets = self.make_batch(normalise(images.to(device)), torch.Generator(device).manual_seed(0))
+            with precision.inference(model, device):
+                outputs = model(inputs).float()
         output, truth, _ = self.reconstruct(outputs, targets)
         shown = pixels(inputs)
         return [sample for i in range(len(images)) for sample in (

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_core.augment import MEAN, STD
-from ssl_core.models import Decoder
+from ssl_core.data.augment import MEAN, STD
+from ssl_core.engine.models import Decoder
 from ssl_core.pretext.base import PretextSample, ReconstructionTask, TaskSettings, option, pixels, to_display
 
 AB_SCALE = 110.0  # a and b span about ±110 for sRGB colours

@@ -17,9 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_core.augment import MEAN, STD, normalise
-from ssl_core.features import collapse_level
-from ssl_core.metrics import Metric
+from ssl_core.data.augment import MEAN, STD, normalise
+from ssl_core.engine.features import collapse_level
+from ssl_core.engine.metrics import Metric
+from ssl_core.engine.models import evaluating
 from ssl_core.pretext.base import (LETTERS, QUIZ_CHOICES, PretextSample, PretextScore, PretextTask, Question, Quiz,
                                    TaskSettings, option, pixels, to_display)
 
@@ -158,11 +159,9 @@ class SimCLRTask(PretextTask):
 
     @torch.inference_mode()
     def quiz_answers(self, model: nn.Module, quiz: Quiz) -> list[int]:
-        was_training = model.training
-        model.eval()
-        device = next(model.parameters()).device
-        embeddings = torch.cat([model(quiz.inputs.to(device)), model(quiz.targets.to(device))]).float().cpu()
-        model.train(was_training)
+        with evaluating(model):
+            device = next(model.parameters()).device
+            embeddings = torch.cat([model(quiz.inputs.to(device)), model(quiz.targets.to(device))]).float().cpu()
         return self.choose(embeddings, quiz).tolist()
 
     def choose(self, outputs: torch.Tensor, quiz: Quiz) -> torch.Tensor:

@@ -13,8 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_core.models import Decoder
-from ssl_core.pretext.base import QUIZ_CHOICES, PretextSample, ReconstructionTask, TaskSettings, option, pixels, to_display
+from ssl_core.engine.models import Decoder
+from ssl_core.pretext.base import (QUIZ_CHOICES, PretextSample, ReconstructionTask, TaskSettings, option, pixels,
+                                   to_display)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ssl_core.models import TileClassifier
+from ssl_core.engine.models import TileClassifier
 from ssl_core.pretext.base import ClassificationTask, PretextSample, TaskSettings, option, stretch, to_display
 from ssl_core.pretext.tiles import assemble, cut_tiles, grey_some, normalise_tiles
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ssl_core.models import Classifier
+from ssl_core.engine.models import Classifier, evaluating
 from ssl_core.pretext.base import ClassificationTask, PretextSample, TaskSettings, option, pixels, to_display
 
 VALID_ANGLES = (0, 90, 180, 270)
@@ -78,9 +78,8 @@ class RotationTask(ClassificationTask):
 
     def explain(self, model: nn.Module, image: torch.Tensor) -> str:
         with torch.inference_mode():
-            was_training = model.training
-            belief = model.eval()(image).float().softmax(-1)[0].cpu()
-            model.train(was_training)
+            with evaluating(model):
+                belief = model(image).float().softmax(-1)[0].cpu()
         best = int(belief.argmax())
         return f"Pretext model: rotated by **{self.label_name(best)}** ({belief[best]:.0%} sure)"
 

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_core.models import Decoder
+from ssl_core.engine.models import Decoder
 from ssl_core.pretext.base import PretextSample, ReconstructionTask, TaskSettings, option, pixels, to_display
 
 

@@ -1,0 +1,78 @@
+"""What the real-browser tests share: where Chromium is, waiting for Streamlit to settle, screenshots, the sidebar's pages."""
+import os
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+# The page list as it stands when the first spinner shows (a first visit times a few training steps).
+NAV_AT_SPINNER = """
+window.__navAtSpinner = null;
+new MutationObserver(() => {
+  if (window.__navAtSpinner !== null || !document.querySelector('[data-testid="stSpinner"]')) return;
+  window.__navAtSpinner = Array.from(document.querySelectorAll('[data-testid="stSidebarNav"] a'),
+                                     a => a.innerText.trim().split("\\n").pop());
+}).observe(document, {childList: true, subtree: true});
+"""
+
+
+def idle(page, timeout: float = 60_000) -> None:
+    page.wait_for_selector(IDLE, timeout=timeout)
+    page.wait_for_timeout(300)
+    page.wait_for_selector(IDLE, timeout=timeout)
+
+
+def healthy(page, step: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{step}.png"))
+    bottom = page.locator('[data-testid="stMainBlockContainer"] > div > div').last
+    if bottom.count():
+        bottom.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"{step}_end.png"))
+        page.mouse.wheel(0, -100_000)
+    errors = page.locator('[data-testid="stException"]')
+    assert errors.count() == 0, f"{step}: {errors.first.inner_text()}"
+
+
+def go(page, link: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=link).click()
+    idle(page)
+
+
+def load_zip(page, archive: Path, name: str) -> None:
+    """Data page → Your images → Upload a .zip → Load the archive, as a visitor does."""
+    go(page, "1. Data")
+    page.get_by_text("Your images", exact=True).click()
+    idle(page)
+    page.get_by_role("tab", name="Upload a .zip").click()
+    page.locator('[data-testid="stFileUploader"]').filter(has_text="Zip archive").locator(
+        '[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(archive))
+    idle(page)
+    page.get_by_role("button", name="Load the archive").click()
+    page.get_by_text(f"Current dataset: {name}").wait_for()
+    idle(page)
+
+
+def chart_points(page) -> list[int]:
+    return page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+        .map(g => (g.data || []).reduce((n, t) => n + (t.x ? t.x.length : 0), 0))""")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def wait_for_text(page, text: str, timeout: float) -> None:
+    page.get_by_text(text).first.wait_for(timeout=timeout)
+
+
+def below_fold(page, locator, height: int) -> float:
+    """How far the bottom of `locator` (its last match) reaches past the window's bottom edge, in px."""
+    box = locator.last.bounding_box()
+    return 0.0 if box is None else box["y"] + box["height"] - height

@@ -98,8 +98,9 @@ def compare_button(where: str) -> None:
 
 if step == 0:
     st.markdown(TASKS[config.task].explanation)
-    gallery(dataset, split, config, st.session_state.get("gallery_seed", 0), count=2, width=220,
-            groups_per_row=max(1, 8 // config.make_task().gallery_group))
+    per_row = max(1, 8 // config.make_task().gallery_group)  # one full row of pictures, as large as it allows
+    gallery(dataset, split, config, st.session_state.get("gallery_seed", 0), count=per_row, width=220,
+            groups_per_row=per_row)
     st.caption(f"{escape(dataset.name)}: {len(split.pool):,} images, and not one label is used to make these.")
 elif step == 1:
     if pretext_snap is None:

@@ -1,3 +1,5 @@
+import pytest
+
 from ssl_core.analysis.comparison import Comparison, compare_modes
 from ssl_core.app.jobs import DONE, JobRegistry
 from ssl_core.app.runs import comparison_work
@@ -6,6 +8,7 @@ from ssl_core.engine.train import Callbacks
 from tests.conftest import digits_setup as setup  # noqa: F401 (a fixture)
 
 
+@pytest.mark.slow  # trains every mode on the digits: about 20 s, a journey more than a unit
 def test_comparison_job_trains_every_mode_and_judges_it(setup):
     digits, split, pretrained = setup
     work = comparison_work(digits, split, pretrained, ["linear", "finetune", "scratch"], DownstreamConfig(epochs=2))

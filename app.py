@@ -1,7 +1,7 @@
 """SSL Playground: the frame around the pages (navigation, sidebar status)."""
 import streamlit as st
 
-from pages.params import PRESENT_PARAM
+from pages.ui.params import PRESENT_PARAM
 
 # Until `st.navigation` runs, Streamlit lists every file in pages/ (helpers too) under their file names: the
 # navigation comes first, and the imports that load torch (seconds on a server's first visit) after it.
@@ -38,10 +38,12 @@ if presenting:
 else:
     page = st.navigation(pages)
 
-from pages.common import (HEARTBEAT_S, current_dataset, current_setup, device_label, elsewhere, escape,  # noqa: E402
-                          get_job, glossary, init_state, pretext_summary, remember_setup, server, workspace)
+from pages.ui.state import (HEARTBEAT_S, current_dataset, device_label, elsewhere, get_job, init_state,  # noqa: E402
+                            pretext_summary, remember_setup, server, settings, workspace)
+from pages.ui.text import escape  # noqa: E402
+from pages.ui.widgets import glossary  # noqa: E402
 from ssl_core.app.jobs import WAITING  # noqa: E402
-from ssl_core.app.share import link  # noqa: E402
+from ssl_core.app.share import link, shareable_dataset  # noqa: E402
 
 init_state()
 if not presenting and (back := st.session_state.pop("return_to", None)) is not None:
@@ -71,10 +73,9 @@ def status_panel() -> None:
 
 
 def share_panel() -> None:
-    setup = current_setup()
     st.markdown("Opening this link sets up the same dataset, pretext task and settings (not the trained models):")
-    st.code(link(st.context.url or "http://localhost:8501/", setup), language=None, wrap_lines=True)
-    if setup.dataset is None:
+    st.code(link(st.context.url or "http://localhost:8501/", settings()), language=None, wrap_lines=True)
+    if not shareable_dataset(settings().dataset):
         st.caption("Your own images are never put in a link: it opens on the default dataset.")
 
 

@@ -1,11 +1,14 @@
 """Step 1: choose the dataset and how it is split."""
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 
 import streamlit as st
 
-from pages.builder_panel import builder_panel
-from pages.common import current_dataset, current_split, deployment, escape, remember_user_dataset, resolve, set_dataset
+from pages.ui.builder_panel import builder_panel
+from pages.ui.state import (current_dataset, current_split, deployment, field_key, put, remember_user_dataset, resolve,
+                            set_dataset, settings)
+from pages.ui.text import escape
 from ssl_core.analysis.plots import class_count_figure, display_scale, image_grid
 from ssl_core.app.deployment import MB, FolderRefused, allowed_folder
 from ssl_core.app.workspaces import CapacityError
@@ -36,7 +39,7 @@ def use(dataset_id: str, load: Callable[[ProgressFn], ImageDataset], what: str) 
 
 
 st.title("1. Data")
-kind, _, current_name = st.session_state.dataset_id.partition(":")
+kind, _, current_name = settings().dataset.partition(":")
 current_builtin = current_name if kind == "builtin" else None
 SOURCES = ["Built-in (offline)", "Download (torchvision)", "Your images"]
 if "data_source" not in st.session_state:  # Streamlit forgets a widget's state on pages that did not draw it
@@ -49,7 +52,7 @@ if source == "Built-in (offline)":
                     index=list(BUILTIN_TITLES).index(current_builtin or "mnist-10k"))
     st.caption("Real handwritten digits that ship with the app (MNIST's 10,000 test digits; scikit-learn's "
                "8×8 digits): no network needed. Choosing one fills in its recommended settings.")
-    if st.button("Use this dataset", disabled=st.session_state.dataset_id == f"builtin:{name}"):
+    if st.button("Use this dataset", disabled=settings().dataset == f"builtin:{name}"):
         set_dataset(f"builtin:{name}")
         st.rerun()
 
@@ -125,17 +128,15 @@ if dataset.skipped:
         st.dataframe([{"file": f, "reason": r} for f, r in dataset.skipped], hide_index=True)
 
 st.subheader("Split")
-config = st.session_state.split_config
-for key, value in (("split_test", config.test_fraction), ("split_labels", config.labels_per_class or 10),
-                   ("split_seed", config.seed)):
-    st.session_state.setdefault(key, value)
+labels_key = field_key("split", "labels_per_class")
+if st.session_state[labels_key] is None:  # a share of the labels instead (the CLI's): the page asks per class
+    st.session_state[labels_key] = 10
 c1, c2, c3 = st.columns(3)
-test_fraction = c1.slider("Held-out test fraction", 0.05, 0.5, step=0.05, key="split_test")
-labels_per_class = c2.number_input("Labeled images per class", 1, 5000, key="split_labels")
-seed = c3.number_input("Split seed", 0, 10_000, key="split_seed")
-new_config = SplitConfig(test_fraction=test_fraction, labels_per_class=int(labels_per_class), seed=int(seed))
-if new_config != config:
-    st.session_state.split_config = new_config
+test_fraction = c1.slider("Held-out test fraction", 0.05, 0.5, step=0.05, key=field_key("split", "test_fraction"))
+labels_per_class = c2.number_input("Labeled images per class", 1, 5000, key=labels_key)
+seed = c3.number_input("Split seed", 0, 10_000, key=field_key("split", "seed"))
+put(replace(settings(), split=SplitConfig(test_fraction=test_fraction, labels_per_class=int(labels_per_class),
+                                          seed=int(seed))))
 split = current_split()
 m1, m2, m3 = st.columns(3)
 m1.metric("Unlabeled pool (pretext)", f"{len(split.pool):,}")

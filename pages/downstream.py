@@ -1,22 +1,27 @@
 """Step 4: transfer to the labeled task against a from-scratch baseline, then classify photos."""
+from dataclasses import replace
+
 import streamlit as st
 import torch
 from torch import nn
 
-from pages.common import (TRANSFER_MODES, apply_recipe, current_dataset, current_split, deployment, device_label,
-                          downstream_config, escape, get_job, headline, live_job, predicted_seconds, pretext_text,
-                          setting, start_comparison, start_job, term, usable_pretrained, verdict_box)
+from pages.ui.jobs import live_job, predicted_seconds, start_comparison, start_job
+from pages.ui.state import (apply_recipe, current_dataset, current_split, deployment, device_label, field_key, get_job,
+                            put, settings, usable_pretrained)
+from pages.ui.text import escape
+from pages.ui.widgets import headline, verdict_box
 from ssl_core.analysis.comparison import MAX_SEEDS, Comparison
 from ssl_core.analysis.mistakes import KINDS, mistakes
 from ssl_core.analysis.plots import (comparison_figure, confusion_figure, display_scale, image_grid, probability_figure,
                                      upscale)
 from ssl_core.analysis.stats import chance_class, chance_level
 from ssl_core.analysis.verdict import chance_words
-from ssl_core.app.runs import check_downstream_data
+from ssl_core.app.glossary import term
+from ssl_core.app.runs import check_downstream_data, describe_pretext
 from ssl_core.app.share import DOWNSTREAM_LEARNING_RATES, MAX_EPOCHS
 from ssl_core.data.augment import normalise, resize_all
 from ssl_core.data.images import ImageError
-from ssl_core.engine.downstream import MODE_TITLES
+from ssl_core.engine.downstream import MODE_TITLES, Transfer
 from ssl_core.engine.inference import PhotoModel, domain_note, photo_models, predict, prepare_photo
 from ssl_core.engine.joint import joint_problem
 from ssl_core.engine.model_file import ModelFileError, from_bytes, to_bytes
@@ -120,7 +125,7 @@ with st.expander("📂 Open a model file (saved with **Download the models** bel
                 test_images = dataset.images[split.test]
                 start_job("train_job", "pretext", f"{opened.pretext.task} on {dataset.name}, from a model file",
                           lambda: lambda job: opened.pretrained(test_images),
-                          settings="opened from a file · " + pretext_text(opened.pretext))
+                          described="opened from a file · " + describe_pretext(opened.pretext))
         else:
             st.caption(f"To transfer its pretext network or train it further, choose **{escape(opened.dataset)}** on the "
                        "Data page (for your own images: the same zip, or the same photos built in the browser).")
@@ -144,7 +149,7 @@ except ValueError as exc:
     st.info(escape(exc))
     st.stop()
 
-saved = st.session_state.downstream_settings
+saved = settings().downstream
 job = get_job("downstream_job")
 running = bool(job and job.snapshot().active)
 blocks = pretrained.backbone.num_blocks
@@ -165,32 +170,28 @@ if per_class:
         st.session_state.budget_choice = [10, 25, 50]
         st.switch_page("pages/experiments.py")
 c1, c2, c3, c4, c5 = st.columns(5)
-options = {"both": "linear probe + fine-tune", "linear": "linear probe (frozen)", "finetune": "fine-tune",
-           "joint": "train jointly (labels + pretext)", "all": "all three"}
 no_joint = joint_problem(pretrained.task, dataset.channels, pretrained.config.image_size)
-if no_joint:
-    options = {k: v for k, v in options.items() if "joint" not in TRANSFER_MODES[k]}
-if saved["transfer"] not in options:
-    saved["transfer"] = "both"
-if st.session_state.get("downstream_settings.transfer", "both") not in options:  # a task that cannot train jointly
-    st.session_state["downstream_settings.transfer"] = "both"
-saved["transfer"] = c1.selectbox("Transfer", list(options), format_func=options.get,
-                                 key=setting("downstream_settings", "transfer"),
-                                 help="Linear probe: " + term("linear probe") + " Fine-tune: " + term("fine-tuning")
-                                      + " Train jointly: the network from "
-                                      "scratch on the labels and, in the same steps, on the pretext task over the "
-                                      "unlabeled images (S4L, Zhai et al. 2019)." + (f" ({no_joint}.)" if no_joint
-                                                                                    else ""))
-saved["block"] = min(saved["block"], blocks)
-saved["block"] = c2.slider("Probe reads block", 1, blocks, key=setting("downstream_settings", "block"),
-                           help="Which backbone block feeds the linear probe. " + term("block") + " RotNet found "
-                                "middle blocks best; page 5 probes each block.")
-saved["epochs"] = int(c3.number_input("Epochs", 1, MAX_EPOCHS, key=setting("downstream_settings", "epochs")))
-saved["lr"] = c4.select_slider("Learning rate", list(DOWNSTREAM_LEARNING_RATES), format_func=lambda v: f"{v:g}",
-                               key=setting("downstream_settings", "lr"))
-saved["seeds"] = int(c5.number_input("Seeds", 1, MAX_SEEDS, key=setting("downstream_settings", "seeds"),
-                                     help="Repeat the comparison with other labeled images and head "
-                                          "initialisations: mean ± std, and a tighter interval."))
+options = [t for t in Transfer if not (no_joint and "joint" in t.modes)]
+transfer_key, block_key = field_key("downstream", "transfer"), field_key("downstream", "block")
+if st.session_state[transfer_key] not in options:  # a task that cannot train jointly
+    st.session_state[transfer_key] = Transfer.BOTH
+st.session_state[block_key] = min(st.session_state[block_key], blocks)  # a backbone with fewer blocks
+transfer = c1.selectbox("Transfer", options, format_func=lambda t: Transfer(t).label, key=transfer_key,
+                        help="Linear probe: " + term("linear probe") + " Fine-tune: " + term("fine-tuning")
+                             + " Train jointly: the network from scratch on the labels and, in the same steps, on the "
+                             "pretext task over the unlabeled images (S4L, Zhai et al. 2019)."
+                             + (f" ({no_joint}.)" if no_joint else ""))
+block = c2.slider("Probe reads block", 1, blocks, key=block_key,
+                  help="Which backbone block feeds the linear probe. " + term("block") + " RotNet found "
+                       "middle blocks best; page 5 probes each block.")
+epochs = int(c3.number_input("Epochs", 1, MAX_EPOCHS, key=field_key("downstream", "epochs")))
+lr = c4.select_slider("Learning rate", list(DOWNSTREAM_LEARNING_RATES), format_func=lambda v: f"{v:g}",
+                      key=field_key("downstream", "lr"))
+seeds = int(c5.number_input("Seeds", 1, MAX_SEEDS, key=field_key("downstream", "seeds"),
+                            help="Repeat the comparison with other labeled images and head "
+                                 "initialisations: mean ± std, and a tighter interval."))
+saved = replace(saved, transfer=transfer, block=block, epochs=epochs, lr=lr, seeds=seeds)
+put(replace(settings(), downstream=saved))
 estimate = predicted_seconds(dataset, split, pretrained.config)
 st.caption(f"⏱️ Predicted on this {device_label()}: about **{estimate.comparison:.0f} s** (from a few training "
            "steps timed here).")
@@ -205,11 +206,11 @@ if start:
 
 snap = live_job("downstream_job", "■ Stop comparison", lambda snap: st.plotly_chart(
     comparison_figure(snap.epochs, chance_level(test_labels, dataset.num_classes)), key="downstream_accuracy"))
-loop = downstream_config().loop(len(split.labeled))
-if snap is not None and loop.epochs > saved["epochs"]:
+loop = saved.config().loop(len(split.labeled))
+if snap is not None and loop.epochs > saved.epochs:
     st.caption(f"With {len(split.labeled):,} labels an epoch is {-(-len(split.labeled) // loop.batch_size)} step(s), "
-               f"and every model trains at least {downstream_config().min_steps} steps so that the few labels are "
-               f"seen often enough: the {saved['epochs']} epochs asked for become {loop.epochs}.")
+               f"and every model trains at least {saved.config().min_steps} steps so that the few labels are "
+               f"seen often enough: the {saved.epochs} epochs asked for become {loop.epochs}.")
 comparison = snap.result if snap else None
 if comparison is not None and comparison.pretrained is not pretrained:
     st.info("These results come from an earlier pretext model; press **Compare** to transfer the current one "

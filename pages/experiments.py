@@ -1,15 +1,16 @@
 """Step 5: when does self-supervision pay off? Label budgets, and which layer transfers."""
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
 
-from pages.common import (current_dataset, current_split, device_label, get_job, live_job, measured_speed,
-                          pretext_config, start_job, usable_pretrained)
+from pages.ui.jobs import live_job, measured_speed, start_job
+from pages.ui.state import current_dataset, current_split, device_label, get_job, settings, usable_pretrained
 from ssl_core.analysis.experiment import (ExperimentConfig, predicted_seconds, pretext_text, probe_blocks,
                                           probe_seconds, run_experiment)
 from ssl_core.analysis.plots import block_figure, budget_figure
-from ssl_core.analysis.report import ExperimentReport, Point
+from ssl_core.analysis.report import ExperimentReport
 from ssl_core.analysis.task_ranking import BudgetRanking, rank_tasks
 from ssl_core.analysis.verdict import budget_verdict, reconstruction_words
 from ssl_core.app.runs import check_pretext_data
@@ -69,7 +70,6 @@ split = current_split()
 if dataset.num_classes < 2:
     st.info("These experiments need labeled images of at least two classes.")
     st.stop()
-train = st.session_state.train_settings
 
 st.subheader("Label budget")
 st.markdown("For each number of labels per class: one pretraining per seed, then the SSL linear probe, SSL "
@@ -79,10 +79,10 @@ if "budget_choice" not in st.session_state:  # the Downstream page's one click m
     st.session_state.budget_choice = [1, 5, 20]
 budgets = c1.multiselect("Labels per class", list(BUDGET_CHOICES), key="budget_choice")
 seeds = c2.number_input("Seeds", 1, 5, 1)
-epochs = c3.number_input("Pretext epochs", 1, MAX_EPOCHS, train["epochs"])
-config = ExperimentConfig(pretext=pretext_config(**{**train, "epochs": int(epochs)}),
+epochs = c3.number_input("Pretext epochs", 1, MAX_EPOCHS, settings().pretext.epochs)
+config = ExperimentConfig(pretext=replace(settings().pretext, epochs=int(epochs)),
                           labels_per_class=tuple(sorted(budgets)), seeds=tuple(range(int(seeds))),
-                          test_fraction=st.session_state.split_config.test_fraction)
+                          test_fraction=settings().split.test_fraction)
 pretext_share = 0.5
 if budgets:
     speed = measured_speed(dataset, config.pretext, config.downstream.batch_size)
@@ -102,7 +102,7 @@ if run_budget:
 
         def work(job):
             def on_point(point):
-                job.record(point.to_json(), message=f"{len(job.snapshot().epochs)} of {total} downstream runs done")
+                job.record(point, message=f"{len(job.snapshot().found)} of {total} downstream runs done")
 
             return run_experiment(dataset, config, on_point, lambda: job.stop_requested, log=job.set_message,
                                   on_progress=job.set_progress, pretext_share=pretext_share)
@@ -115,8 +115,8 @@ if run_budget:
 
 
 def budget_body(snap) -> None:
-    if snap.epochs:
-        st.plotly_chart(budget_figure([Point.from_json(p) for p in snap.epochs]), key="budget_chart")
+    if snap.found:
+        st.plotly_chart(budget_figure(snap.found), key="budget_chart")
     if snap.result:
         report = snap.result
         if report.pretext_metric == "psnr" and report.pretext_baseline is not None and report.pretext_task:
@@ -147,14 +147,14 @@ if st.button("▶ Probe every block"):
         blocks = pretrained.backbone.num_blocks
         return probe_blocks(pretrained, *labeled, *test, dataset.num_classes, probe_config,
                             allow_flip=dataset.allow_flip,
-                            on_block=lambda b, acc: job.record({"block": b, "accuracy": acc}, b / blocks,
+                            on_block=lambda b, acc: job.record((b, acc), b / blocks,
                                                                f"block {b} of {blocks}: {acc:.1%}"))
 
     start_job("blocks_job", "probe", "probe blocks", lambda: probe_work)
 
 
 def blocks_body(snap) -> None:
-    scores = {p["block"]: p["accuracy"] for p in snap.epochs}
+    scores = dict(snap.found)  # (block, accuracy) as each block is probed
     if scores:
         st.plotly_chart(block_figure(scores), key="blocks_chart")
     if snap.result:

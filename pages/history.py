@@ -3,7 +3,7 @@ import time
 
 import streamlit as st
 
-from pages.common import workspace
+from pages.ui.state import workspace
 from ssl_core.analysis.plots import epoch_metric, loss_figure, metric_figure
 
 st.title("Run history")

@@ -6,8 +6,8 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from pages.common import apply_talk
-from pages.params import PRESENT_PARAM
+from pages.ui.params import PRESENT_PARAM
+from pages.ui.state import apply_talk
 from ssl_core.pretext import TASKS, make_task, parse_options
 
 PHOTO = Path(__file__).resolve().parents[1] / "assets" / "home" / "flower.png"

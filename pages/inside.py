@@ -5,7 +5,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from pages.common import current_dataset, current_split, deployment, escape, get_job, usable_pretrained
+from pages.ui.state import current_dataset, current_split, deployment, get_job, settings, usable_pretrained
+from pages.ui.text import escape
 from ssl_core.analysis.activations import block_responses, clearest, first_filters, first_layer_change
 from ssl_core.analysis.neighbours import BACKBONES, feature_bank, neighbours
 from ssl_core.analysis.plots import data_uri, display_scale, embedding_figure, image_grid
@@ -76,7 +77,7 @@ def class_name(label: int) -> str:
 def train_probe_words() -> str:
     """The Train page's last real-task figure for this model, to set beside this page's."""
     job = get_job("train_job")
-    probes = [p[PROBE_KEY] for p in job.snapshot().epochs if PROBE_KEY in p] if job else []
+    probes = [p.metrics[PROBE_KEY] for p in job.snapshot().epochs if PROBE_KEY in p.metrics] if job else []
     return f" (The Train page's last figure for this model: {probes[-1]:.1%}.)" if probes else ""
 
 
@@ -88,7 +89,7 @@ def embedding_map() -> None:
         return
     c1, c2, c3, c4 = st.columns(4)
     blocks = pretrained.backbone.num_blocks
-    block = c1.slider("Features of block", 1, blocks, min(st.session_state.downstream_settings["block"], blocks),
+    block = c1.slider("Features of block", 1, blocks, min(settings().downstream.block, blocks),
                       key="map_block", help="Which block's output is mapped (pooled as the linear probe reads it).")
     method = c2.radio("Projection", list(METHODS), format_func=METHODS.get, horizontal=True, key="map_method",
                       help="PCA keeps distances faithfully but flattens clusters; t-SNE shows clusters but "
@@ -176,7 +177,7 @@ def nearest_neighbours() -> None:
     with left:
         picked = chosen_image("neighbours")
         blocks = pretrained.backbone.num_blocks
-        block = st.slider("Features of block", 1, blocks, min(st.session_state.downstream_settings["block"], blocks),
+        block = st.slider("Features of block", 1, blocks, min(settings().downstream.block, blocks),
                           key="neighbour_block")
     if picked is None:
         right.info("Upload a photo to find the training images most like it.")

@@ -3,20 +3,21 @@ the result), with the current dataset and settings; no sidebar, large type, next
 says what is missing when the steps are taken out of order, and offers to run it."""
 import streamlit as st
 
-from pages.common import (TRANSFER_MODES, apply_talk, current_dataset, current_setup, current_split, downstream_config,
-                          escape, gallery, get_job, headline, is_talk, live_job, predicted_seconds, pretext_config,
-                          pretext_curves, start_comparison, start_talk)
-from pages.params import PRESENT_PARAM
+from pages.ui.jobs import live_job, predicted_seconds, start_comparison, start_talk
+from pages.ui.params import PRESENT_PARAM
+from pages.ui.state import apply_talk, current_dataset, current_split, get_job, is_talk, settings
+from pages.ui.text import escape
+from pages.ui.widgets import gallery, headline, pretext_curves
 from ssl_core.analysis.stats import chance_level
 from ssl_core.analysis.verdict import reconstruction_words
 from ssl_core.app.runs import check_downstream_data, check_pretext_data, transfer_problem
-from ssl_core.app.share import link
+from ssl_core.app.share import link, shareable_dataset
 from ssl_core.pretext import TASKS
 
 STEPS = ("The puzzle", "Training, live", "The result")
 
 dataset, split = current_dataset(), current_split()
-config = pretext_config()
+config = settings().pretext
 step = min(st.session_state.setdefault("present_step", 0), len(STEPS) - 1)
 
 
@@ -30,9 +31,9 @@ back.button("◀ Back", disabled=step == 0, key="present_previous", on_click=go,
 forward.button("Next ▶", disabled=step == len(STEPS) - 1, key="present_next", type="primary", on_click=go,
                args=(step + 1,))
 with share.popover("Link", help="A link that opens exactly this talk in presenter mode"):
-    st.code(link(st.context.url or "http://localhost:8501/", current_setup()) + f"&{PRESENT_PARAM}=1", language=None,
+    st.code(link(st.context.url or "http://localhost:8501/", settings()) + f"&{PRESENT_PARAM}=1", language=None,
             wrap_lines=True)
-    if current_setup().dataset is None:
+    if not shareable_dataset(settings().dataset):
         st.caption("Your own images are never put in a link: it opens on the default dataset.")
 if leave.button("✕", key="present_leave", help="Leave presenter mode, back to the page you came from"):
     st.session_state.return_to = st.session_state.pop("present_from", None)
@@ -71,9 +72,7 @@ def start_button(where: str) -> None:
     left, right = st.columns([2, 3])
     if left.button(f"▶ Start: about {estimate.pretext + estimate.comparison:.0f} s", type="primary",
                    key=f"present_start_{where}"):
-        down = st.session_state.downstream_settings
-        if start_talk(dataset, split, config, TRANSFER_MODES[down["transfer"]] + ("scratch",), downstream_config(),
-                      f"{config.task} on {dataset.name}"):
+        if start_talk(dataset, split, f"{config.task} on {dataset.name}"):
             go(1)
             st.rerun()
     if not is_talk():

@@ -1,13 +1,14 @@
 """Step 2: the pretext task, its settings and a gallery of exactly what training generates."""
 import streamlit as st
 
-from pages.common import current_dataset, current_split, escape, gallery, pretext_config
-from pages.quiz_panel import quiz_panel
+from pages.ui.quiz_panel import quiz_panel
+from pages.ui.state import current_dataset, current_split, put, settings
+from pages.ui.text import escape
+from pages.ui.widgets import gallery
 from ssl_core.pretext import TASKS, Option, options, settings_dict, settings_from
 
 st.title("2. Pretext task")
 dataset = current_dataset()
-state = st.session_state.pretext
 
 
 def widget_key(task: str, name: str) -> str:
@@ -17,21 +18,19 @@ def widget_key(task: str, name: str) -> str:
 def widget_values(task: str) -> dict:
     """The task's saved settings, overridden by its widgets that exist (a widget's state is dropped on
     runs that do not draw it)."""
-    saved = state["settings"].get(task) or TASKS[task].Settings()
-    return {**settings_dict(saved), **{opt.name: st.session_state[widget_key(task, opt.name)]
-                                       for opt in options(TASKS[task].Settings)
-                                       if widget_key(task, opt.name) in st.session_state}}
+    shown = {opt.name: st.session_state[widget_key(task, opt.name)] for opt in options(TASKS[task].Settings)
+             if widget_key(task, opt.name) in st.session_state}
+    return {**settings_dict(settings().settings_of(task)), **shown}
 
 
 def save() -> None:
     """Widget callback (runs before the next script run, so the sidebar shows the new task): keep the
     task and its settings when they are valid."""
     task = st.session_state.pretext_task
-    state["task"] = task
     try:
-        state["settings"][task] = settings_from(TASKS[task].Settings, widget_values(task))
+        put(settings().with_task(task, settings_from(TASKS[task].Settings, widget_values(task))))
     except ValueError:
-        pass  # the page shows why below
+        put(settings().with_task(task))  # the page shows why below; the last valid settings stay
 
 
 def control(column, task: str, opt: Option, value) -> None:
@@ -58,7 +57,7 @@ def title(name: str) -> str:
     return TASKS[name].title + (" (colour only)" if TASKS[name].unavailable(dataset.channels) else "")
 
 
-st.session_state.setdefault("pretext_task", state["task"])
+st.session_state.setdefault("pretext_task", settings().pretext.task)
 name = st.radio("Task", list(TASKS), horizontal=True, format_func=title, key="pretext_task", on_change=save)
 task_type = TASKS[name]
 st.markdown(task_type.explanation)
@@ -67,19 +66,18 @@ if reason:
     st.warning(f"{reason} Choose a colour dataset on the **Data** page, or another task.")
     st.stop()
 
-current = state["settings"].get(name) or task_type.Settings()
+current = settings().settings_of(name)
 opts = options(task_type.Settings)
 columns = st.columns(min(3, len(opts))) if opts else []
 for i, opt in enumerate(opts):
     control(columns[i % len(columns)], name, opt, getattr(current, opt.name))
 try:
-    settings = settings_from(task_type.Settings, widget_values(name))
+    chosen = settings_from(task_type.Settings, widget_values(name))
 except ValueError as exc:
     st.warning(f"{escape(exc)}. The last valid settings are kept.")
     st.stop()
-state.update(task=name)
-state["settings"][name] = settings
-config = pretext_config()
+put(settings().with_task(name, chosen))
+config = settings().pretext
 st.caption(f"{config.make_task().describe()}. Built with the training seed ({config.seed}), as the Train page will.")
 
 split = current_split()

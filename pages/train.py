@@ -3,14 +3,17 @@ from dataclasses import replace
 
 import streamlit as st
 
-from pages.common import (apply_recipe, apply_talk, checkpointer, current_dataset, current_split, device_label,
-                          downstream_config, elsewhere, escape, get_job, headline, live_job, predicted_seconds,
-                          pretext_config, pretext_curves, pretext_text, setting, start_job, start_talk, term, workspace)
+from pages.ui.jobs import live_job, predicted_seconds, start_job, start_talk
+from pages.ui.state import (apply_recipe, apply_talk, checkpointer, current_dataset, current_split, device_label,
+                            elsewhere, field_key, get_job, put, settings, workspace)
+from pages.ui.text import escape
+from pages.ui.widgets import headline, pretext_curves
 from ssl_core.analysis.advice import pretext_warning
 from ssl_core.analysis.plots import confusion_figure
 from ssl_core.analysis.stats import chance_level
 from ssl_core.analysis.verdict import reconstruction_words
-from ssl_core.app.runs import TALK_MODES, continuable, pretext_work, transfer_problem
+from ssl_core.app.glossary import term
+from ssl_core.app.runs import continuable, describe_pretext, pretext_work, transfer_problem
 from ssl_core.app.share import BATCH_SIZES, IMAGE_SIZES, LEARNING_RATES, MAX_EPOCHS
 from ssl_core.engine.model_file import to_bytes
 from ssl_core.engine.models import BACKBONES
@@ -20,27 +23,28 @@ from ssl_core.pretext import TASKS
 st.title("3. Train on the pretext task")
 dataset = current_dataset()
 split = current_split()
-saved = st.session_state.train_settings
+saved = settings().pretext
 job = get_job("train_job")
 running = bool(job and job.snapshot().active)
 
 st.caption(f"Dataset **{escape(dataset.name)}**: {len(split.pool):,} unlabeled images for the pretext task, "
-           f"{len(split.test):,} held out. Task **{TASKS[st.session_state.pretext['task']].title}** (change it on "
+           f"{len(split.test):,} held out. Task **{TASKS[saved.task].title}** (change it on "
            "the Pretext page).")
-sizes = sorted({*IMAGE_SIZES, saved["image_size"]})
+sizes = sorted({*IMAGE_SIZES, saved.image_size})
 c1, c2, c3 = st.columns(3)
-saved["backbone"] = c1.selectbox("Backbone", list(BACKBONES), key=setting("train_settings", "backbone"),
-                                 help=term("backbone") + " small_cnn trains in seconds on a CPU; resnet18 is "
-                                      "torchvision's, adapted to small images (slow on a CPU).")
-saved["image_size"] = c2.select_slider("Image size (px)", sizes, key=setting("train_settings", "image_size"))
-saved["epochs"] = int(c3.number_input("Epochs", 1, MAX_EPOCHS, key=setting("train_settings", "epochs"),
-                                     help=term("epoch")))
+backbone = c1.selectbox("Backbone", list(BACKBONES), key=field_key("pretext", "backbone"),
+                        help=term("backbone") + " small_cnn trains in seconds on a CPU; resnet18 is "
+                             "torchvision's, adapted to small images (slow on a CPU).")
+image_size = c2.select_slider("Image size (px)", sizes, key=field_key("pretext", "image_size"))
+epochs = int(c3.number_input("Epochs", 1, MAX_EPOCHS, key=field_key("pretext", "epochs"), help=term("epoch")))
 c4, c5, c6 = st.columns(3)
-saved["batch_size"] = c4.select_slider("Batch size", list(BATCH_SIZES), key=setting("train_settings", "batch_size"))
-saved["lr"] = c5.select_slider("Learning rate", list(LEARNING_RATES), key=setting("train_settings", "lr"),
-                               format_func=lambda v: f"{v:g}", help=term("learning rate"))
-saved["seed"] = int(c6.number_input("Seed", 0, 10_000, key=setting("train_settings", "seed")))
-config = pretext_config(**saved)
+batch_size = c4.select_slider("Batch size", list(BATCH_SIZES), key=field_key("pretext", "batch_size"))
+lr = c5.select_slider("Learning rate", list(LEARNING_RATES), key=field_key("pretext", "lr"),
+                      format_func=lambda v: f"{v:g}", help=term("learning rate"))
+seed = int(c6.number_input("Seed", 0, 10_000, key=field_key("pretext", "seed")))
+config = replace(saved, backbone=backbone, image_size=image_size, epochs=epochs, batch_size=batch_size, lr=lr,
+                 seed=seed)
+put(replace(settings(), pretext=config))
 unavailable = TASKS[config.task].unavailable(dataset.channels)
 if unavailable:
     st.warning(f"{unavailable} Choose another task on the **Pretext** page.")
@@ -70,11 +74,12 @@ talk = st.button("🎤 Talk preset: pretext + SSL-vs-scratch on the digits, 1 la
                       "its predicted time, and the headline shows here. Home's Give a talk runs it in presenter mode.")
 if talk:
     apply_talk()
-    if start_talk(current_dataset(), current_split(), pretext_config(), TALK_MODES, downstream_config(), "talk preset"):
-        st.session_state.train_predicted = predicted_seconds(current_dataset(), current_split(), pretext_config()).pretext
+    if start_talk(current_dataset(), current_split(), "talk preset"):
+        st.session_state.train_predicted = predicted_seconds(current_dataset(), current_split(),
+                                                             settings().pretext).pretext
         st.rerun()
 
-probe_block = st.session_state.downstream_settings["block"]  # the live probe reads what the linear probe will
+probe_block = settings().downstream.block  # the live probe reads what the linear probe will
 saver = checkpointer(config)
 if carry_on:
     st.session_state.talk_job = None
@@ -82,14 +87,14 @@ if carry_on:
     start_job("train_job", "pretext", f"{config.task} on {dataset.name}, continued",
               lambda: pretext_work(dataset, split, config, start_from=previous.model, probe_block=probe_block,
                                    checkpoint=saver),
-              settings="continued · " + pretext_text(config), checkpoint=saver)
+              described="continued · " + describe_pretext(config), checkpoint=saver)
 
 if start:
     st.session_state.talk_job = None
     st.session_state.train_predicted = estimate.pretext
     start_job("train_job", "pretext", f"{config.task} on {dataset.name}",
               lambda: pretext_work(dataset, split, config, probe_block=probe_block, checkpoint=saver),
-              settings=pretext_text(config), checkpoint=saver)
+              described=describe_pretext(config), checkpoint=saver)
 
 talk_job = get_job("downstream_job")
 if talk_job is not None and talk_job.id == st.session_state.get("talk_job"):
@@ -113,7 +118,7 @@ def kept_network(kept):
 
 kept = workspace().interrupted  # after a restart: the latest pretext training, to resume or to use
 if job is None and kept is not None:
-    usable = kept.dataset_id == st.session_state.dataset_id
+    usable = kept.dataset_id == settings().dataset
     why = None if usable else "Choose the dataset it was trained on first (Data page)."
     if kept.finished:
         st.info(f"Your pretext model from before the server restarted is kept ({escape(kept.config.task)}, "
@@ -125,7 +130,7 @@ if job is None and kept is not None:
             st.session_state.train_predicted = None
             start_job("train_job", "pretext", f"{trained.task} on {dataset.name}, kept across a restart",
                       lambda: lambda job: scored(trained, network, dataset.channels, test_images, dataset.name),
-                      settings="kept across a restart · " + pretext_text(trained))
+                      described="kept across a restart · " + describe_pretext(trained))
     else:
         left = kept.config.epochs - kept.epoch
         st.warning(f"A server restart interrupted this training ({escape(kept.config.task)}, "
@@ -139,7 +144,7 @@ if job is None and kept is not None:
             start_job("train_job", "pretext", f"{resumed.task} on {dataset.name}, resumed after a restart",
                       lambda: pretext_work(dataset, split, resumed, start_from=network, probe_block=probe_block,
                                            checkpoint=resumer),
-                      settings=f"resumed at epoch {kept.epoch} · " + pretext_text(resumed), checkpoint=resumer)
+                      described=f"resumed at epoch {kept.epoch} · " + describe_pretext(resumed), checkpoint=resumer)
 
 if job is None:
     st.info("No training yet: choose the settings and press **Start training**.")

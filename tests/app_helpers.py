@@ -38,7 +38,7 @@ def markdown(at: AppTest) -> str:
 
 def job_of(at: AppTest, key: str):
     """The session's job `key`, as its pages see it."""
-    from pages.common import server
+    from pages.ui.state import server
 
     return server().job(at.session_state.workspace, key)
 
@@ -61,8 +61,8 @@ def upload_zip(at: AppTest, data: bytes, name: str = "pets.zip") -> AppTest:
 def start_training(at: AppTest, epochs: int = 2, size: int = 8) -> AppTest:
     """Small images keep the tests quick; the recommended sizes are checked by the benchmarks."""
     at.switch_page("pages/train.py").run()
-    at.number_input(key="train_settings.epochs").set_value(epochs).run()
-    at.select_slider(key="train_settings.image_size").set_value(size).run()
+    at.number_input(key="pretext.epochs").set_value(epochs).run()
+    at.select_slider(key="pretext.image_size").set_value(size).run()
     button(at, "Start training").click().run()
     return at
 
@@ -70,7 +70,7 @@ def start_training(at: AppTest, epochs: int = 2, size: int = 8) -> AppTest:
 def run_comparison(at: AppTest, epochs: int = 2) -> AppTest:
     """SSL against scratch on the Downstream page, quickly, to the end."""
     at.switch_page("pages/downstream.py").run()
-    at.number_input(key="downstream_settings.epochs").set_value(epochs).run()
+    at.number_input(key="downstream.epochs").set_value(epochs).run()
     button(at, "Compare SSL").click().run()
     wait_for_job(at, "downstream_job")
     return at
@@ -105,7 +105,7 @@ def story_page(story) -> AppTest:
     """The Downstream page showing a constructed comparison (`STORIES`)."""
     import torch
 
-    from pages.common import server
+    from pages.ui.state import server
     from ssl_core.analysis.comparison import Comparison
     from ssl_core.data.datasets import load_mnist_10k
     from ssl_core.engine.downstream import DownstreamResult

@@ -76,3 +76,18 @@ def below_fold(page, locator, height: int) -> float:
     """How far the bottom of `locator` (its last match) reaches past the window's bottom edge, in px."""
     box = locator.last.bounding_box()
     return 0.0 if box is None else box["y"] + box["height"] - height
+
+
+SIZES = ((1280, 720), (1920, 1080))  # a projector, a large screen
+
+
+def at_both_sizes(page, step: str, main=None, settle_ms: int = 500) -> None:
+    """Screenshots of `step` at 1280×720 and 1920×1080 with no exception shown; with `main` (a locator), it must
+    be on screen above the fold at both. The window goes back to 1280×720 after."""
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(settle_ms)
+        healthy(page, f"{step}_{width}")
+        if main is not None:
+            assert below_fold(page, main, height) <= 0, f"{step} at {width}"
+    page.set_viewport_size({"width": 1280, "height": 720})

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_helpers import (ARGS, ARTIFACTS, CHROMIUM, NAV_AT_SPINNER, below_fold, chart_points, go, healthy,
+from tests.browser_helpers import (ARGS, ARTIFACTS, CHROMIUM, NAV_AT_SPINNER, at_both_sizes, chart_points, go, healthy,
                                    idle, load_zip, peak_rss_mb, wait_for_text)
 from tests.conftest import ROOT, image_bytes, shared, streamlit_app
 
@@ -261,12 +261,7 @@ def test_give_a_talk_from_home_to_the_result_at_1280x720(server, playwright):
         page.get_by_role("heading", name="The puzzle").wait_for()
         idle(page)
         assert "present=1" in page.url
-        for width, height in ((1280, 720), (1920, 1080)):
-            page.set_viewport_size({"width": width, "height": height})
-            page.wait_for_timeout(500)
-            healthy(page, f"25_talk_puzzle_{width}")
-            assert below_fold(page, page.locator('[data-testid="stImage"]'), height) <= 0, f"puzzle at {width}"
-        page.set_viewport_size({"width": 1280, "height": 720})
+        at_both_sizes(page, "25_talk_puzzle", page.locator('[data-testid="stImage"]'))
         page.get_by_role("button", name="Next ▶").click()
         idle(page)
         start = page.get_by_role("button", name=re.compile(r"▶ Start: about \d+ s"))
@@ -276,21 +271,12 @@ def test_give_a_talk_from_home_to_the_result_at_1280x720(server, playwright):
         start.click()
         page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
         page.wait_for_timeout(8000)  # a few epochs of curves
-        for width, height in ((1280, 720), (1920, 1080)):
-            page.set_viewport_size({"width": width, "height": height})
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(ARTIFACTS / f"27_talk_training_{width}.png"))
-            assert below_fold(page, page.locator(".js-plotly-plot"), height) <= 0, f"curves at {width}"
-        page.set_viewport_size({"width": 1280, "height": 720})
+        at_both_sizes(page, "27_talk_training", page.locator(".js-plotly-plot"), settle_ms=1500)
         page.get_by_role("button", name="Next ▶").click()
         page.get_by_text("95% interval").first.wait_for(timeout=(predicted + 120) * 1000)
         took = time.monotonic() - began
         idle(page)
-        for width, height in ((1280, 720), (1920, 1080)):
-            page.set_viewport_size({"width": width, "height": height})
-            page.wait_for_timeout(500)
-            healthy(page, f"28_talk_result_{width}")
-            assert below_fold(page, page.get_by_text("95% interval"), height) <= 0, f"result at {width}"
+        at_both_sizes(page, "28_talk_result", page.get_by_text("95% interval"))
         (ARTIFACTS / "talk_timing.txt").write_text(f"predicted {predicted} s, result shown after {took:.0f} s\n")
         print(f"give a talk: predicted {predicted} s, result shown after {took:.0f} s")
         assert took <= predicted + 20, f"the talk took {took:.0f} s, predicted {predicted} s"
@@ -339,24 +325,18 @@ def test_the_game_after_a_wrong_answer_see_inside_and_page_5_read_as_they_should
         page.get_by_role("button", name="Start training").click()
         page.get_by_text("Held-out pretext").first.wait_for(timeout=180_000)
         go(page, "See inside")
-        for width, height in ((1280, 720), (1920, 1080)):
-            page.set_viewport_size({"width": width, "height": height})
-            page.wait_for_timeout(800)
-            healthy(page, f"30_inside_map_{width}")
+        at_both_sizes(page, "30_inside_map", settle_ms=800)
         assert page.get_by_text("not the Train page's real task chart").count() == 1
         page.get_by_text("Filters & activations").click()
         idle(page)
-        healthy(page, "31_inside_filters_1920")
+        healthy(page, "31_inside_filters_1280")
         assert page.get_by_text("How to read this:").count() >= 2
         go(page, "5. When does SSL help?")
         page.get_by_role("button", name="Probe every block").click()
         verdict = page.get_by_text(re.compile(r"^Blocks? \d.*(transfers best|too close to call)"))
         verdict.wait_for(timeout=180_000)
         idle(page)
-        for width, height in ((1280, 720), (1920, 1080)):
-            page.set_viewport_size({"width": width, "height": height})
-            page.wait_for_timeout(800)
-            healthy(page, f"32_page5_blocks_{width}")
+        at_both_sizes(page, "32_page5_blocks", settle_ms=800)
         assert "95% interval" in verdict.inner_text()
     finally:
         browser.close()
@@ -414,11 +394,7 @@ def test_a_dataset_built_in_the_browser_with_the_camera_then_presented(server, p
         page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Presenter mode").click()
         idle(page)
         assert "present=1" in page.url and not page.locator('[data-testid="stSidebar"]').is_visible()
-        for width, height in ((1280, 720), (1920, 1080)):
-            page.set_viewport_size({"width": width, "height": height})
-            page.wait_for_timeout(500)
-            healthy(page, f"17_present_puzzle_{width}")
-        page.set_viewport_size({"width": 1280, "height": 720})
+        at_both_sizes(page, "17_present_puzzle")
         page.get_by_role("button", name="Next ▶").click()
         idle(page)
         page.get_by_role("button", name="▶ Start").click()
@@ -435,10 +411,7 @@ def test_a_dataset_built_in_the_browser_with_the_camera_then_presented(server, p
         page.get_by_role("button", name="Next ▶").click()
         page.get_by_text("from scratch", exact=True).wait_for(timeout=400_000)  # the headline's label
         idle(page)
-        for width, height in ((1280, 720), (1920, 1080)):
-            page.set_viewport_size({"width": width, "height": height})
-            page.wait_for_timeout(500)
-            healthy(page, f"19_present_result_{width}")
+        at_both_sizes(page, "19_present_result")
         assert page.get_by_text("The puzzle:").is_visible()
         page.get_by_role("button", name="✕").click()
         idle(page)

@@ -50,3 +50,12 @@ def test_each_package_is_one_concern_with_no_module_left_at_the_top():
     assert top == ["__init__.py", "__main__.py"], top
     packages = sorted(p.name for p in (ROOT / "ssl_core").iterdir() if (p / "__init__.py").exists())
     assert packages == ["analysis", "app", "bench", "cli", "data", "engine", "pretext"]
+
+
+def test_pages_holds_the_pages_and_what_they_share_lives_in_pages_ui():
+    """Every file in pages/ is a page of app.py's navigation; the shared widgets and state are in pages/ui."""
+    import re
+
+    listed = set(re.findall(r'st\.Page\("(pages/\w+\.py)"', (ROOT / "app.py").read_text()))
+    assert {f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py")} == listed
+    assert {"state.py", "jobs.py", "widgets.py"} <= {p.name for p in (ROOT / "pages" / "ui").glob("*.py")}

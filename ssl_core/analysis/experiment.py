@@ -19,7 +19,7 @@ from ssl_core.analysis.stats import chance_level
 from ssl_core.analysis.verdict import block_verdict
 from ssl_core.data.datasets import ImageDataset
 from ssl_core.data.splits import SplitConfig, labeled_subset, make_split
-from ssl_core.engine.downstream import TRANSFERS, DownstreamConfig, train_downstream
+from ssl_core.engine.downstream import DownstreamConfig, Transfer, train_downstream
 from ssl_core.engine.pretrain import PretrainConfig, PretrainResult, pretrain, scored
 from ssl_core.engine.probe import PROBE_KEY, ProbeData
 from ssl_core.engine.recipe import Speed, comparison_seconds, pretext_seconds
@@ -34,7 +34,7 @@ class ExperimentConfig:
     labels_per_class: tuple[int, ...] = (1, 10, 100)
     label_fractions: tuple[float, ...] = ()  # used instead when given
     test_fraction: float = 0.2
-    transfer: str = "both"
+    transfer: Transfer = Transfer.BOTH
     seeds: tuple[int, ...] = (0,)
     pool_limit: int | None = None  # cap the pretext pool (quick runs)
     # Learning rates tried for the scratch baseline; the best test accuracy is reported. Picking on the
@@ -48,9 +48,7 @@ class ExperimentConfig:
         return [("labels_per_class", n) for n in self.labels_per_class]
 
     def modes(self) -> tuple[str, ...]:
-        if self.transfer not in TRANSFERS:
-            raise ValueError(f"transfer must be one of {sorted(TRANSFERS)}")
-        return TRANSFERS[self.transfer] + ("scratch",)
+        return Transfer(self.transfer).compared  # ValueError names the choices
 
 
 class _StderrProgress(Callbacks):

@@ -13,6 +13,7 @@ from PIL import Image
 
 from ssl_core.analysis.report import Point
 from ssl_core.engine.metrics import ACCURACY, PSNR, Metric
+from ssl_core.engine.train import EpochPoint, StepPoint
 from ssl_core.pretext.base import to_display
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
@@ -47,63 +48,63 @@ def _layout(fig: go.Figure, title: str, height: int, xaxis: str, yaxis: str) -> 
     return fig
 
 
-def loss_figure(steps: Sequence[dict], epochs: Sequence[dict], height: int = 320) -> go.Figure:
+def loss_figure(steps: Sequence[StepPoint], epochs: Sequence[EpochPoint], height: int = 320) -> go.Figure:
     """Training loss per logged step, held-out loss per epoch, one colour per run."""
     fig = go.Figure()
-    for i, run in enumerate(dict.fromkeys(p["run"] for p in list(steps) + list(epochs))):
+    for i, run in enumerate(dict.fromkeys(p.run for p in list(steps) + list(epochs))):
         colour = PALETTE[i % len(PALETTE)]
-        xs = [p["step"] for p in steps if p["run"] == run]
-        fig.add_trace(go.Scatter(x=xs, y=[p["loss"] for p in steps if p["run"] == run], mode="lines",
+        xs = [p.step for p in steps if p.run == run]
+        fig.add_trace(go.Scatter(x=xs, y=[p.loss for p in steps if p.run == run], mode="lines",
                                  name=f"{run}: train loss", line=dict(color=colour)))
-        held = [p for p in epochs if p["run"] == run and "test_loss" in p]
+        held = [p for p in epochs if p.run == run and "test_loss" in p.metrics]
         if held:
-            fig.add_trace(go.Scatter(x=[p["step"] for p in held], y=[p["test_loss"] for p in held],
+            fig.add_trace(go.Scatter(x=[p.step for p in held], y=[p.metrics["test_loss"] for p in held],
                                      mode="lines+markers", name=f"{run}: held-out loss",
                                      line=dict(color=colour, dash="dash")))
     return _layout(fig, "Loss", height, "step", "loss")
 
 
-def epoch_metric(epochs: Sequence[dict]) -> Metric:
+def epoch_metric(epochs: Sequence[EpochPoint]) -> Metric:
     """The metric the epoch records carry (`train_<key>`): accuracy, or PSNR for tasks that paint."""
-    keys = {k for p in epochs for k in p}
+    keys = {k for p in epochs for k in p.metrics}
     return next((m for m in (PSNR, ACCURACY) if f"train_{m.key}" in keys), ACCURACY)
 
 
-def metric_figure(epochs: Sequence[dict], height: int = 320, baseline: float | None = None,
+def metric_figure(epochs: Sequence[EpochPoint], height: int = 320, baseline: float | None = None,
                   baseline_label: str = "chance") -> go.Figure:
     """Train and held-out metric per epoch, one colour per run, with the trivial answer's score."""
     metric = epoch_metric(epochs)
     train_key, test_key = f"train_{metric.key}", f"test_{metric.key}"
     fig = go.Figure()
-    for i, run in enumerate(dict.fromkeys(p["run"] for p in epochs)):
+    for i, run in enumerate(dict.fromkeys(p.run for p in epochs)):
         colour = PALETTE[i % len(PALETTE)]
-        points = [p for p in epochs if p["run"] == run and train_key in p]
-        fig.add_trace(go.Scatter(x=[p["epoch"] for p in points], y=[p[train_key] for p in points],
+        points = [p for p in epochs if p.run == run and train_key in p.metrics]
+        fig.add_trace(go.Scatter(x=[p.epoch for p in points], y=[p.metrics[train_key] for p in points],
                                  mode="lines+markers", name=f"{run}: train", line=dict(color=colour, dash="dot")))
-        held = [p for p in points if test_key in p]
+        held = [p for p in points if test_key in p.metrics]
         if held:
-            fig.add_trace(go.Scatter(x=[p["epoch"] for p in held], y=[p[test_key] for p in held],
+            fig.add_trace(go.Scatter(x=[p.epoch for p in held], y=[p.metrics[test_key] for p in held],
                                      mode="lines+markers", name=f"{run}: held-out", line=dict(color=colour)))
     if baseline is not None:
         fig.add_hline(y=baseline, line=dict(color="grey", dash="dot"), annotation_text=baseline_label)
     if metric.fraction:
         fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
-    last = max((p["epoch"] for p in epochs), default=1)
+    last = max((p.epoch for p in epochs), default=1)
     fig.update_xaxes(tick0=1, dtick=max(1, round(last / 8)))  # whole epochs only, never 0.5
     label = metric.label + (f" ({metric.unit.strip()})" if metric.unit else "")
     return _layout(fig, label[0].upper() + label[1:], height, "epoch", label)
 
 
-def comparison_figure(epochs: Sequence[dict], chance: float, height: int = 340) -> go.Figure:
+def comparison_figure(epochs: Sequence[EpochPoint], chance: float, height: int = 340) -> go.Figure:
     """Each model's held-out accuracy as its training goes on. The x axis is the share of that model's own
     schedule: with few labels every model trains a minimum number of steps, so one-step epochs run past the
     epochs asked for, and the models' schedules differ."""
     fig = go.Figure()
-    for i, run in enumerate(dict.fromkeys(p["run"] for p in epochs)):
-        held = [p for p in epochs if p["run"] == run and "test_accuracy" in p]
+    for i, run in enumerate(dict.fromkeys(p.run for p in epochs)):
+        held = [p for p in epochs if p.run == run and "test_accuracy" in p.metrics]
         if held:
-            last = max(p.get("epochs", p["epoch"]) for p in held) or 1
-            fig.add_trace(go.Scatter(x=[100 * p["epoch"] / last for p in held], y=[p["test_accuracy"] for p in held],
+            last = max(p.epochs for p in held) or 1
+            fig.add_trace(go.Scatter(x=[100 * p.epoch / last for p in held], y=[p.metrics["test_accuracy"] for p in held],
                                      mode="lines+markers", name=run, line=dict(color=PALETTE[i % len(PALETTE)])))
     fig.add_hline(y=chance, line=dict(color="grey", dash="dot"), annotation_text="chance")
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
@@ -212,29 +213,29 @@ def embedding_figure(points: np.ndarray, labels: Sequence[int], names: Sequence[
     return fig
 
 
-def feature_figure(epochs: Sequence[dict], chance: float | None = None, height: int = 320) -> go.Figure:
+def feature_figure(epochs: Sequence[EpochPoint], chance: float | None = None, height: int = 320) -> go.Figure:
     """What the features know of the real task while the pretext trains (k-NN probe, from before the
     first epoch), and the collapse meter of a contrastive run: both 0..1."""
     from ssl_core.engine.probe import PROBE_KEY, PROBE_START_KEY
     from ssl_core.pretext.contrastive import COLLAPSE_KEY
 
     fig = go.Figure()
-    probed = [p for p in epochs if PROBE_KEY in p]
-    start = [p for p in epochs if PROBE_START_KEY in p][:1]  # the first epoch's record, probed then or not
+    probed = [p for p in epochs if PROBE_KEY in p.metrics]
+    start = [p for p in epochs if PROBE_START_KEY in p.metrics][:1]  # the first epoch's record, probed then or not
     if probed or start:
-        xs = [0] * len(start) + [p["epoch"] for p in probed]
-        ys = [p[PROBE_START_KEY] for p in start] + [p[PROBE_KEY] for p in probed]
+        xs = [0] * len(start) + [p.epoch for p in probed]
+        ys = [p.metrics[PROBE_START_KEY] for p in start] + [p.metrics[PROBE_KEY] for p in probed]
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name="k-NN on the real labels (held-out)",
                                  line=dict(color=PALETTE[2])))
-    collapse = [p for p in epochs if COLLAPSE_KEY in p]
+    collapse = [p for p in epochs if COLLAPSE_KEY in p.metrics]
     if collapse:
-        fig.add_trace(go.Scatter(x=[p["epoch"] for p in collapse], y=[p[COLLAPSE_KEY] for p in collapse],
+        fig.add_trace(go.Scatter(x=[p.epoch for p in collapse], y=[p.metrics[COLLAPSE_KEY] for p in collapse],
                                  mode="lines+markers", name="collapse meter (0% spread out, 100% collapsed)",
                                  line=dict(color=PALETTE[3], dash="dash")))
     if chance is not None and probed:
         fig.add_hline(y=chance, line=dict(color="grey", dash="dot"), annotation_text="chance")
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
-    last = max((p["epoch"] for p in epochs), default=1)
+    last = max((p.epoch for p in epochs), default=1)
     fig.update_xaxes(tick0=0, dtick=max(1, round(last / 8)))
     fig = _layout(fig, "The real task, meanwhile", height, "epoch (0 = before training)", "")
     return fig.update_layout(showlegend=True)

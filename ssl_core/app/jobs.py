@@ -15,20 +15,21 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import torch
 
 from ssl_core.engine.device import release_freed_memory
-from ssl_core.engine.train import Callbacks, EpochEvent, StepEvent, TrainingDiverged
+from ssl_core.engine.train import Callbacks, EpochEvent, EpochPoint, StepEvent, StepPoint, TrainingDiverged
 
 MAX_POINTS = 400  # history kept per job: long runs are thinned, charts stay light
 
 WAITING, RUNNING, DONE, STOPPED, FAILED = "waiting", "running", "done", "stopped", "failed"
+R = TypeVar("R")  # what a job's work returns: a PretrainResult, a Comparison, an ExperimentReport…
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class Snapshot(Generic[R]):
     id: str
     kind: str
     title: str
@@ -38,9 +39,10 @@ class Snapshot:
     eta: float | None
     images_per_s: float | None
     message: str
-    steps: tuple[dict, ...]
-    epochs: tuple[dict, ...]
-    result: Any = None
+    steps: tuple[StepPoint, ...]
+    epochs: tuple[EpochPoint, ...]
+    result: R | None = None
+    found: tuple[Any, ...] = ()  # what the work reported as it went (the label-budget experiment's points)
     showcase: tuple = ()  # the latest pictures of what the model makes of held-out images (reconstruction tasks)
     queue_position: int | None = None  # 1 = next to start, while waiting for a slot
     paused: bool = False  # running, but held between two steps (the model and curves are kept)
@@ -50,7 +52,7 @@ class Snapshot:
         return self.status in (WAITING, RUNNING)
 
 
-def _thin(points: list[dict]) -> None:
+def _thin(points: list) -> None:
     if len(points) > MAX_POINTS:
         del points[1:-1:2]
 
@@ -94,11 +96,11 @@ class Slots:
             return len(self._line)
 
 
-class Job:
+class Job(Generic[R]):
     """Runs `work(job)` in a daemon thread once `after` has finished and a slot is free; `work` reports
     through `job.callbacks(run)`."""
 
-    def __init__(self, kind: str, title: str, work: Callable[["Job"], Any], slots: Slots | None = None,
+    def __init__(self, kind: str, title: str, work: Callable[["Job[R]"], R], slots: Slots | None = None,
                  owner: str = "", after: "Job | None" = None, max_pause_s: float | None = None,
                  on_end: "Callable[[Job], None] | None" = None) -> None:
         self.id = uuid.uuid4().hex
@@ -121,11 +123,12 @@ class Job:
         self._paused_total = 0.0
         self._status = WAITING
         self._message = "waiting for a free slot…"
-        self._steps: list[dict] = []
-        self._epochs: list[dict] = []
+        self._steps: list[StepPoint] = []
+        self._epochs: list[EpochPoint] = []
+        self._found: list[Any] = []
         self._progress = 0.0
         self._images_per_s: float | None = None
-        self._result: Any = None
+        self._result: R | None = None
         self._showcase: tuple = ()
         self._started = time.monotonic()
         self._ended: float | None = None
@@ -253,9 +256,11 @@ class Job:
         with self._lock:
             self._progress = min(max(fraction, 0.0), 1.0)
 
-    def record(self, point: dict, progress: float | None = None, message: str | None = None) -> None:
-        """Add a free-form result point (shown with the epoch points)."""
-        self._record("epochs", point, progress, None, message)
+    def record(self, found: Any, progress: float | None = None, message: str | None = None) -> None:
+        """Report a result found on the way (a typed record the page reads from `Snapshot.found`)."""
+        with self._lock:
+            self._found.append(found)
+        self._record(None, None, progress, None, message)
 
     def set_showcase(self, samples: list) -> None:
         with self._lock:
@@ -265,12 +270,12 @@ class Job:
         """Callbacks for one training run inside this job, filling `share` of its progress bar."""
         return JobCallbacks(self, run, share)
 
-    def _record(self, bucket: str, point: dict, progress: float | None, images_per_s: float | None,
-                message: str | None) -> None:
+    def _record(self, points: list | None, point: StepPoint | EpochPoint | None, progress: float | None,
+                images_per_s: float | None, message: str | None) -> None:
         with self._lock:
-            points = self._steps if bucket == "steps" else self._epochs
-            points.append(point)
-            _thin(points)
+            if points is not None:
+                points.append(point)
+                _thin(points)
             if progress is not None:
                 self._progress = progress
             if images_per_s is not None:
@@ -295,7 +300,7 @@ class Job:
                 message = "⏸ paused: " + message
             return Snapshot(self.id, self.kind, self.title, self._status, self._progress, seconds, eta,
                             self._images_per_s, message, tuple(self._steps), tuple(self._epochs),
-                            self._result, self._showcase, position, paused)
+                            self._result, tuple(self._found), self._showcase, position, paused)
 
 
 def _ordinal(n: int) -> str:
@@ -313,15 +318,13 @@ class JobCallbacks(Callbacks):
         self.job.set_message(f"{self.run}: training…")
 
     def on_step(self, event: StepEvent) -> None:
-        self.job._record("steps", {"run": self.run, "step": event.step, "epoch": event.epoch, "loss": event.loss,
-                                   "seconds": event.elapsed},
+        self.job._record(self.job._steps, StepPoint(self.run, event.step, event.epoch, event.loss, event.elapsed),
                          self.start + self.span * event.step / self.total, event.images_per_s,
                          f"{self.run}: epoch {event.epoch}, step {event.step}/{event.total_steps}")
 
     def on_epoch(self, event: EpochEvent) -> None:
-        self.job._record("epochs", {"run": self.run, "epoch": event.epoch, "epochs": event.epochs, "step": event.step,
-                                    **event.metrics},
-                         None, None, None)
+        self.job._record(self.job._epochs, EpochPoint(self.run, event.epoch, event.epochs, event.step,
+                                                      dict(event.metrics)), None, None, None)
         self.job.epoch_ended(f"{self.run}: epoch {event.epoch} of {event.epochs} done")
 
     def on_showcase(self, samples: list) -> None:

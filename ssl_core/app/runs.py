@@ -8,10 +8,10 @@ from torch import nn
 
 from ssl_core.analysis.comparison import Comparison, compare_modes
 from ssl_core.app.jobs import Job
-from ssl_core.app.share import DownstreamChoice, Setup
+from ssl_core.app.settings import DownstreamSettings, Settings
 from ssl_core.data.datasets import ImageDataset
 from ssl_core.data.splits import Split, SplitConfig
-from ssl_core.engine.downstream import DownstreamConfig
+from ssl_core.engine.downstream import MODE_TITLES, DownstreamConfig, Transfer
 from ssl_core.engine.pretrain import PretrainConfig, PretrainResult, pretrain
 from ssl_core.engine.probe import ProbeData
 from ssl_core.engine.train import Callbacks
@@ -99,10 +99,10 @@ TALK_DATASET = "mnist-10k"
 TALK_SPLIT = SplitConfig(test_fraction=0.2, labels_per_class=1, seed=0)
 TALK_PRETEXT = PretrainConfig(task="rotation", image_size=20, epochs=10, batch_size=64, lr=2e-3)
 TALK_DOWNSTREAM = DownstreamConfig()
-TALK_MODES = ("linear", "scratch")
+TALK_MODES = Transfer.LINEAR.compared
 # The same as the visitor's settings (forms, share link, presenter mode): one click makes them current.
-TALK_SETUP = Setup(f"builtin:{TALK_DATASET}", TALK_PRETEXT, TALK_SPLIT,
-                   DownstreamChoice("linear", TALK_DOWNSTREAM.block, TALK_DOWNSTREAM.epochs, TALK_DOWNSTREAM.lr, 1))
+TALK_SETUP = Settings(f"builtin:{TALK_DATASET}", TALK_PRETEXT, TALK_SPLIT,
+                      DownstreamSettings.of(TALK_DOWNSTREAM, Transfer.LINEAR))
 
 
 def comparison_after(pretext_job: Job, dataset: ImageDataset, split: Split, modes: Sequence[str],
@@ -118,3 +118,15 @@ def comparison_after(pretext_job: Job, dataset: ImageDataset, split: Split, mode
         return comparison_work(dataset, split, pretrained, modes, config)(job)
 
     return work
+
+
+def describe_pretext(config: PretrainConfig) -> str:
+    """A pretext training's settings in one line (the run history)."""
+    return (f"{config.make_task().describe()} · {config.backbone} · {config.image_size} px · {config.epochs} epochs · "
+            f"batch {config.batch_size} · lr {config.lr:g} · seed {config.seed}")
+
+
+def describe_comparison(config: DownstreamConfig, modes: Sequence[str], split: Split, seeds: int = 1) -> str:
+    """A comparison's models and settings in one line (the run history)."""
+    return (f"{' vs '.join(MODE_TITLES[m] for m in modes)} · {len(split.labeled):,} labels, {len(split.test):,} test · "
+            f"block {config.block} · {config.epochs} epochs · lr {config.lr:g}" + (f" · {seeds} seeds" if seeds > 1 else ""))

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from urllib.parse import urlencode
 
+from ssl_core.app.settings import Settings
 from ssl_core.data.datasets import BUILTIN, DOWNLOADABLE
-from ssl_core.data.splits import SplitConfig
-from ssl_core.engine.downstream import TRANSFERS as TRANSFER_MODES
+from ssl_core.engine.downstream import Transfer
 from ssl_core.engine.models import BACKBONES
-from ssl_core.engine.pretrain import PretrainConfig
 from ssl_core.pretext import TASKS, settings_dict, settings_from
 
 # The values the Train and Downstream pages offer (their sliders take only these, and any recommended size).
@@ -25,10 +24,9 @@ IMAGE_SIZES = (8, 16, 20, 24, 28, 32, 48, 64)
 BATCH_SIZES = (2, 4, 8, 16, 32, 64, 128, 256, 512)
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 1e-1, 1.0)
 DOWNSTREAM_LEARNING_RATES = (3e-4, 1e-3, 3e-3, 1e-2)
-TRANSFERS = tuple(TRANSFER_MODES)
 TASK_PREFIX = "t."
 KEYS = ("data", "task", "backbone", "size", "epochs", "batch", "lr", "seed", "test", "labels", "split_seed",
-        "transfer", "block", "d_epochs", "d_lr", "seeds")
+        "transfer", "block", "d_epochs", "d_lr", "seeds", "d_batch", "d_scale")
 
 
 MAX_EPOCHS = 500  # the most epochs any page offers (a link, the Train, Downstream and label-budget pages)
@@ -36,23 +34,6 @@ MAX_EPOCHS = 500  # the most epochs any page offers (a link, the Train, Downstre
 
 class ShareError(ValueError):
     """A link whose setup cannot be used; the message says which value is wrong."""
-
-
-@dataclass(frozen=True)
-class DownstreamChoice:
-    transfer: str = "both"
-    block: int = 2
-    epochs: int = 40
-    lr: float = 3e-3
-    seeds: int = 1
-
-
-@dataclass(frozen=True)
-class Setup:
-    dataset: str | None  # "builtin:mnist-10k" or "tv:cifar10"; None: the visitor's own images, left out
-    pretext: PretrainConfig
-    split: SplitConfig
-    downstream: DownstreamChoice
 
 
 def shareable_dataset(dataset_id: str) -> bool:
@@ -69,7 +50,7 @@ def is_link(params: Mapping[str, str]) -> bool:
     return any(map(is_link_key, params))
 
 
-def to_params(setup: Setup) -> dict[str, str]:
+def to_params(setup: Settings) -> dict[str, str]:
     p, s, d = setup.pretext, setup.split, setup.downstream
     params = {}
     if setup.dataset and shareable_dataset(setup.dataset):
@@ -80,12 +61,13 @@ def to_params(setup: Setup) -> dict[str, str]:
         params[TASK_PREFIX + name] = ",".join(map(str, value)) if isinstance(value, list) else str(value)
     params.update(backbone=p.backbone, size=str(p.image_size), epochs=str(p.epochs), batch=str(p.batch_size),
                   lr=f"{p.lr:g}", seed=str(p.seed), test=f"{s.test_fraction:g}", labels=str(s.labels_per_class),
-                  split_seed=str(s.seed), transfer=d.transfer, block=str(d.block), d_epochs=str(d.epochs),
-                  d_lr=f"{d.lr:g}", seeds=str(d.seeds))
+                  split_seed=str(s.seed), transfer=d.transfer.value, block=str(d.block), d_epochs=str(d.epochs),
+                  d_lr=f"{d.lr:g}", seeds=str(d.seeds), d_batch=str(d.batch_size),
+                  d_scale=f"{d.backbone_lr_scale:g}")
     return params
 
 
-def link(base_url: str, setup: Setup) -> str:
+def link(base_url: str, setup: Settings) -> str:
     return f"{base_url}?{urlencode(to_params(setup))}"
 
 
@@ -114,8 +96,9 @@ def _choice(params: Mapping[str, str], key: str, kind: type, choices: tuple, def
     return match
 
 
-def from_params(params: Mapping[str, str], defaults: Setup) -> Setup:
-    """The link's setup, missing values taken from `defaults`; ShareError when a value is wrong."""
+def from_params(params: Mapping[str, str], defaults: Settings) -> Settings:
+    """The link's settings, missing values taken from `defaults` (and the other tasks' settings kept);
+    ShareError when a value is wrong."""
     dataset = defaults.dataset
     if "data" in params:
         dataset = params["data"] if ":" in params["data"] else f"builtin:{params['data']}"
@@ -145,13 +128,16 @@ def from_params(params: Mapping[str, str], defaults: Setup) -> Setup:
                         labels_per_class=_number(params, "labels", int, 1, 5000, s.labels_per_class),
                         seed=_number(params, "split_seed", int, 0, 10_000, s.seed))
         o = defaults.downstream
-        downstream = DownstreamChoice(transfer=_choice(params, "transfer", str, TRANSFERS, o.transfer),
-                                      block=_number(params, "block", int, 1, 8, o.block),
-                                      epochs=_number(params, "d_epochs", int, 1, MAX_EPOCHS, o.epochs),
-                                      lr=_choice(params, "d_lr", float, DOWNSTREAM_LEARNING_RATES, o.lr),
-                                      seeds=_number(params, "seeds", int, 1, 5, o.seeds))
+        downstream = replace(o, transfer=_choice(params, "transfer", str, tuple(Transfer), o.transfer),
+                             block=_number(params, "block", int, 1, 8, o.block),
+                             epochs=_number(params, "d_epochs", int, 1, MAX_EPOCHS, o.epochs),
+                             lr=_choice(params, "d_lr", float, DOWNSTREAM_LEARNING_RATES, o.lr),
+                             seeds=_number(params, "seeds", int, 1, 5, o.seeds),
+                             batch_size=_number(params, "d_batch", int, 1, 1024, o.batch_size),
+                             backbone_lr_scale=_number(params, "d_scale", float, 0.01, 1.0, o.backbone_lr_scale))
     except ShareError:
         raise
     except ValueError as exc:  # the task's own settings, or the loop's checks
         raise ShareError(str(exc)) from None
-    return Setup(dataset, pretext, split, downstream)
+    return replace(defaults.with_task(task, settings), dataset=dataset, pretext=pretext, split=split,
+                   downstream=downstream)

@@ -27,7 +27,8 @@ import torch
 from torch import nn
 
 from ssl_core.app.history import RunRecord
-from ssl_core.app.share import DownstreamChoice, Setup, ShareError, from_params, to_params
+from ssl_core.app.settings import Settings
+from ssl_core.app.share import ShareError, from_params, to_params
 from ssl_core.data.builder import DatasetBuilder, Photo
 from ssl_core.data.datasets import ImageDataset, default_data_root
 from ssl_core.data.splits import SplitConfig
@@ -46,7 +47,7 @@ CREATE TABLE IF NOT EXISTS training (token TEXT PRIMARY KEY, dataset_id TEXT NOT
                                      config TEXT NOT NULL, file TEXT NOT NULL, finished INTEGER NOT NULL);
 """
 BUILDER_FILE, MODELS_FILE, CHECKPOINT_FILE = "builder.pt", "models.pt", "checkpoint.pt"
-DEFAULT_SETUP = Setup(None, PretrainConfig(), SplitConfig(), DownstreamChoice())
+DEFAULT_SETUP = Settings(None)
 STATE_ENV = "SSL_PLAYGROUND_STATE"
 
 
@@ -92,7 +93,7 @@ class Saved:
     browser: str | None
     seen: float  # time.time() when last seen
     dataset_id: str | None
-    setup: Setup | None
+    setup: Settings | None
     datasets: dict[str, ImageDataset] = field(default_factory=dict)  # oldest first
     history: list[RunRecord] = field(default_factory=list)
     damaged: list[str] = field(default_factory=list)  # dataset files that could not be read back
@@ -116,7 +117,7 @@ class WorkspaceStore:
         self.expire()
 
     # -- writing ------------------------------------------------------------------------------
-    def save(self, token: str, browser: str | None, dataset_id: str | None, setup: Setup | None) -> None:
+    def save(self, token: str, browser: str | None, dataset_id: str | None, setup: Settings | None) -> None:
         params = json.dumps(to_params(setup)) if setup is not None else None
         with self._lock:
             self._db.execute("INSERT INTO workspace VALUES (?, ?, ?, ?, ?) ON CONFLICT(token) DO UPDATE SET "
@@ -161,7 +162,7 @@ class WorkspaceStore:
         replaces the last), or, with no `state`, a training just started (waiting for its slot)."""
         if state is not None:
             self._write(token, CHECKPOINT_FILE, {name: tensor.detach().cpu() for name, tensor in state.items()})
-        params = json.dumps(to_params(Setup(None, config, split, DownstreamChoice())))
+        params = json.dumps(to_params(Settings(None, config, split)))
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO training VALUES (?, ?, ?, ?, ?, 0)",
                              (token, dataset_id, epoch, params, CHECKPOINT_FILE if state is not None else ""))
@@ -261,7 +262,7 @@ class WorkspaceStore:
                 saved.damaged.append(dataset_id)
         for run in runs:
             try:
-                saved.history.append(_run(json.loads(run)))
+                saved.history.append(RunRecord.from_json(json.loads(run)))
             except (ValueError, TypeError, KeyError):
                 continue
         return saved
@@ -270,7 +271,7 @@ class WorkspaceStore:
         return self.root / token
 
 
-def _setup(params: str | None) -> Setup | None:
+def _setup(params: str | None) -> Settings | None:
     if not params:
         return None
     try:
@@ -303,7 +304,3 @@ def _builder(file: Path) -> DatasetBuilder:
     return builder
 
 
-def _run(record: dict) -> RunRecord:
-    record["steps"] = tuple(record["steps"])
-    record["epochs"] = tuple(record["epochs"])
-    return RunRecord(**record)

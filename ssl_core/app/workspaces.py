@@ -23,7 +23,7 @@ from typing import Any
 from ssl_core.app.deployment import MB, Limits
 from ssl_core.app.history import HISTORY_RUNS, RunRecord, record
 from ssl_core.app.jobs import Job, JobRegistry
-from ssl_core.app.share import Setup
+from ssl_core.app.settings import Settings
 from ssl_core.app.store import Checkpoint, WorkspaceStore
 from ssl_core.data.builder import DatasetBuilder
 from ssl_core.data.datasets import ImageDataset
@@ -58,7 +58,7 @@ class Workspace:
     interrupted: Checkpoint | None = None  # after a restart: their latest pretext training, to resume or use
     kept_models: ModelFile | None = None  # after a restart: their latest comparison's models
     builder_saved: str = ""  # the digest of the builder as the store last kept it
-    setup: Setup | None = None  # their settings as the last page run left them: a reload starts from these
+    setup: Settings | None = None  # their settings as the last page run left them: a reload starts from these
     runs_ended: int = 0
 
     @property

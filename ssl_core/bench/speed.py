@@ -78,11 +78,11 @@ def trainer_speed(images: torch.Tensor, config: PretrainConfig, allow_flip: bool
     snap = job.snapshot()
     if snap.status != "done":
         raise RuntimeError(snap.message)
-    steps = [s for s in snap.steps if s["epoch"] > 1]
+    steps = [s for s in snap.steps if s.epoch > 1]
     if len(steps) < 2:
         raise RuntimeError("too few steps to time: raise the epochs")
     images_per_step = config.batch_size * config.make_task().views_per_image
-    return (steps[-1]["step"] - steps[0]["step"]) * images_per_step / (steps[-1]["seconds"] - steps[0]["seconds"])
+    return (steps[-1].step - steps[0].step) * images_per_step / (steps[-1].seconds - steps[0].seconds)
 
 
 def chosen_precision(images: torch.Tensor, config: PretrainConfig) -> tuple[Precision, dict[Precision, float]]:

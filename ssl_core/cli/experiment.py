@@ -17,7 +17,7 @@ from ssl_core.analysis.experiment import ExperimentConfig, format_table, pretext
 from ssl_core.analysis.report import ExperimentReport
 from ssl_core.cli.flags import add_precision, add_pretext_arguments, add_streaming_arguments, add_test_fraction, numbers
 from ssl_core.engine.distributed import is_rank_zero, launched
-from ssl_core.engine.downstream import TRANSFERS, DownstreamConfig
+from ssl_core.engine.downstream import DownstreamConfig, Transfer
 from ssl_core.engine.pretrain import PretrainConfig
 from ssl_core.engine.recipe import Recipe
 from ssl_core.pretext import parse_options, task_type
@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="default: 1,10,100 (with --recipe auto: the recipe's budget)")
     budget.add_argument("--label-fraction", type=numbers(float), default=())
     add_test_fraction(parser)
-    parser.add_argument("--transfer", choices=sorted(TRANSFERS), default="both")
+    parser.add_argument("--transfer", type=Transfer, choices=list(Transfer), default=Transfer.BOTH)
     parser.add_argument("--block", type=int, default=None, help="backbone block the linear probe reads")
     parser.add_argument("--downstream-epochs", type=int, default=None)
     parser.add_argument("--downstream-lr", type=float, default=None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 import torch
 from torch import nn
@@ -33,10 +34,32 @@ PLANS: dict[str, tuple[tuple[bool, int], ...]] = {"linear": ((True, 1),), "finet
                                                   "joint": ((False, 2),), "scratch": ((False, 2),)}
 MODE_TITLES = {"linear": "SSL linear probe", "finetune": "SSL fine-tuned", "joint": "SSL trained jointly",
                "scratch": "from scratch"}
-# Which SSL models a comparison trains beside scratch: the one vocabulary the pages, links and CLI use.
-TRANSFERS: dict[str, tuple[str, ...]] = {"both": ("linear", "finetune"), "linear": ("linear",),
-                                         "finetune": ("finetune",), "joint": ("joint",),
-                                         "all": ("linear", "finetune", "joint")}
+
+
+class Transfer(StrEnum):
+    """Which SSL models a comparison trains beside scratch: the one vocabulary the pages, links and CLI use
+    (a `str`, so a link or a flag reads as its value)."""
+
+    BOTH = "both"
+    LINEAR = "linear"
+    FINETUNE = "finetune"
+    JOINT = "joint"
+    ALL = "all"
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The SSL modes it trains, in MODE_TITLES's order (scratch is always added by the comparison)."""
+        return {"both": ("linear", "finetune"), "all": ("linear", "finetune", "joint")}.get(self.value, (self.value,))
+
+    @property
+    def label(self) -> str:
+        return {"both": "linear probe + fine-tune", "linear": "linear probe (frozen)", "finetune": "fine-tune",
+                "joint": "train jointly (labels + pretext)", "all": "all three"}[self.value]
+
+    @property
+    def compared(self) -> tuple[str, ...]:
+        """Every model the comparison trains: these modes, then scratch."""
+        return self.modes + ("scratch",)
 
 
 @dataclass(frozen=True)

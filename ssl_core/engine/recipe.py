@@ -20,7 +20,7 @@ from ssl_core.data.augment import augment, normalise
 from ssl_core.data.datasets import ImageDataset
 from ssl_core.engine.device import pick_device
 from ssl_core.engine.downstream import EPOCH_EVAL_CAP as DOWNSTREAM_EVAL_CAP
-from ssl_core.engine.downstream import PLANS, DownstreamConfig
+from ssl_core.engine.downstream import PLANS, DownstreamConfig, Transfer
 from ssl_core.engine.models import Classifier, make_backbone
 from ssl_core.engine.precision import AUTO, Precision, apply, autocast, choose, inference, timings
 from ssl_core.engine.pretrain import EPOCH_EVAL_CAP, EPOCH_EVAL_MIN, EPOCH_EVAL_SHARE, EVAL_CAP, PretrainConfig
@@ -29,7 +29,7 @@ from ssl_core.engine.train import make_optimizer, steps_per_epoch
 BUDGET_S = {"cpu": 150.0, "cuda": 120.0, "mps": 150.0}  # pretext + comparison, by device type
 GREY_CPU_BUDGET_S = 80.0  # digits on a CPU, pretext and comparison: the browser journey took 85-96 s of pretext at 90
 MAX_EPOCHS = {"cpu": 30, "cuda": 60, "mps": 30}
-COMPARISON_MODES = ("linear", "finetune", "scratch")
+COMPARISON_MODES = Transfer.BOTH.compared  # what a recommendation is timed for
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 
@@ -56,6 +56,38 @@ class EpochEvent:
     epochs: int
     step: int
     metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepPoint:
+    """One logged step of a named run, as the loss charts draw it."""
+
+    run: str
+    step: int
+    epoch: int
+    loss: float
+    seconds: float
+
+
+_EPOCH_FIELDS = ("run", "epoch", "epochs", "step")
+
+
+@dataclass(frozen=True)
+class EpochPoint:
+    """One epoch's end of a named run: its scores (`train_loss`, `test_accuracy`, a probe's reading…) by name."""
+
+    run: str
+    epoch: int
+    epochs: int
+    step: int
+    metrics: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, record: Mapping) -> EpochPoint:
+        """Read back from JSON: `asdict`'s form, or the flat form run histories kept before points were typed."""
+        metrics = record.get("metrics", {k: v for k, v in record.items() if k not in _EPOCH_FIELDS})
+        return cls(str(record.get("run", "")), int(record["epoch"]), int(record.get("epochs", record["epoch"])),
+                   int(record.get("step", 0)), {str(k): float(v) for k, v in metrics.items()})
 
 
 class Callbacks:

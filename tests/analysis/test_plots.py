@@ -2,11 +2,12 @@ import numpy as np
 import torch
 
 from ssl_core.analysis.plots import data_uri, embedding_figure, feature_figure, image_grid
+from ssl_core.engine.train import EpochPoint
 
 
 def test_the_probe_chart_starts_at_epoch_0_even_when_epoch_1_was_not_probed():
-    epochs = [{"run": "pretext", "epoch": 1, "probe_knn_start": 0.4}, {"run": "pretext", "epoch": 2, "probe_knn": 0.6},
-              {"run": "pretext", "epoch": 2, "collapse": 0.1}]
+    epochs = [EpochPoint("pretext", 1, 2, 5, {"probe_knn_start": 0.4}), EpochPoint("pretext", 2, 2, 10, {"probe_knn": 0.6}),
+              EpochPoint("pretext", 2, 2, 10, {"collapse": 0.1})]
     probe, collapse = feature_figure(epochs, chance=0.1).data
     assert list(probe.x) == [0, 2] and list(probe.y) == [0.4, 0.6]
     assert list(collapse.x) == [2] and collapse.name.startswith("collapse meter")

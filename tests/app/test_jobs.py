@@ -32,7 +32,7 @@ def test_job_reports_progress_and_finishes(digits):
     assert wait_until(lambda: not job.alive)
     snap = job.snapshot()
     assert snap.status == DONE and snap.progress == 1.0
-    assert [p["epoch"] for p in snap.epochs] == [1, 2] and snap.steps
+    assert [p.epoch for p in snap.epochs] == [1, 2] and snap.steps
     assert snap.result.dataset == "digits" and snap.result.evaluation.value > 0.25
     assert registry.get(job.id) is job
 
@@ -169,8 +169,8 @@ def test_pause_holds_the_step_resume_carries_on_and_step_runs_one_epoch(digits):
     job.resume()
     assert wait_until(lambda: not job.alive)
     snap = job.snapshot()
-    assert snap.status == DONE and [p["epoch"] for p in snap.epochs] == [1, 2, 3, 4]
-    steps = [p["step"] for p in snap.steps]
+    assert snap.status == DONE and [p.epoch for p in snap.epochs] == [1, 2, 3, 4]
+    steps = [p.step for p in snap.steps]
     assert steps == sorted(set(steps))  # the same run went on from where it was held
 
 

@@ -1,20 +1,21 @@
 import pytest
 
-from ssl_core.app.share import DownstreamChoice, Setup, ShareError, from_params, is_link, link, to_params
+from ssl_core.app.settings import DownstreamSettings, Settings
+from ssl_core.app.share import ShareError, from_params, is_link, link, to_params
 from ssl_core.data.splits import SplitConfig
+from ssl_core.engine.downstream import Transfer
 from ssl_core.engine.pretrain import PretrainConfig
 from ssl_core.pretext import TASKS
 
-DEFAULTS = Setup("builtin:mnist-10k", PretrainConfig(image_size=28, epochs=8), SplitConfig(labels_per_class=2),
-                 DownstreamChoice())
+DEFAULTS = Settings("builtin:mnist-10k", PretrainConfig(image_size=28, epochs=8), SplitConfig(labels_per_class=2))
 
 
 def test_a_setup_survives_the_round_trip_through_a_link():
-    setup = Setup("tv:cifar10", PretrainConfig(task="jigsaw", settings=TASKS["jigsaw"].Settings(grid=3, permutations=32),
+    setup = Settings("tv:cifar10", PretrainConfig(task="jigsaw", settings=TASKS["jigsaw"].Settings(grid=3, permutations=32),
                                                backbone="small_cnn", image_size=32, epochs=5, batch_size=128,
                                                lr=3e-3, seed=7),
                   SplitConfig(test_fraction=0.25, labels_per_class=10, seed=3),
-                  DownstreamChoice("linear", 3, 20, 1e-3, 2))
+                     DownstreamSettings(Transfer.LINEAR, 3, 20, 1e-3, 2, batch_size=16, backbone_lr_scale=0.5))
     params = to_params(setup)
     assert params["data"] == "tv:cifar10" and params["t.permutations"] == "32" and params["lr"] == "0.003"
     assert from_params(params, DEFAULTS) == setup
@@ -30,10 +31,9 @@ def test_rotation_angles_and_a_built_in_dataset_read_as_people_write_them():
 
 
 def test_the_visitors_own_images_never_go_into_a_link():
-    own = Setup(None, PretrainConfig(), SplitConfig(), DownstreamChoice())
+    own = Settings(None)
     assert "data" not in to_params(own)
-    assert "data" not in to_params(Setup("upload:0123456789abcdef", PretrainConfig(), SplitConfig(),
-                                         DownstreamChoice()))
+    assert "data" not in to_params(Settings("upload:0123456789abcdef"))
 
 
 @pytest.mark.parametrize("params, says", [
@@ -49,6 +49,8 @@ def test_the_visitors_own_images_never_go_into_a_link():
     ({"t.wings": "2"}, "unknown option 'wings'"),
     ({"transfer": "magic"}, "transfer=magic is not one of"),
     ({"backbone": "gpt"}, "backbone=gpt"),
+    ({"d_scale": "0"}, "d_scale=0 is outside"),
+    ({"d_batch": "-4"}, "d_batch=-4 is outside"),
 ])
 def test_a_bad_or_stale_link_says_which_value_is_wrong(params, says):
     with pytest.raises(ShareError, match=says):

@@ -11,7 +11,7 @@ from ssl_core.analysis.comparison import compare_modes
 from ssl_core.app.deployment import Limits
 from ssl_core.app.history import RunRecord
 from ssl_core.app.jobs import JobBusy
-from ssl_core.app.share import Setup
+from ssl_core.app.settings import Settings
 from ssl_core.app.store import DEFAULT_SETUP, WorkspaceStore
 from ssl_core.app.workspaces import Workspaces
 from ssl_core.data.builder import DatasetBuilder
@@ -21,6 +21,7 @@ from ssl_core.engine.downstream import DownstreamConfig
 from ssl_core.engine.inference import predict
 from ssl_core.engine.model_file import to_bytes
 from ssl_core.engine.pretrain import PretrainConfig, pretrain
+from ssl_core.engine.train import EpochPoint, StepPoint
 from tests.conftest import digits_setup, image_bytes  # noqa: F401 (a fixture)
 
 
@@ -31,7 +32,8 @@ def photos(name: str = "my photos", n: int = 6) -> ImageDataset:
 
 def run(number: int) -> RunRecord:
     return RunRecord(number, "pretext", f"rotation on my photos {number}", "28 px", "done", 12.5, time.time(),
-                     "held-out accuracy 80%", ({"step": 1, "loss": 1.2},), ({"epoch": 1, "accuracy": 0.8},))
+                     "held-out accuracy 80%", (StepPoint("pretext", 1, 1, 1.2, 0.5),),
+                     (EpochPoint("pretext", 1, 1, 1, {"test_accuracy": 0.8}),))
 
 
 def test_a_restart_gives_back_datasets_settings_and_history(tmp_path):
@@ -42,8 +44,8 @@ def test_a_restart_gives_back_datasets_settings_and_history(tmp_path):
     space = before.open(None, browser="browser-1")
     before.add_dataset(space, "upload:abc", photos())
     space.dataset_id = "upload:abc"
-    space.setup = Setup("builtin:mnist-10k", DEFAULT_SETUP.pretext.__class__(task="jigsaw", epochs=3),
-                        DEFAULT_SETUP.split, DEFAULT_SETUP.downstream)
+    space.setup = Settings("builtin:mnist-10k", DEFAULT_SETUP.pretext.__class__(task="jigsaw", epochs=3),
+                           DEFAULT_SETUP.split, DEFAULT_SETUP.downstream)
     before.save(space)
     job = before.start_job(space, "train_job", "pretext", "rotation on my photos", lambda job: "model",
                            settings="28 px")

@@ -89,3 +89,14 @@ def test_each_mode_trains_what_it_should_at_its_rate(setup):
     scratch = build_classifier("scratch", pretrained, 10, config)
     (everything,) = param_groups("scratch", scratch, False, config)
     assert len(list(everything["params"])) == len(list(scratch.parameters()))
+
+
+def test_each_transfer_trains_its_modes_then_scratch_and_reads_as_its_value():
+    from ssl_core.engine.downstream import MODE_TITLES, Transfer
+
+    assert Transfer("all").compared == ("linear", "finetune", "joint", "scratch")
+    assert Transfer.BOTH.modes == ("linear", "finetune") and Transfer.JOINT.compared == ("joint", "scratch")
+    assert all(set(t.compared) <= set(MODE_TITLES) for t in Transfer)
+    assert f"{Transfer.LINEAR}" == "linear" == Transfer.LINEAR  # a link, a flag and JSON read the plain value
+    with pytest.raises(ValueError):
+        Transfer("magic")

@@ -42,7 +42,7 @@ def test_a_dataset_built_from_dropped_photos_and_the_camera_trains_exports_and_r
     assert "**24 photos**" in markdown(at)
     at.button(key="builder_use").click().run()
     no_errors(at)
-    assert at.session_state.dataset_id.startswith("built:")
+    assert at.session_state.settings.dataset.startswith("built:")
     assert any("Current dataset: my photos" in h.value for h in at.subheader)
 
     at = start_training(at, epochs=2)
@@ -55,10 +55,10 @@ def test_a_dataset_built_from_dropped_photos_and_the_camera_trains_exports_and_r
     before = {t["name"]: t["y"] for fig in charts(at) if fig["data"] and fig["data"][0]["type"] == "bar"
               for t in fig["data"]}
     comparison = job_of(at, "downstream_job").snapshot().result
-    from pages.common import server
+    from pages.ui.state import server
 
     space = at.session_state.workspace
-    dataset = server().dataset(space, at.session_state.dataset_id)
+    dataset = server().dataset(space, at.session_state.settings.dataset)
     data = to_bytes(comparison.pretrained, comparison, dataset)  # what Download the models hands over
     photos_zip = space.builder.to_zip()  # what Download as a zip hands over
 
@@ -73,7 +73,7 @@ def test_a_dataset_built_from_dropped_photos_and_the_camera_trains_exports_and_r
     for name, probabilities in before.items():
         assert after[name] == pytest.approx(probabilities, abs=1e-5), name
     fresh = upload_zip(fresh, photos_zip, name="my photos.zip")  # and the photos come back as the same classes
-    assert fresh.session_state.dataset_id.startswith("upload:")
+    assert fresh.session_state.settings.dataset.startswith("upload:")
     assert any("2 classes, 4 without label" in c.value for c in fresh.caption)
 
 
@@ -94,7 +94,7 @@ def test_zip_upload_becomes_the_dataset_and_lists_skipped_files():
                    "pets/dogs/broken.jpg": b"text renamed"})
     at = upload_zip(app(), data)
     no_errors(at)
-    assert at.session_state.dataset_id.startswith("upload:")
+    assert at.session_state.settings.dataset.startswith("upload:")
     assert any("pets" in h.value for h in at.subheader)
     assert any("1 files skipped" in e.label for e in at.expander)
 
@@ -103,7 +103,7 @@ def test_bad_zip_keeps_the_previous_dataset():
     at = upload_zip(app(), make_zip({"notes.txt": b"no images here"}))
     no_errors(at)
     assert any("no readable images" in e.value for e in at.error)
-    assert at.session_state.dataset_id == "builtin:mnist-10k"
+    assert at.session_state.settings.dataset == "builtin:mnist-10k"
 
 
 def test_download_without_network_says_so_and_keeps_the_dataset(monkeypatch, tmp_path):
@@ -128,7 +128,7 @@ def test_download_without_network_says_so_and_keeps_the_dataset(monkeypatch, tmp
     no_errors(at)
     message = " ".join(e.value for e in at.error)
     assert "No network" in message and str(tmp_path / "MNIST" / "raw") in message
-    assert at.session_state.dataset_id == "builtin:mnist-10k"
+    assert at.session_state.settings.dataset == "builtin:mnist-10k"
 
 
 def test_flowers_folder_journey():
@@ -141,7 +141,7 @@ def test_flowers_folder_journey():
     at.text_input(key="folder_path").set_value(str(flowers)).run()
     button(at, "Load the folder").click().run()
     no_errors(at)
-    assert at.session_state.dataset_id == f"folder:{flowers}"
+    assert at.session_state.settings.dataset == f"folder:{flowers}"
     assert {m.label: m.value for m in at.metric}["Labeled (downstream)"] == "50"  # the recipe's 10 per class
     assert at.session_state.recipe.pretext.image_size >= 32
     at.switch_page("pages/pretext.py").run()
@@ -150,7 +150,7 @@ def test_flowers_folder_journey():
     at = start_training(at, epochs=1)
     wait_for_job(at, "train_job")
     no_errors(at)
-    assert at.session_state.train_settings["image_size"] == 8  # the test's; the recommendation was 32
+    assert at.session_state.settings.pretext.image_size == 8  # the test's; the recommendation was 32
     run_comparison(at)
     no_errors(at)
     photo = next((flowers / "tulip").iterdir())
@@ -169,7 +169,7 @@ def test_flowers_folder_journey():
 
 
 def test_a_full_server_refuses_a_dataset_with_a_message_and_keeps_the_current_one():
-    from pages.common import server
+    from pages.ui.state import server
     from ssl_core.app.deployment import Limits
 
     at = app()
@@ -177,7 +177,7 @@ def test_a_full_server_refuses_a_dataset_with_a_message_and_keeps_the_current_on
     at = upload_zip(at, pets_zip())
     no_errors(at)
     assert any("as many visitors' images as it can" in e.value for e in at.error)
-    assert at.session_state.dataset_id == "builtin:mnist-10k"
+    assert at.session_state.settings.dataset == "builtin:mnist-10k"
 
 
 def test_the_data_page_remembers_its_source_across_pages():
@@ -202,6 +202,6 @@ def test_a_zip_made_on_macos_loads_with_the_right_classes():
                      "__MACOSX/Holiday/._.DS_Store": b"junk"})
     at = upload_zip(app(), data, name="Holiday.zip")
     no_errors(at)
-    assert at.session_state.dataset_id.startswith("upload:")
+    assert at.session_state.settings.dataset.startswith("upload:")
     assert any("3 images, 2 classes, 0 without label" in c.value for c in at.caption)
     assert not [e for e in at.expander if "skipped" in e.label]  # the junk is not even listed

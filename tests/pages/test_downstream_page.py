@@ -45,15 +45,15 @@ def test_a_model_file_becomes_the_sessions_pretrained_model_and_its_training_con
 
     at = start_training(app(), epochs=2)
     wait_for_job(at, "train_job")
-    first, first_loss = job_of(at, "train_job").snapshot().result, job_of(at, "train_job").snapshot().steps[0]["loss"]
+    first, first_loss = job_of(at, "train_job").snapshot().result, job_of(at, "train_job").snapshot().steps[0].loss
     from ssl_core.data.datasets import load_mnist_10k
 
     data = to_bytes(first, None, load_mnist_10k())
 
     fresh = app()
     fresh.switch_page("pages/train.py").run()
-    fresh.number_input(key="train_settings.epochs").set_value(1).run()
-    fresh.select_slider(key="train_settings.image_size").set_value(8).run()
+    fresh.number_input(key="pretext.epochs").set_value(1).run()
+    fresh.select_slider(key="pretext.image_size").set_value(8).run()
     assert button(fresh, "Continue training").disabled  # nothing to continue yet
     fresh.switch_page("pages/downstream.py").run()
     fresh.file_uploader(key="model_file_upload").set_value([("models.pt", data, "application/octet-stream")]).run()
@@ -69,8 +69,8 @@ def test_a_model_file_becomes_the_sessions_pretrained_model_and_its_training_con
     wait_for_job(fresh, "train_job")
     no_errors(fresh)
     continued = job_of(fresh, "train_job").snapshot()
-    assert continued.title.endswith("continued") and [p["epoch"] for p in continued.epochs] == [1]
-    assert continued.steps[0]["loss"] < 0.8 * first_loss  # it starts from what the file's network knows
+    assert continued.title.endswith("continued") and [p.epoch for p in continued.epochs] == [1]
+    assert continued.steps[0].loss < 0.8 * first_loss  # it starts from what the file's network knows
     fresh.switch_page("pages/history.py").run()
     assert list(fresh.dataframe[0].value["run"]) == ["rotation on mnist-10k, continued",
                                                      "rotation on mnist-10k, from a model file"]
@@ -94,8 +94,8 @@ def test_downstream_comparison_and_photo_upload():
     at = start_training(app())
     wait_for_job(at, "train_job")
     at.switch_page("pages/downstream.py").run()
-    at.number_input(key="downstream_settings.epochs").set_value(3).run()
-    at.number_input(key="downstream_settings.seeds").set_value(2).run()
+    at.number_input(key="downstream.epochs").set_value(3).run()
+    at.number_input(key="downstream.seeds").set_value(2).run()
     button(at, "Compare SSL").click().run()
     wait_for_job(at, "downstream_job")
     no_errors(at)
@@ -133,8 +133,8 @@ def test_training_jointly_is_its_own_row_curve_and_verdict_and_only_offered_wher
     at = start_training(app())
     wait_for_job(at, "train_job")
     at.switch_page("pages/downstream.py").run()
-    at.selectbox(key="downstream_settings.transfer").set_value("all").run()
-    at.number_input(key="downstream_settings.epochs").set_value(2).run()
+    at.selectbox(key="downstream.transfer").set_value("all").run()
+    at.number_input(key="downstream.epochs").set_value(2).run()
     button(at, "Compare SSL").click().run()
     wait_for_job(at, "downstream_job")
     no_errors(at)
@@ -152,7 +152,7 @@ def test_training_jointly_is_its_own_row_curve_and_verdict_and_only_offered_wher
     wait_for_job(at, "train_job")
     at.switch_page("pages/downstream.py").run()
     no_errors(at)
-    transfer = at.selectbox(key="downstream_settings.transfer")
+    transfer = at.selectbox(key="downstream.transfer")
     assert transfer.value == "both" and "train jointly (labels + pretext)" not in transfer.options  # jigsaw: pieces
     assert "whole images" in transfer.help
 

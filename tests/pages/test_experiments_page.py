@@ -7,7 +7,7 @@ def test_the_label_budget_page_takes_as_many_epochs_as_the_train_page_allows():
     """400 pretext epochs on the Train page crashed page 5, whose box stopped at 200 (found by the restart test)."""
     at = app()
     at.switch_page("pages/train.py").run()
-    at.number_input(key="train_settings.epochs").set_value(400).run()
+    at.number_input(key="pretext.epochs").set_value(400).run()
     at.switch_page("pages/experiments.py").run()
     no_errors(at)
     assert 400 in [n.value for n in at.number_input]
@@ -16,7 +16,7 @@ def test_the_label_budget_page_takes_as_many_epochs_as_the_train_page_allows():
 def test_experiments_page_label_budget_and_which_layer():
     at = app()
     at.switch_page("pages/train.py").run()
-    at.select_slider(key="train_settings.image_size").set_value(8).run()  # the experiment uses the Train settings
+    at.select_slider(key="pretext.image_size").set_value(8).run()  # the experiment uses the Train settings
     at.switch_page("pages/experiments.py").run()
     no_errors(at)
     at.multiselect[0].set_value([1, 2]).run()

@@ -6,8 +6,8 @@ from tests.app_helpers import app, button, charts, no_errors, run_comparison, st
 def test_the_run_history_lists_every_ended_run_and_overlays_two():
     at = start_training(app(), epochs=2)
     wait_for_job(at, "train_job")
-    at.number_input(key="train_settings.epochs").set_value(3).run()
-    at.select_slider(key="train_settings.lr").set_value(1e-2).run()
+    at.number_input(key="pretext.epochs").set_value(3).run()
+    at.select_slider(key="pretext.lr").set_value(1e-2).run()
     button(at, "Start training").click().run()
     wait_for_job(at, "train_job")
     run_comparison(at)

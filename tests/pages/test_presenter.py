@@ -30,8 +30,8 @@ def test_presenter_mode_walks_the_talk_in_three_steps_and_pause_holds_the_run():
     at.radio(key="builtin_choice").set_value("digits").run()
     button(at, "Use this dataset").click().run()
     at.switch_page("pages/train.py").run()
-    at.number_input(key="train_settings.epochs").set_value(3).run()
-    at.select_slider(key="train_settings.image_size").set_value(8).run()
+    at.number_input(key="pretext.epochs").set_value(3).run()
+    at.select_slider(key="pretext.image_size").set_value(8).run()
     at.query_params["present"] = "1"  # as a link opens it (the browser test uses the sidebar's button)
     at.switch_page("pages/present.py").run()
     no_errors(at)
@@ -71,16 +71,16 @@ def test_give_a_talk_from_home_runs_the_talk_preset_in_presenter_mode_and_x_goes
 
     at = app()
     at.switch_page("pages/train.py").run()
-    at.number_input(key="train_settings.epochs").set_value(3).run()  # settings of their own, then Home
+    at.number_input(key="pretext.epochs").set_value(3).run()  # settings of their own, then Home
     at.switch_page("app.py").run()  # AppTest runs a page file alone; app.py's navigation enters presenter mode
     button(at, "Give a talk").click().run()
     no_errors(at)
     assert at.query_params["present"] == "1" and at.title[0].value == "The puzzle"
-    assert at.session_state.dataset_id == "builtin:mnist-10k"
-    assert at.session_state.train_settings["epochs"] == TALK_SETUP.pretext.epochs
-    assert at.session_state.train_settings["image_size"] == TALK_SETUP.pretext.image_size
-    assert at.session_state.split_config.labels_per_class == 1
-    assert at.session_state.downstream_settings["transfer"] == "linear"
+    assert at.session_state.settings.dataset == "builtin:mnist-10k"
+    assert at.session_state.settings.pretext.epochs == TALK_SETUP.pretext.epochs
+    assert at.session_state.settings.pretext.image_size == TALK_SETUP.pretext.image_size
+    assert at.session_state.settings.split.labels_per_class == 1
+    assert at.session_state.settings.downstream.transfer == "linear"
     link = next(c.value for c in at.code)
     assert "size=20" in link and "epochs=10" in link and "labels=1" in link and "transfer=linear" in link
     assert link.endswith("&present=1")

@@ -12,20 +12,20 @@ def test_pretext_gallery_for_rotation_and_jigsaw():
     assert len(at.get("image")) == 6 * 4 + 1  # the gallery, then the guessing game's question
     at.multiselect[0].set_value([90, 180]).run()
     assert len(at.get("image")) == 6 * 2 + 1
-    assert at.session_state.pretext["settings"]["rotation"].angles == (90, 180)
+    assert at.session_state.settings.tasks["rotation"].angles == (90, 180)
     at.radio[0].set_value("jigsaw").run()
     no_errors(at)
     assert any("minimum Hamming distance" in c.value for c in at.caption)
     assert len(at.get("image")) == 6 * 2 + 1 + 4  # the question: shuffled tiles, and four ways to put them back
     at.radio[1].set_value(3).run()
     no_errors(at)
-    assert at.session_state.pretext["settings"]["jigsaw"].grid == 3
+    assert at.session_state.settings.tasks["jigsaw"].grid == 3
     at.radio[0].set_value("rotation").run()
     at.switch_page("pages/train.py").run()
     at.switch_page("pages/pretext.py").run()
     at.radio[0].set_value("jigsaw").run()
-    assert at.session_state.pretext["settings"]["jigsaw"].grid == 3, "a task's settings survive switching away"
-    assert at.session_state.pretext["settings"]["rotation"].angles == (90, 180)
+    assert at.session_state.settings.tasks["jigsaw"].grid == 3, "a task's settings survive switching away"
+    assert at.session_state.settings.tasks["rotation"].angles == (90, 180)
     assert any(c.value.startswith("jigsaw 3×3: which of 24 permutations") for c in at.caption)
 
 
@@ -68,7 +68,7 @@ def test_after_an_answer_the_game_shows_the_question_and_the_right_answer_with_w
 def test_the_games_questions_do_not_give_the_answer_away():
     """SimCLR's wrong views come from other images of the round: all of one class, a 7 is not the only 7.
     Colorization asks only about colourful photos."""
-    from pages.quiz_panel import question_images
+    from pages.ui.quiz_panel import question_images
     from ssl_core.data.datasets import ImageDataset, load_digits
     from ssl_core.data.splits import SplitConfig, make_split
     from ssl_core.pretext import make_task
@@ -103,7 +103,7 @@ def test_context_questions_skip_digits_with_empty_corners():
 
 
 def test_a_double_click_in_the_guessing_game_scores_once():
-    from pages.quiz_panel import Game
+    from pages.ui.quiz_panel import Game
     from ssl_core.data.datasets import load_digits
     from ssl_core.data.splits import SplitConfig, make_split
     from ssl_core.engine.pretrain import PretrainConfig

@@ -26,18 +26,18 @@ def test_a_reload_keeps_every_setting_and_the_trained_model_beside_them():
     at.radio[0].set_value("jigsaw").run()
     at.radio[1].set_value(3).run()
     start_training(at, epochs=1)
-    at.number_input(key="train_settings.seed").set_value(7).run()
+    at.number_input(key="pretext.seed").set_value(7).run()
     wait_for_job(at, "train_job")
     at.switch_page("app.py").run()  # AppTest runs a switched-to page file alone; app.py (which keeps them) runs here
     reloaded = reopen(at.session_state.workspace.token)
     no_errors(reloaded)
-    assert reloaded.session_state.pretext["task"] == "jigsaw"
-    assert reloaded.session_state.pretext["settings"]["jigsaw"].grid == 3
-    assert reloaded.session_state.train_settings["image_size"] == 8
-    assert reloaded.session_state.train_settings["seed"] == 7
+    assert reloaded.session_state.settings.pretext.task == "jigsaw"
+    assert reloaded.session_state.settings.tasks["jigsaw"].grid == 3
+    assert reloaded.session_state.settings.pretext.image_size == 8
+    assert reloaded.session_state.settings.pretext.seed == 7
     reloaded.switch_page("pages/train.py").run()
     no_errors(reloaded)
-    assert reloaded.number_input(key="train_settings.epochs").value == 1
+    assert reloaded.number_input(key="pretext.epochs").value == 1
     assert "Jigsaw" in reloaded.caption[0].value and job_of(reloaded, "train_job").snapshot().result is not None
 
 
@@ -79,7 +79,7 @@ def test_after_a_restart_the_comparisons_models_are_open_on_page_4():
 
 def test_after_a_restart_a_training_that_was_waiting_in_line_is_back_in_line():
     """The store wrote the training down when it was started, waiting for a slot; the server then stopped."""
-    from pages.common import server
+    from pages.ui.state import server
     from ssl_core.data.splits import SplitConfig
     from ssl_core.engine.pretrain import PretrainConfig
 
@@ -194,7 +194,7 @@ def test_public_mode_with_a_root_reads_only_inside_it(monkeypatch, tmp_path):
         button(at, "Load the folder").click().run()
         no_errors(at)
         assert at.error and reason in at.error[0].value and str(tmp_path) not in at.error[0].value
-        assert at.session_state.dataset_id == "builtin:mnist-10k"
+        assert at.session_state.settings.dataset == "builtin:mnist-10k"
     at.text_input(key="folder_path").set_value("pets").run()
     button(at, "Load the folder").click().run()
     no_errors(at)
@@ -219,7 +219,7 @@ def test_public_mode_shows_no_server_path(monkeypatch, tmp_path):
 
 
 def test_an_older_dataset_is_released_with_a_note_when_a_visitor_hits_their_cap():
-    from pages.common import server
+    from pages.ui.state import server
     from ssl_core.app.deployment import Limits
 
     at = app()
@@ -247,7 +247,7 @@ def test_two_visitors_training_at_once_take_turns_and_each_sees_only_their_own()
     assert job_of(first, "train_job").snapshot().result.dataset == "mnist-10k"
     assert job_of(second, "train_job").snapshot().result.dataset == "pets"
     assert job_of(first, "train_job") is not job_of(second, "train_job")
-    assert second.session_state.dataset_id not in first.session_state.workspace.datasets
+    assert second.session_state.settings.dataset not in first.session_state.workspace.datasets
 
 
 def test_a_shared_link_sets_up_the_dataset_task_and_settings_and_the_sidebar_makes_one():
@@ -255,12 +255,12 @@ def test_a_shared_link_sets_up_the_dataset_task_and_settings_and_the_sidebar_mak
                     "labels": "5", "d_epochs": "7"})
     no_errors(at)
     assert not at.info or "could not be used" not in at.info[0].value
-    assert at.session_state.dataset_id == "builtin:digits"
-    assert at.session_state.pretext["task"] == "jigsaw" and at.session_state.split_config.labels_per_class == 5
+    assert at.session_state.settings.dataset == "builtin:digits"
+    assert at.session_state.settings.pretext.task == "jigsaw" and at.session_state.settings.split.labels_per_class == 5
     assert set(at.query_params) == {"session"}  # the setup is taken, not kept in the address
     shared = [c.value for c in at.sidebar.code]  # 🔗 Share this setup (AppTest draws the sidebar on the first page)
     at.switch_page("pages/train.py").run()
-    assert at.number_input(key="train_settings.epochs").value == 3
+    assert at.number_input(key="pretext.epochs").value == 3
     assert "Jigsaw" in at.caption[0].value
     at.switch_page("pages/pretext.py").run()
     assert at.radio(key="pretext_task").value == "jigsaw" and len(at.get("image")) == 6 * 2 + 1 + 4  # and the game
@@ -269,8 +269,7 @@ def test_a_shared_link_sets_up_the_dataset_task_and_settings_and_the_sidebar_mak
     from urllib.parse import unquote
 
     again = open_link({k: unquote(v) for k, v in params.items()})  # the link it makes opens the same setup
-    assert again.session_state.pretext == at.session_state.pretext
-    assert again.session_state.train_settings == at.session_state.train_settings
+    assert again.session_state.settings == at.session_state.settings
 
 
 @pytest.mark.parametrize("params, says", [({"data": "upload:0123456789abcdef", "epochs": "3"}, "not a built-in"),
@@ -281,4 +280,4 @@ def test_a_bad_or_stale_link_opens_the_defaults_with_a_note(params, says, monkey
     at = open_link(params)
     no_errors(at)
     assert any("This link's setup could not be used" in i.value and says in i.value for i in at.info)
-    assert at.session_state.dataset_id == "builtin:mnist-10k" and at.session_state.train_settings["epochs"] != 3
+    assert at.session_state.settings.dataset == "builtin:mnist-10k" and at.session_state.settings.pretext.epochs != 3

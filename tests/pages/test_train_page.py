@@ -6,25 +6,25 @@ from tests.app_helpers import app, button, charts, job_of, no_errors, start_trai
 
 def test_choosing_a_dataset_fills_in_its_recommended_settings_and_the_button_restores_them():
     at = app()
-    assert at.session_state.train_settings["image_size"] == 28  # MNIST digits at their own size
+    assert at.session_state.settings.pretext.image_size == 28  # MNIST digits at their own size
     at.switch_page("pages/data.py").run()
     at.radio(key="builtin_choice").set_value("digits").run()
     button(at, "Use this dataset").click().run()
     no_errors(at)
-    assert at.session_state.dataset_id == "builtin:digits"
-    assert at.session_state.train_settings["image_size"] == 16
+    assert at.session_state.settings.dataset == "builtin:digits"
+    assert at.session_state.settings.pretext.image_size == 16
     assert {m.label: m.value for m in at.metric}["Labeled (downstream)"] == "20"
     at.switch_page("pages/train.py").run()
-    recommended = dict(at.session_state.train_settings)
-    assert at.select_slider(key="train_settings.image_size").value == 16
-    at.number_input(key="train_settings.epochs").set_value(3).run()
-    at.select_slider(key="train_settings.image_size").set_value(32).run()
-    assert at.session_state.train_settings["epochs"] == 3
+    recommended = at.session_state.settings.pretext
+    assert at.select_slider(key="pretext.image_size").value == 16
+    at.number_input(key="pretext.epochs").set_value(3).run()
+    at.select_slider(key="pretext.image_size").set_value(32).run()
+    assert at.session_state.settings.pretext.epochs == 3
     assert any("Predicted on this" in c.value for c in at.caption)
     button(at, "Recommended").click().run()
     no_errors(at)
-    assert at.session_state.train_settings == recommended
-    assert at.number_input(key="train_settings.epochs").value == recommended["epochs"]
+    assert at.session_state.settings.pretext == recommended
+    assert at.number_input(key="pretext.epochs").value == recommended.epochs
 
 
 def test_training_runs_in_the_background_and_shows_results():
@@ -56,7 +56,7 @@ def test_second_start_while_running_is_refused_and_stop_keeps_the_model():
 
 
 def test_a_contrastive_run_whose_embeddings_collapse_gets_a_warning():
-    from pages.common import server
+    from pages.ui.state import server
     from ssl_core.engine.train import EpochEvent
 
     at = app()

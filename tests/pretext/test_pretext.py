@@ -177,4 +177,4 @@ def test_a_new_task_shows_on_the_pretext_page_with_its_control_and_gallery(mirro
     assert any("mirror: was it mirrored (30% are)" in c.value for c in at.caption)
     assert len(at.get("image")) == 6 + 1  # the gallery, and the guessing game's first question
     assert [b.label for b in at.button if b.label in ("#0", "#1")] == ["#0", "#1"]  # its answers, with no code
-    assert at.session_state.pretext["settings"]["mirror"] == MirrorSettings(share=0.3)
+    assert at.session_state.settings.tasks["mirror"] == MirrorSettings(share=0.3)

@@ -8,7 +8,8 @@ import streamlit as st
 import torch
 from torch import nn
 
-from pages.common import escape, get_job
+from pages.ui.state import get_job
+from pages.ui.text import escape
 from ssl_core.analysis.plots import display_scale, upscale
 from ssl_core.app.runs import continuable
 from ssl_core.data.augment import resize_all

@@ -5,7 +5,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from pages.common import escape, server, workspace
+from pages.ui.state import server, settings, workspace
+from pages.ui.text import escape
 from ssl_core.analysis.plots import image_grid
 from ssl_core.app.deployment import Deployment
 from ssl_core.data.builder import Added, BuilderError, DatasetBuilder
@@ -119,7 +120,7 @@ def _panel(rules: Deployment, use: Callable[[str, Callable, str], None]) -> None
                 + (f", {len(build.unlabeled)} unlabeled" if build.unlabeled else ""))
     left, right = st.columns(2)
     dataset_id = f"built:{build.digest()}"
-    in_use = st.session_state.dataset_id == dataset_id
+    in_use = settings().dataset == dataset_id
     if left.button("✅ In use: the current dataset" if in_use else "✅ Use these photos", type="primary",
                    key="builder_use", disabled=in_use):
         use(dataset_id, lambda progress: build.to_dataset(), "these photos")

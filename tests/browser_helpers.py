@@ -1,5 +1,6 @@
 """What the real-browser tests share: where Chromium is, waiting for Streamlit to settle, screenshots, the sidebar's pages."""
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -91,3 +92,33 @@ def at_both_sizes(page, step: str, main=None, settle_ms: int = 500) -> None:
         if main is not None:
             assert below_fold(page, main, height) <= 0, f"{step} at {width}"
     page.set_viewport_size({"width": 1280, "height": 720})
+
+
+@contextmanager
+def opened(playwright, url: str, width: int = 1280, height: int = 720, timeout_ms: int = 90_000, args=(), **context):
+    """A Chromium page on `url` once the app is idle (`context`: Playwright's, e.g. permissions); the browser closes
+    after, whatever happens."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS + list(args))
+    try:
+        page = browser.new_context(viewport={"width": width, "height": height}, **context).new_page()
+        page.set_default_timeout(timeout_ms)
+        page.goto(url)
+        idle(page)
+        yield page
+    finally:
+        browser.close()
+
+
+def set_epochs(page, epochs: int) -> None:
+    """The Train page's Epochs field (or the Downstream page's), as a person types it."""
+    field = page.get_by_role("spinbutton", name="Epochs")
+    field.fill(str(epochs))
+    field.press("Enter")
+    idle(page)
+
+
+def train(page, epochs: int, timeout_ms: int = 180_000) -> None:
+    """On the Train page: `epochs` epochs of pretext training, started and waited for to its result."""
+    set_epochs(page, epochs)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Held-out pretext").first.wait_for(timeout=timeout_ms)

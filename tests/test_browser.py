@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser_helpers import (ARGS, ARTIFACTS, CHROMIUM, NAV_AT_SPINNER, at_both_sizes, chart_points, go, healthy,
-                                   idle, load_zip, peak_rss_mb, wait_for_text)
+                                   idle, load_zip, opened, peak_rss_mb, set_epochs, train, wait_for_text)
 from tests.conftest import ROOT, image_bytes, shared, streamlit_app
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or shutil.which("streamlit", path=str(Path(sys.executable).parent)) is None,
@@ -183,10 +183,7 @@ def test_journey(page, server, tmp_path):
     assert page.get_by_text("on the same questions").is_visible()
 
     go(page, "3. Train")
-    epochs = page.get_by_role("spinbutton", name="Epochs")
-    epochs.fill("60")
-    epochs.press("Enter")
-    idle(page)
+    set_epochs(page, 60)
     page.get_by_role("button", name="Start training").click()
     page.get_by_role("button", name="Stop training").wait_for()
     page.wait_for_timeout(2000)
@@ -250,12 +247,7 @@ def test_give_a_talk_from_home_to_the_result_at_1280x720(server, playwright):
     """Issue 22's talk: Home's Give a talk → presenter mode with the talk preset → Start (its predicted time on the
     button) → the result, within the predicted time plus 20 s; every step's main element on screen at 1280×720
     and 1920×1080; ✕ back to Home. Screenshots 24–27 are for a person to look at."""
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-    try:
-        page = browser.new_page(viewport={"width": 1280, "height": 720})
-        page.set_default_timeout(90_000)
-        page.goto(server[0])
-        idle(page)
+    with opened(playwright, server[0]) as page:
         healthy(page, "24_home_three_doors")
         page.get_by_role("button", name="Give a talk").click()
         page.get_by_role("heading", name="The puzzle").wait_for()
@@ -283,8 +275,6 @@ def test_give_a_talk_from_home_to_the_result_at_1280x720(server, playwright):
         page.get_by_role("button", name="✕").click()
         idle(page)
         assert "present=1" not in page.url and page.get_by_text("Three ways in").is_visible()
-    finally:
-        browser.close()
 
 
 def test_the_game_after_a_wrong_answer_see_inside_and_page_5_read_as_they_should(server, playwright):
@@ -293,12 +283,7 @@ def test_the_game_after_a_wrong_answer_see_inside_and_page_5_read_as_they_should
     reading notes, page 5 with a block probe judged by its interval."""
     from ssl_core.pretext import TASKS
 
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-    try:
-        page = browser.new_page(viewport={"width": 1280, "height": 720})
-        page.set_default_timeout(90_000)
-        page.goto(server[0])
-        idle(page)
+    with opened(playwright, server[0]) as page:
         go(page, "2. Pretext")
         for name, task in TASKS.items():
             if task.unavailable(1):
@@ -318,12 +303,7 @@ def test_the_game_after_a_wrong_answer_see_inside_and_page_5_read_as_they_should
             page.get_by_text("Not quite: the answer was").scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / f"29_game_wrong_{name}_1280.png"))
         go(page, "3. Train")
-        epochs = page.get_by_role("spinbutton", name="Epochs")
-        epochs.fill("2")
-        epochs.press("Enter")
-        idle(page)
-        page.get_by_role("button", name="Start training").click()
-        page.get_by_text("Held-out pretext").first.wait_for(timeout=180_000)
+        train(page, 2)
         go(page, "See inside")
         at_both_sizes(page, "30_inside_map", settle_ms=800)
         assert page.get_by_text("not the Train page's real task chart").count() == 1
@@ -338,21 +318,13 @@ def test_the_game_after_a_wrong_answer_see_inside_and_page_5_read_as_they_should
         idle(page)
         at_both_sizes(page, "32_page5_blocks", settle_ms=800)
         assert "95% interval" in verdict.inner_text()
-    finally:
-        browser.close()
 
 
 def test_a_dataset_built_in_the_browser_with_the_camera_then_presented(server, playwright, tmp_path):
     """From nothing to a trained model of one's own photos (dropped and taken with the camera), shown in
     presenter mode at projector sizes; screenshots 15–19 are for a person to look at."""
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS + [  # a fake camera: Chromium's
-        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"])  # test pattern, allowed
-    try:
-        context = browser.new_context(viewport={"width": 1400, "height": 1100}, permissions=["camera"])
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        page.goto(server[0])
-        idle(page)
+    fake_camera = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]  # Chromium's test pattern
+    with opened(playwright, server[0], 1400, 1100, 60_000, fake_camera, permissions=["camera"]) as page:
         go(page, "1. Data")
         page.get_by_text("Your images", exact=True).click()
         idle(page)
@@ -387,10 +359,7 @@ def test_a_dataset_built_in_the_browser_with_the_camera_then_presented(server, p
         healthy(page, "16_built_dataset")
 
         go(page, "3. Train")
-        epochs = page.get_by_role("spinbutton", name="Epochs")
-        epochs.fill("150")  # long enough to pause in the middle (20 photos make short epochs)
-        epochs.press("Enter")
-        idle(page)
+        set_epochs(page, 150)  # long enough to pause in the middle (20 photos make short epochs)
         page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Presenter mode").click()
         idle(page)
         assert "present=1" in page.url and not page.locator('[data-testid="stSidebar"]').is_visible()
@@ -427,7 +396,7 @@ def test_a_dataset_built_in_the_browser_with_the_camera_then_presented(server, p
         saved = tmp_path / download.value.suggested_filename
         download.value.save_as(saved)
         assert saved.name == "ssl-playground-my photos.pt" and saved.stat().st_size > 10_000
-        elsewhere = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+        elsewhere = page.context.browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
         elsewhere.set_default_timeout(60_000)
         elsewhere.goto(server[0])
         idle(elsewhere)
@@ -443,8 +412,6 @@ def test_a_dataset_built_in_the_browser_with_the_camera_then_presented(server, p
         healthy(elsewhere, "20_models_opened_elsewhere")
         ticks = elsewhere.locator(".js-plotly-plot .xtick text").all_text_contents()
         assert {"circles", "squares"} <= set(ticks), ticks
-    finally:
-        browser.close()
 
 
 DEEP_LINKS = ["train?session=" + "Z" * 32, "data", "downstream", "history", "pretext", "inside", "experiments",
@@ -518,20 +485,13 @@ def test_a_kill_9_restart_gives_back_dataset_settings_history_and_a_resumable_tr
             idle(page)
             load_zip(page, tmp_path / "pets.zip", "pets")
             go(page, "3. Train")
-            epochs = page.get_by_role("spinbutton", name="Epochs")
-            epochs.fill("1")
-            epochs.press("Enter")
-            idle(page)
-            page.get_by_role("button", name="Start training").click()
-            page.get_by_text("Held-out pretext").first.wait_for(timeout=120_000)
+            train(page, 1, 120_000)
             idle(page)
             go(page, "2. Pretext")
             page.get_by_text("Jigsaw", exact=True).click()
             idle(page)
             go(page, "3. Train")
-            epochs.fill("400")
-            epochs.press("Enter")
-            idle(page)
+            set_epochs(page, 400)
             page.get_by_role("button", name="Start training").click()
             page.get_by_role("button", name="Stop training").wait_for()
             page.wait_for_timeout(3000)  # mid-epoch

@@ -15,7 +15,8 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 # Until app.py's st.navigation has run once in this process, Streamlit treats `pages/` as an old-style page
 # folder: the first visitor of a fresh server who opens a deep link (/train, a reload after a restart) has
 # pages/train.py run on its own, without app.py's set-up, under a page list of file names. Every page imports
-# this module (itself or through another pages.ui module) before it draws anything: leave that mode and run the app instead (once per process).
+# this module (itself, or through another pages.ui module) before it draws anything: leave that mode and run the
+# app instead (once per process).
 if PagesManager.uses_pages_directory and get_script_run_ctx() is not None:
     PagesManager.uses_pages_directory = False
     st.rerun()

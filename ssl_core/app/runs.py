@@ -122,11 +122,12 @@ def comparison_after(pretext_job: Job, dataset: ImageDataset, split: Split, mode
 
 def describe_pretext(config: PretrainConfig) -> str:
     """A pretext training's settings in one line (the run history)."""
-    return (f"{config.make_task().describe()} · {config.backbone} · {config.image_size} px · {config.epochs} epochs · "
-            f"batch {config.batch_size} · lr {config.lr:g} · seed {config.seed}")
+    return (f"{config.make_task().describe()} · {config.backbone} · {config.image_size} px · "
+            f"{config.epochs} epochs · batch {config.batch_size} · lr {config.lr:g} · seed {config.seed}")
 
 
 def describe_comparison(config: DownstreamConfig, modes: Sequence[str], split: Split, seeds: int = 1) -> str:
     """A comparison's models and settings in one line (the run history)."""
-    return (f"{' vs '.join(MODE_TITLES[m] for m in modes)} · {len(split.labeled):,} labels, {len(split.test):,} test · "
-            f"block {config.block} · {config.epochs} epochs · lr {config.lr:g}" + (f" · {seeds} seeds" if seeds > 1 else ""))
+    return (f"{' vs '.join(MODE_TITLES[m] for m in modes)} · {len(split.labeled):,} labels, "
+            f"{len(split.test):,} test · block {config.block} · {config.epochs} epochs · lr {config.lr:g}"
+            + (f" · {seeds} seeds" if seeds > 1 else ""))

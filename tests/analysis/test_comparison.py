@@ -17,7 +17,7 @@ def test_comparison_job_trains_every_mode_and_judges_it(setup):
     snap = job.snapshot()
     assert snap.status == DONE and isinstance(snap.result, Comparison)
     assert {mode: len(runs) for mode, runs in snap.result.runs.items()} == {"linear": 1, "finetune": 1, "scratch": 1}
-    assert {p["run"] for p in snap.epochs} == {"SSL linear probe", "SSL fine-tuned", "from scratch"}
+    assert {p.run for p in snap.epochs} == {"SSL linear probe", "SSL fine-tuned", "from scratch"}
     assert set(snap.result.verdicts) == {"linear", "finetune"}
     assert "test images" in snap.result.verdicts["finetune"].text
 

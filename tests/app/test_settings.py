@@ -28,8 +28,8 @@ def test_equal_choices_compare_equal_whether_the_task_settings_were_spelled_out(
 def test_a_recommendation_keeps_the_task_and_takes_the_training_budget_and_comparison():
     chosen = Settings("builtin:mnist-10k").with_task("jigsaw", TASKS["jigsaw"].Settings(grid=3))
     chosen = replace(chosen, downstream=DownstreamSettings(Transfer.ALL, seeds=3))
-    recipe = Recipe(PretrainConfig(image_size=32, epochs=12, lr=1e-3), DownstreamConfig(epochs=25, block=2,
-                                                                                          batch_size=8), 5, 1.0, 1.0, ())
+    recipe = Recipe(PretrainConfig(image_size=32, epochs=12, lr=1e-3),
+                    DownstreamConfig(epochs=25, block=2, batch_size=8), 5, 1.0, 1.0, ())
     new = chosen.recommended("tv:cifar10", recipe)
     assert new.dataset == "tv:cifar10" and new.pretext.task == "jigsaw" and new.pretext.settings.grid == 3
     assert (new.pretext.image_size, new.pretext.epochs, new.pretext.lr) == (32, 12, 1e-3)

@@ -219,7 +219,7 @@ modes = [mode for mode, runs in comparison.runs.items() if runs] if comparison e
 
 if modes:
     st.subheader("Test accuracy" + (f", mean ± std over {comparison.n_seeds} seeds" if comparison.n_seeds > 1 else ""))
-    headline(comparison)
+    headline(comparison, sentence=False)  # the verdict boxes below say it, in their colour
     for column, mode in zip(st.columns(len(modes)), modes):
         spread = f" ± {comparison.std(mode) * 100:.1f}" if len(comparison.runs[mode]) > 1 else ""
         difference = comparison.difference(mode)

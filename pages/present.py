@@ -10,7 +10,7 @@ from pages.ui.text import escape
 from pages.ui.widgets import gallery, headline, pretext_curves
 from ssl_core.analysis.stats import chance_level
 from ssl_core.analysis.verdict import reconstruction_words
-from ssl_core.app.runs import check_downstream_data, check_pretext_data, transfer_problem
+from ssl_core.app.runs import check_downstream_data, check_pretext_data, describe_pretext, trained_as, transfer_problem
 from ssl_core.app.share import link, shareable_dataset
 from ssl_core.pretext import TASKS
 
@@ -49,14 +49,17 @@ if pretext_snap is not None and not pretext_snap.active and pretrained is None:
     if pretext_snap.status == "failed":
         st.warning(f"The last training failed: {escape(pretext_snap.message)}")
     pretext_snap = None  # nothing to show: start again
-if pretrained is not None and transfer_problem(pretrained, dataset):
-    pretext_snap = pretrained = None  # trained on another dataset: this talk starts afresh
+earlier = None  # a finished training of other settings than the talk's: it starts afresh
+if pretrained is not None and (transfer_problem(pretrained, dataset) or not trained_as(pretrained, config)):
+    earlier = None if transfer_problem(pretrained, dataset) else describe_pretext(pretrained.config)
+    pretext_snap = pretrained = None
 comparison_job = get_job("downstream_job")
 comparison_snap = comparison_job.snapshot() if comparison_job else None
 if comparison_snap is not None and not (comparison_snap.active and comparison_job.id == st.session_state.get("talk_job")
                                         or comparison_snap.result is not None and pretrained is not None
-                                        and comparison_snap.result.pretrained is pretrained):
-    comparison_snap = None  # another model's comparison: not this talk's
+                                        and comparison_snap.result.pretrained is pretrained
+                                        and comparison_snap.result.n_labeled == len(split.labeled)):
+    comparison_snap = None  # another model's comparison, or other labels: not this talk's
 chance = chance_level(dataset.labels[split.test], dataset.num_classes) if dataset.num_classes > 1 else None
 
 
@@ -68,6 +71,8 @@ def start_button(where: str) -> None:
     except ValueError as exc:
         st.info(f"{escape(exc)}. Leave presenter mode to change the dataset or settings.")
         return
+    if earlier:
+        st.caption(f"Your last training used other settings ({escape(earlier)}): the talk trains these afresh.")
     estimate = predicted_seconds(dataset, split, config)
     left, right = st.columns([2, 3])
     if left.button(f"▶ Start: about {estimate.pretext + estimate.comparison:.0f} s", type="primary",

@@ -96,8 +96,9 @@ def showcase(samples: tuple[PretextSample, ...], per_image: int = 3, width: int 
             column.image(upscale(sample.image, scale), caption=sample.caption, width=width)
 
 
-def headline(comparison: Comparison) -> None:
-    """Two numbers a room can read from the back, and one sentence with the interval."""
+def headline(comparison: Comparison, sentence: bool = True) -> None:
+    """Two numbers a room can read from the back, and one sentence with the interval (left out where the page's
+    verdict boxes say it next)."""
     mode = comparison.best_mode()
     if mode is None:
         return
@@ -110,4 +111,5 @@ def headline(comparison: Comparison) -> None:
     colour = "#1a7f37" if verdict.outcome == HELPED else "inherit"
     st.markdown(big.format(MODE_TITLES[mode], colour, comparison.mean(mode), comparison.mean("scratch")),
                 unsafe_allow_html=True)
-    st.markdown(f"<p style='font-size:1.5rem'>{escape_html(verdict.text)}</p>", unsafe_allow_html=True)  # HTML: no markdown
+    if sentence:
+        st.markdown(f"<p style='font-size:1.5rem'>{escape_html(verdict.text)}</p>", unsafe_allow_html=True)  # HTML: no markdown

@@ -67,6 +67,15 @@ def continuable(previous: PretrainResult | None, dataset: ImageDataset, config: 
             and previous.config.seed == config.seed)
 
 
+def trained_as(result: PretrainResult, config: PretrainConfig) -> bool:
+    """Whether `result` is a training of `config`: the same task and settings, network, size and schedule
+    (presenter mode shows a finished run only as the result of the settings the talk is about)."""
+    done = result.config
+    return (done.task == config.task and result.task.settings == config.make_task().settings
+            and (done.backbone, done.image_size, done.epochs, done.batch_size, done.lr, done.seed)
+            == (config.backbone, config.image_size, config.epochs, config.batch_size, config.lr, config.seed))
+
+
 def check_downstream_data(dataset: ImageDataset, split: Split) -> None:
     labeled_classes = set(dataset.labels[split.labeled].tolist())
     if dataset.num_classes < 2 or len(labeled_classes) < 2:

@@ -4,7 +4,8 @@ from dataclasses import replace
 import pytest
 import torch
 
-from ssl_core.app.runs import TALK_SETUP, check_downstream_data, check_pretext_data, continuable, transfer_problem
+from ssl_core.app.runs import (TALK_SETUP, check_downstream_data, check_pretext_data, continuable, trained_as,
+                               transfer_problem)
 from ssl_core.data.datasets import ImageDataset
 from ssl_core.data.splits import SplitConfig, make_split
 from ssl_core.engine.pretrain import PretrainConfig
@@ -42,6 +43,9 @@ def test_a_model_transfers_only_to_its_own_dataset_and_continues_only_the_same_t
     assert not continuable(pretrained, digits, replace(pretrained.config, task="jigsaw"))
     assert not continuable(pretrained, digits, replace(pretrained.config, seed=pretrained.config.seed + 1))
     assert not continuable(None, digits, pretrained.config)
+    assert trained_as(pretrained, pretrained.config)  # presenter mode: this run is the result of these settings
+    assert not trained_as(pretrained, replace(pretrained.config, epochs=pretrained.config.epochs + 1))
+    assert not trained_as(pretrained, replace(pretrained.config, settings=type(pretrained.task.settings)(angles=(0, 180))))
 
 
 def test_the_talk_preset_is_one_setup_the_forms_and_links_can_hold():

@@ -1,5 +1,6 @@
 """The talk: the preset, Give a talk and presenter mode's three steps."""
 import time
+from dataclasses import replace
 
 from streamlit.testing.v1 import AppTest
 
@@ -124,3 +125,28 @@ def test_presenter_result_step_first_offers_the_whole_talk():
     no_errors(at)
     assert any("Nothing is trained yet" in i.value for i in at.info)
     assert button(at, "Start: about") and button(at, "Use the talk preset instead")
+
+
+def test_presenter_shows_a_result_only_for_the_settings_on_screen():
+    """A comparison made with other labels is not the talk's result, and after Give a talk an earlier training
+    of other settings is not its training: each step offers to run what the talk is about instead."""
+    at = start_training(app(), epochs=1, size=8)  # on the talk's dataset, the built-in MNIST digits
+    wait_for_job(at, "train_job")
+    at.query_params["present"] = "1"
+    at.switch_page("app.py").run()
+    at.session_state.present_step = 2
+    at.run()
+    button(at, "Compare with training from scratch: about").click().run()
+    wait_for_job(at, "downstream_job")
+    assert "font-size:5rem" in markdown(at)
+    at.session_state.settings = replace(at.session_state.settings,
+                                        split=replace(at.session_state.settings.split, labels_per_class=5))
+    at.run()  # 5 labels per class now: the comparison above had fewer
+    no_errors(at)
+    assert "font-size:5rem" not in markdown(at) and button(at, "Compare with training from scratch: about")
+    at.button(key="present_leave").click().run()  # back to Home (the link came straight into presenter mode)
+    button(at, "Give a talk").click().run()  # the talk's settings: 10 epochs at 20 px, not the 1 epoch at 8 px above
+    button(at, "Next").click().run()
+    no_errors(at)
+    assert button(at, "Start: about") and not charts(at)
+    assert any("Your last training used other settings" in c.value for c in at.caption)

@@ -112,4 +112,5 @@ def headline(comparison: Comparison, sentence: bool = True) -> None:
     st.markdown(big.format(MODE_TITLES[mode], colour, comparison.mean(mode), comparison.mean("scratch")),
                 unsafe_allow_html=True)
     if sentence:
-        st.markdown(f"<p style='font-size:1.5rem'>{escape_html(verdict.text)}</p>", unsafe_allow_html=True)  # HTML: no markdown
+        # HTML, so that no markdown reads in it
+        st.markdown(f"<p style='font-size:1.5rem'>{escape_html(verdict.text)}</p>", unsafe_allow_html=True)

@@ -45,7 +45,8 @@ def test_a_model_transfers_only_to_its_own_dataset_and_continues_only_the_same_t
     assert not continuable(None, digits, pretrained.config)
     assert trained_as(pretrained, pretrained.config)  # presenter mode: this run is the result of these settings
     assert not trained_as(pretrained, replace(pretrained.config, epochs=pretrained.config.epochs + 1))
-    assert not trained_as(pretrained, replace(pretrained.config, settings=type(pretrained.task.settings)(angles=(0, 180))))
+    other_angles = type(pretrained.task.settings)(angles=(0, 180))
+    assert not trained_as(pretrained, replace(pretrained.config, settings=other_angles))
 
 
 def test_the_talk_preset_is_one_setup_the_forms_and_links_can_hold():

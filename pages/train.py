@@ -143,7 +143,7 @@ if job is None and kept is not None:
             resumer = checkpointer(resumed)
             start_job("train_job", "pretext", f"{resumed.task} on {dataset.name}, resumed after a restart",
                       lambda: pretext_work(dataset, split, resumed, start_from=network, probe_block=probe_block,
-                                           checkpoint=resumer),
+                                           checkpoint=resumer, schedule=kept.config),
                       described=f"resumed at epoch {kept.epoch} · " + describe_pretext(resumed), checkpoint=resumer)
 
 if job is None:

@@ -27,7 +27,7 @@ from ssl_core.app.deployment import Deployment, from_env
 from ssl_core.app.jobs import Job, JobBusy
 from ssl_core.app.runs import TALK_SETUP, describe_pretext, pretext_work, transfer_problem
 from ssl_core.app.settings import Settings
-from ssl_core.app.share import ShareError, from_params, is_link, is_link_key
+from ssl_core.app.share import ShareError, from_params, is_link, is_link_key, shareable_dataset
 from ssl_core.app.store import WorkspaceStore, default_state_root
 from ssl_core.app.workspaces import Checkpointer, Workspace, Workspaces
 from ssl_core.data.datasets import BUILTIN, ImageDataset, load_downloadable
@@ -170,7 +170,9 @@ def open_link(params: dict[str, str]) -> None:
     for key in filter(is_link_key, params):
         del st.query_params[key]
     try:
-        dataset_id = from_params(params, settings()).dataset or DEFAULT_DATASET
+        dataset_id = from_params(params, settings()).dataset
+        if not shareable_dataset(dataset_id):  # a link without data= never opens the visitor's own images
+            dataset_id = DEFAULT_DATASET
         if resolve(dataset_id) is None:
             raise ShareError(f"its dataset {dataset_id.partition(':')[2]} is not downloaded on this server yet: "
                              "download it on the Data page, then open the link again")

@@ -48,7 +48,9 @@ class ExperimentConfig:
         return [("labels_per_class", n) for n in self.labels_per_class]
 
     def modes(self) -> tuple[str, ...]:
-        return Transfer(self.transfer).compared  # ValueError names the choices
+        if self.transfer not in tuple(Transfer):
+            raise ValueError(f"transfer must be one of {', '.join(Transfer)}")
+        return Transfer(self.transfer).compared
 
 
 class _StderrProgress(Callbacks):

@@ -37,10 +37,12 @@ def transfer_problem(pretrained: PretrainResult, dataset: ImageDataset) -> str:
 
 def pretext_work(dataset: ImageDataset, split: Split, config: PretrainConfig,
                  start_from: nn.Module | None = None, probe_block: int = 3,
-                 checkpoint: Callable[[int, nn.Module], None] | None = None) -> Callable[[Job], PretrainResult]:
+                 checkpoint: Callable[[int, nn.Module], None] | None = None,
+                 schedule: PretrainConfig | None = None) -> Callable[[Job], PretrainResult]:
     """Pretext training (from `start_from`'s weights when given: continued training), watched by a
     k-NN probe on the split's labeled images reading block `probe_block`; `checkpoint(epoch, model)` after
-    each epoch."""
+    each epoch. `schedule`: the config the result records when `config` is its last part (a training resumed
+    after a restart trains the epochs left, and is the whole schedule's result)."""
     check_pretext_data(dataset, split, config)
     pool, test = dataset.images[split.pool], dataset.images[split.test]
     probe = live_probe(dataset, split, probe_block)
@@ -49,6 +51,8 @@ def pretext_work(dataset: ImageDataset, split: Split, config: PretrainConfig,
         result = pretrain(config, pool, test, job.callbacks("pretext"), allow_flip=dataset.allow_flip,
                           start_from=start_from, probe=probe, checkpoint=checkpoint)
         result.dataset = dataset.name
+        if schedule is not None:
+            result.config = schedule
         return result
 
     return work

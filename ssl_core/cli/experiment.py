@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="default: 1,10,100 (with --recipe auto: the recipe's budget)")
     budget.add_argument("--label-fraction", type=numbers(float), default=())
     add_test_fraction(parser)
-    parser.add_argument("--transfer", type=Transfer, choices=list(Transfer), default=Transfer.BOTH)
+    parser.add_argument("--transfer", choices=[t.value for t in Transfer], default=Transfer.BOTH.value)
     parser.add_argument("--block", type=int, default=None, help="backbone block the linear probe reads")
     parser.add_argument("--downstream-epochs", type=int, default=None)
     parser.add_argument("--downstream-lr", type=float, default=None)
@@ -92,7 +92,7 @@ def config_from_args(args: argparse.Namespace, recipe: Recipe | None = None) -> 
         raise ValueError("--continue-epochs is a number of epochs, and needs --load")
     return ExperimentConfig(pretext=pretext, downstream=downstream, labels_per_class=labels_per_class,
                             label_fractions=args.label_fraction, test_fraction=args.test_fraction,
-                            transfer=args.transfer, seeds=args.seeds, pool_limit=args.pool_limit,
+                            transfer=Transfer(args.transfer), seeds=args.seeds, pool_limit=args.pool_limit,
                             scratch_lrs=args.scratch_lrs, continue_epochs=args.continue_epochs)
 
 

@@ -37,6 +37,21 @@ def test_job_reports_progress_and_finishes(digits):
     assert registry.get(job.id) is job
 
 
+
+def test_a_training_resumed_after_a_restart_records_its_whole_schedule(digits):
+    """It trains the epochs left, and its result is the result of the settings the visitor chose (presenter mode
+    and the model file read the whole schedule)."""
+    from dataclasses import replace
+
+    from ssl_core.app.runs import trained_as
+
+    dataset, split = digits
+    whole = PretrainConfig(epochs=3, image_size=8)
+    job = JobRegistry().start("pretext", "t", pretext_work(dataset, split, replace(whole, epochs=1), schedule=whole))
+    assert wait_until(lambda: not job.alive)
+    snap = job.snapshot()
+    assert [p.epoch for p in snap.epochs] == [1] and snap.result.config == whole and trained_as(snap.result, whole)
+
 def test_stop_ends_a_job_within_a_second_and_keeps_the_model(digits):
     dataset, split = digits
     job = JobRegistry().start("pretext", "t", pretext_work(dataset, split, PretrainConfig(epochs=500, image_size=16)))

@@ -281,3 +281,15 @@ def test_a_bad_or_stale_link_opens_the_defaults_with_a_note(params, says, monkey
     no_errors(at)
     assert any("This link's setup could not be used" in i.value and says in i.value for i in at.info)
     assert at.session_state.settings.dataset == "builtin:mnist-10k" and at.session_state.settings.pretext.epochs != 3
+
+
+def test_a_link_without_a_dataset_opens_the_default_one_never_the_visitors_own_images():
+    at = upload_zip(app(), pets_zip())
+    assert at.session_state.settings.dataset.startswith("upload:")
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)  # their own address, with a link's
+    again.query_params.update({"session": at.query_params["session"], "task": "jigsaw", "epochs": "3"})  # setup
+    again.run()
+    no_errors(again)
+    settings = again.session_state.settings
+    assert settings.dataset == "builtin:mnist-10k"
+    assert settings.pretext.task == "jigsaw" and settings.pretext.epochs == 3

@@ -155,4 +155,4 @@ with right:
     st.markdown("**Samples per class**")
     scale = display_scale(dataset.images.shape[-1], 40)
     for cname, images in iter_class_samples(dataset, per_class=10):
-        st.image(image_grid(images, columns=10, scale=scale), caption=cname)
+        st.image(image_grid(images, columns=10, scale=scale), caption=escape(cname))  # a folder name, shown as typed

@@ -44,7 +44,7 @@ def classify_photos(models: list[PhotoModel], class_names: tuple[str, ...], imag
             continue
         left, right = st.columns([1, 3])
         scale = max(1, 128 // photo.view.shape[0])
-        left.image(upscale(photo.view, scale), caption=f"{upload.name}, as the model sees it",
+        left.image(upscale(photo.view, scale), caption=f"{escape(upload.name)}, as the model sees it",
                    width=128)
         note = domain_note(domain, len(class_names), photo)
         if note:
@@ -96,7 +96,7 @@ def mistakes_gallery(comparison: Comparison, ssl_modes: list[str], images: torch
         for column, m in zip(st.columns(8), shown[start:start + 8]):
             picture = resize_all(images[m.position:m.position + 1], image_size)
             column.image(image_grid(picture, scale=scale),
-                         caption=f"true {names[m.truth]} · SSL {names[m.ssl]} · scratch {names[m.scratch]}")
+                         caption=escape(f"true {names[m.truth]} · SSL {names[m.ssl]} · scratch {names[m.scratch]}"))
 
 
 st.title("4. Downstream task & your photos")

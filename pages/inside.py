@@ -127,8 +127,8 @@ def embedding_map() -> None:
         rows = [p["customdata"] for p in event.selection.points if "customdata" in p][:48] if event else []
         if rows:
             column.image(image_grid(images[rows], columns=12, scale=display_scale(images.shape[-1], 40)),
-                         caption=f"{len(rows)} selected: " + ", ".join(class_name(int(result.labels[r]))
-                                                                        for r in rows[:24]))
+                         caption=f"{len(rows)} selected: " + escape(", ".join(class_name(int(result.labels[r]))
+                                                                               for r in rows[:24])))
         else:
             column.caption("Hover a point for its class; select points (click, box or lasso) to see the images.")
 
@@ -184,7 +184,7 @@ def nearest_neighbours() -> None:
         return
     image, caption, label = picked
     left.image(image_grid(image, scale=display_scale(pretrained.config.image_size, 128)),
-               caption=caption + (f" · class {class_name(label)}" if label is not None else ""))
+               caption=escape(caption + (f" · class {class_name(label)}" if label is not None else "")))
     pool = split.pool
     with st.spinner("Computing the features of the training images under both networks…"):
         bank = remembered("bank", (block,), lambda: feature_bank(pretrained, dataset.images[pool], dataset.labels[pool],
@@ -197,7 +197,7 @@ def nearest_neighbours() -> None:
         note = f": {same} of {len(labels)} are of class {escape(class_name(label))}" if label is not None else ""
         right.markdown(f"**{name}**{note}")
         for column, i, sim, x in zip(right.columns(len(labels)), result.indices, result.similarities, labels):
-            column.image(image_grid(bank.images[i:i + 1], scale=scale), caption=f"{class_name(x)} · {sim:.2f}")
+            column.image(image_grid(bank.images[i:i + 1], scale=scale), caption=f"{escape(class_name(x))} · {sim:.2f}")
     searched = (f"The {len(pool):,}" if len(bank.images) == len(pool) else
                 f"A fixed random {len(bank.images):,} of the {len(pool):,}")
     right.caption(f"{searched} pretext training images searched by cosine similarity of block {bank.block}'s "

@@ -147,7 +147,8 @@ if job is None and kept is not None:
                       described=f"resumed at epoch {kept.epoch} · " + describe_pretext(resumed), checkpoint=resumer)
 
 if job is None:
-    st.info("No training yet: choose the settings and press **Start training**.")
+    if kept is None:  # (a training kept across a restart says above what can be done with it)
+        st.info("No training yet: choose the settings and press **Start training**.")
     st.stop()
 
 

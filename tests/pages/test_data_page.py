@@ -205,3 +205,18 @@ def test_a_zip_made_on_macos_loads_with_the_right_classes():
     assert at.session_state.settings.dataset.startswith("upload:")
     assert any("3 images, 2 classes, 0 without label" in c.value for c in at.caption)
     assert not [e for e in at.expander if "skipped" in e.label]  # the junk is not even listed
+
+
+def test_class_names_from_a_folder_are_captions_as_typed_never_markup(tmp_path):
+    from pages.ui.text import escape
+    from tests.app_helpers import image_captions, load_folder
+
+    for name in ("**bold**", "[a](http_x.com)"):
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            (tmp_path / name / f"{i}.png").write_bytes(image_bytes(size=(32, 32)))
+    at = load_folder(app(), tmp_path)
+    no_errors(at)
+    captions = image_captions(at)
+    assert captions == [escape("**bold**"), escape("[a](http_x.com)")]  # escaped: shown as typed, not as markup
+    assert captions[0] == r"\*\*bold\*\*"

@@ -51,6 +51,7 @@ def test_after_a_restart_a_trained_model_is_kept_and_used_without_training_again
     back.switch_page("pages/train.py").run()
     assert any("Your pretext model from before the server restarted is kept (rotation, 1 epoch trained)" in i.value
                for i in back.info)
+    assert not any("No training yet" in i.value for i in back.info)  # one story: a model is kept
     button(back, "Use the kept model").click().run()
     wait_for_job(back, "train_job")
     no_errors(back)

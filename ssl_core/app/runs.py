@@ -64,20 +64,24 @@ def live_probe(dataset: ImageDataset, split: Split, block: int = 3) -> ProbeData
                             dataset.labels[split.test], dataset.num_classes, block)
 
 
+def _same_network(result: PretrainResult, config: PretrainConfig) -> bool:
+    """The same task (and its settings), backbone and seed."""
+    done = result.config
+    return (done.task == config.task and result.task.settings == config.make_task().settings
+            and done.backbone == config.backbone and done.seed == config.seed)
+
+
 def continuable(previous: PretrainResult | None, dataset: ImageDataset, config: PretrainConfig) -> bool:
     """Whether `config` can carry on training `previous`: same data, task (and its settings) and backbone."""
-    return (previous is not None and not transfer_problem(previous, dataset) and previous.config.task == config.task
-            and previous.task.settings == config.make_task().settings and previous.config.backbone == config.backbone
-            and previous.config.seed == config.seed)
+    return previous is not None and not transfer_problem(previous, dataset) and _same_network(previous, config)
 
 
 def trained_as(result: PretrainResult, config: PretrainConfig) -> bool:
     """Whether `result` is a training of `config`: the same task and settings, network, size and schedule
     (presenter mode shows a finished run only as the result of the settings the talk is about)."""
     done = result.config
-    return (done.task == config.task and result.task.settings == config.make_task().settings
-            and (done.backbone, done.image_size, done.epochs, done.batch_size, done.lr, done.seed)
-            == (config.backbone, config.image_size, config.epochs, config.batch_size, config.lr, config.seed))
+    return _same_network(result, config) and ((done.image_size, done.epochs, done.batch_size, done.lr)
+                                              == (config.image_size, config.epochs, config.batch_size, config.lr))
 
 
 def check_downstream_data(dataset: ImageDataset, split: Split) -> None:

@@ -254,7 +254,10 @@ if modes:
                              dataset.labels[split.test], dataset.class_names, pretrained.config.image_size)
     st.download_button("⬇ Download the models (one file)", file_name=f"ssl-playground-{dataset.name}.pt",
                        data=lambda: to_bytes(comparison.pretrained or pretrained, comparison, dataset),
-                       mime="application/octet-stream", help="The pretext network and these classifiers, with their "
+                       # no rerun on a click: Streamlit makes the file while a rerun drops the button's old
+                       # file id, and a download that lost the race came to nothing, with no message
+                       mime="application/octet-stream", on_click="ignore",
+                       help="The pretext network and these classifiers, with their "
                        "settings, class names and results: open it again at the top of this page.")
 
 st.divider()

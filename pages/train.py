@@ -192,5 +192,6 @@ if result is not None and result.evaluation is not None:
     if not transfer_problem(result, dataset):  # the file names the dataset's classes and kind of images
         right.download_button("⬇ Download the pretext model", lambda: to_bytes(result, None, dataset),
                               file_name=f"ssl-playground-{dataset.name}-pretext.pt", mime="application/octet-stream",
+                              on_click="ignore",  # no rerun: see pages/downstream.py
                               help="Its weights, task, settings and image size: open it on the Downstream page in "
                                    "any session, or continue it with python -m ssl_core experiment --load.")

@@ -125,5 +125,6 @@ def _panel(rules: Deployment, use: Callable[[str, Callable, str], None]) -> None
                    key="builder_use", disabled=in_use):
         use(dataset_id, lambda progress: build.to_dataset(), "these photos")
     right.download_button("⬇ Download as a zip of class folders", build.to_zip, file_name=f"{build.file_stem}.zip",
-                          mime="application/zip", help="Load it again later with Upload a .zip, or use it with "
-                          "the command line (python -m ssl_core experiment --data FOLDER).")
+                          mime="application/zip", on_click="ignore",  # no rerun: see pages/downstream.py
+                          help="Load it again later with Upload a .zip, or use it with the command line "
+                               "(python -m ssl_core experiment --data FOLDER).")

@@ -49,7 +49,7 @@ def test_a_dataset_built_from_dropped_photos_and_the_camera_trains_exports_and_r
     wait_for_job(at, "train_job")
     run_comparison(at)
     no_errors(at)
-    assert at.get("download_button")
+    assert [d.proto.ignore_rerun for d in at.get("download_button")] == [True]  # see the Downstream page's test
     photo = [("new.png", image_bytes(size=(50, 50), color=(200, 30, 30)), "image/png")]
     at.file_uploader(key="photo_upload").set_value(photo).run()
     before = {t["name"]: t["y"] for fig in charts(at) if fig["data"] and fig["data"][0]["type"] == "bar"

@@ -39,7 +39,7 @@ else:
     page = st.navigation(pages)
 
 from pages.ui.state import (HEARTBEAT_S, current_dataset, device_label, elsewhere, get_job, init_state,  # noqa: E402
-                            pretext_summary, remember_setup, server, settings, workspace)
+                            kept_training, pretext_summary, remember_setup, server, settings, workspace)
 from pages.ui.text import escape  # noqa: E402
 from pages.ui.widgets import glossary  # noqa: E402
 from ssl_core.app.jobs import WAITING  # noqa: E402
@@ -69,7 +69,8 @@ def status_panel() -> None:
                 state += f", on {escape(other)}: not the current dataset"
             st.markdown(f"**{label}:** {state}")
         elif key == "train_job":
-            st.markdown(f"**{label}:** not started")
+            st.markdown(f"**{label}:** " + ("kept across a restart (see the Train page)" if kept_training() else
+                                            "not started"))
 
 
 def share_panel() -> None:

@@ -507,6 +507,7 @@ def test_a_kill_9_restart_gives_back_dataset_settings_history_and_a_resumable_tr
             sidebar = page.locator('[data-testid="stSidebar"]')
             assert sidebar.get_by_text("pets (12 images)").count() == 1
             assert sidebar.get_by_text("jigsaw", exact=False).count() >= 1
+            assert sidebar.get_by_text("kept across a restart").count() == 1  # not "not started"
             assert page.get_by_text("can be resumed on the Train page").count() == 1
             interrupted = page.get_by_text(re.compile(r"A server restart interrupted this training \(jigsaw, 400 "
                                                       r"epochs\) after epoch (\d+)"))

@@ -295,6 +295,19 @@ def is_talk() -> bool:
     return settings() == TALK_SETUP
 
 
+def kept_training() -> str | None:
+    """The pretext training a server restart left this visitor (a model to use, or one to resume) in a few words;
+    None when there is none, or once it is in use."""
+    kept = workspace().interrupted
+    if kept is None or get_job("train_job") is not None:
+        return None
+    if kept.finished:
+        return (f"pretext model from before the server restarted is kept ({kept.epoch} epoch"
+                f"{'s' if kept.epoch != 1 else ''} trained)")
+    return (f"pretext training was interrupted by a server restart after epoch {kept.epoch} of "
+            f"{kept.config.epochs} and can be resumed")
+
+
 def usable_pretrained(dataset: ImageDataset) -> tuple[PretrainResult | None, str]:
     """This session's pretrained model if it can transfer to `dataset`, else None and why."""
     job = get_job("train_job")
@@ -302,7 +315,9 @@ def usable_pretrained(dataset: ImageDataset) -> tuple[PretrainResult | None, str
     if snap is None or snap.result is None:
         if snap is not None and snap.active:
             return None, "Pretext training is still running (see the **Train** page)."
-        return None, "First pretrain a backbone on the **Train** page."
+        kept = kept_training()
+        return None, (f"Your {kept}: see the **Train** page." if kept else
+                      "First pretrain a backbone on the **Train** page.")
     problem = transfer_problem(snap.result, dataset)
     return (None, escape(problem)) if problem else (snap.result, "")
 

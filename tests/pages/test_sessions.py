@@ -48,6 +48,11 @@ def test_after_a_restart_a_trained_model_is_kept_and_used_without_training_again
     back = reopen(at.session_state.workspace.token)
     no_errors(back)
     assert any("your pretext model is kept" in i.value for i in back.info)
+    # one story on every page: the sidebar and page 4 name the kept model too, never "not started"
+    assert "**Pretext training:** kept across a restart (see the Train page)" in [m.value for m in back.sidebar.markdown]
+    back.switch_page("pages/downstream.py").run()
+    assert any("Your pretext model from before the server restarted is kept (1 epoch trained): see the "
+               "**Train** page." in i.value for i in back.info)
     back.switch_page("pages/train.py").run()
     assert any("Your pretext model from before the server restarted is kept (rotation, 1 epoch trained)" in i.value
                for i in back.info)
